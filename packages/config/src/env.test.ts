@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, optional, parse, readEnv, required } from './index.js';
+
+const schema = {
+  PORT: optional(8080, parse.port, 'HTTP port'),
+  REDIS_URL: required(parse.url, 'Redis URL'),
+  DEBUG: optional(false, parse.boolean, 'debug logs'),
+  MODE: optional('fast' as const, parse.oneOf('fast', 'safe'), 'mode'),
+};
+
+describe('readEnv', () => {
+  it('applies defaults and parses values', () => {
+    const config = readEnv(schema, { REDIS_URL: 'redis://127.0.0.1:6379', DEBUG: 'yes' });
+    expect(config).toEqual({ PORT: 8080, REDIS_URL: 'redis://127.0.0.1:6379', DEBUG: true, MODE: 'fast' });
+  });
+
+  it('names every bad or missing variable', () => {
+    let error: unknown;
+    try {
+      readEnv(schema, { PORT: '70000', MODE: 'slow' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('PORT="70000" is invalid');
+    expect(message).toContain('REDIS_URL is required');
+    expect(message).toContain('MODE="slow" is invalid: expected one of fast, safe');
+  });
+
+  it('checks host:port addresses', () => {
+    expect(parse.address('127.0.0.1:50051')).toBe('127.0.0.1:50051');
+    expect(() => parse.address('127.0.0.1')).toThrow('host:port');
+  });
+});

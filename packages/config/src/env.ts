@@ -1,0 +1,107 @@
+/**
+ * Reads a service's environment once, at start-up, against a declared
+ * schema. Any bad variable stops the service with a message that names it,
+ * instead of surfacing later as a confusing runtime failure.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Source = Readonly<Record<string, string | undefined>>;
+
+interface VariableSpec<T> {
+  /** Default used when the variable is unset or empty; omit to make it required. */
+  readonly default?: T;
+  readonly parse: (raw: string) => T;
+  /** What the variable does, rendered into `--help`-style listings. */
+  readonly description: string;
+}
+
+export type Schema = Record<string, VariableSpec<unknown>>;
+export type ConfigOf<S extends Schema> = { readonly [K in keyof S]: S[K] extends VariableSpec<infer T> ? T : never };
+
+export function readEnv<S extends Schema>(schema: S, source: Source = process.env): ConfigOf<S> {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const raw = source[name];
+    if (raw === undefined || raw === '') {
+      if (spec.default === undefined) problems.push(`${name} is required (${spec.description})`);
+      else config[name] = spec.default;
+      continue;
+    }
+    try {
+      config[name] = spec.parse(raw);
+    } catch (error) {
+      problems.push(`${name}=${JSON.stringify(raw)} is invalid: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as ConfigOf<S>;
+}
+
+export const parse = {
+  string: (raw: string): string => raw,
+
+  integer(min: number, max: number) {
+    return (raw: string): number => {
+      if (!/^-?\d+$/.test(raw)) throw new Error('expected an integer');
+      const value = Number(raw);
+      if (value < min || value > max) throw new Error(`expected an integer from ${min} to ${max}`);
+      return value;
+    };
+  },
+
+  port: (raw: string): number => parse.integer(0, 65535)(raw),
+
+  boolean(raw: string): boolean {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new Error('expected true or false');
+  },
+
+  /** "host:port", as gRPC clients take it. */
+  address(raw: string): string {
+    if (!/^[^\s:]+:\d{1,5}$/.test(raw) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(raw)) {
+      throw new Error('expected host:port');
+    }
+    return raw;
+  },
+
+  url(raw: string): string {
+    new URL(raw);
+    return raw;
+  },
+
+  oneOf<T extends string>(...values: T[]) {
+    return (raw: string): T => {
+      if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}`);
+      return raw as T;
+    };
+  },
+};
+
+/** Shorthand for a variable with a default. */
+export function optional<T>(defaultValue: T, parser: (raw: string) => T, description: string): VariableSpec<T> {
+  return { default: defaultValue, parse: parser, description };
+}
+
+/** Shorthand for a variable that must be set. */
+export function required<T>(parser: (raw: string) => T, description: string): VariableSpec<T> {
+  return { parse: parser, description };
+}
+
+/**
+ * Reads the environment or exits the process with the problems listed: the
+ * one behaviour every service's entry point wants.
+ */
+export function loadEnvOrExit<S extends Schema>(service: string, schema: S): ConfigOf<S> {
+  try {
+    return readEnv(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: error.message })}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}

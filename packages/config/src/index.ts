@@ -1,0 +1,1 @@
+export { ConfigError, loadEnvOrExit, optional, parse, readEnv, required, type ConfigOf, type Schema } from './env.js';

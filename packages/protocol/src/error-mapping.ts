@@ -1,0 +1,40 @@
+import * as grpc from '@grpc/grpc-js';
+import { PlatformError, codeForGrpcStatus, isErrorCode, toPlatformError, type ErrorCode } from '@faas/errors';
+import { ERROR_CODE_KEY } from './metadata.js';
+
+/** A PlatformError as a gRPC error: status from the catalogue, code in trailers. */
+export function toServiceError(error: unknown): Partial<grpc.StatusObject> & Error {
+  const platformError = toPlatformError(error);
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_KEY, platformError.code);
+  return Object.assign(new Error(platformError.message), {
+    code: platformError.grpcStatus,
+    details: platformError.message,
+    metadata,
+  });
+}
+
+/**
+ * A gRPC failure as a PlatformError. The code travels in trailers between
+ * our services; failures that never reached a handler (connection refused,
+ * deadline) are classified by status. `peer` names the service for messages.
+ */
+export function fromServiceError(error: unknown, peer: string): PlatformError {
+  if (error instanceof PlatformError) return error;
+  const serviceError = error as Partial<grpc.ServiceError>;
+  if (typeof serviceError.code !== 'number') return toPlatformError(error);
+
+  const sentCode = serviceError.metadata?.get(ERROR_CODE_KEY)?.[0];
+  if (isErrorCode(sentCode)) {
+    return new PlatformError(sentCode, serviceError.details || serviceError.message, { cause: error });
+  }
+  const code: ErrorCode = codeForGrpcStatus(serviceError.code);
+  const reason = serviceError.details || serviceError.message || 'no details';
+  const message =
+    code === 'service_unavailable'
+      ? `${peer} is unavailable: ${reason}`
+      : code === 'deadline_exceeded'
+        ? `${peer} did not answer in time`
+        : `${peer} failed: ${reason}`;
+  return new PlatformError(code, message, { cause: error });
+}

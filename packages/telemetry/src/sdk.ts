@@ -1,0 +1,40 @@
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts the OpenTelemetry SDK from the standard OTEL_* variables. With no
+ * exporter configured, spans are not exported but trace context still
+ * flows through gRPC, HTTP and NATS headers, so adding a collector later
+ * needs only environment variables.
+ */
+export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  if (sdk || /^true$/i.test(env.OTEL_SDK_DISABLED ?? '')) return;
+  const exporting = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  // The SDK defaults to an OTLP exporter that retries against localhost
+  // forever; without an endpoint that is wasted work on every span.
+  env.OTEL_TRACES_EXPORTER ??= exporting ? 'otlp' : 'none';
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  env.OTEL_LOGS_EXPORTER ??= 'none';
+
+  sdk = new NodeSDK({
+    instrumentations: [
+      new HttpInstrumentation(),
+      new GrpcInstrumentation(),
+    ],
+  });
+  sdk.start();
+
+  const stop = () => {
+    void sdk?.shutdown().catch(() => undefined);
+  };
+  process.once('beforeExit', stop);
+}
+
+/** Flushes spans; services call it during graceful shutdown. */
+export async function stopTelemetry(): Promise<void> {
+  await sdk?.shutdown().catch(() => undefined);
+  sdk = undefined;
+}
