@@ -10,7 +10,7 @@ export class ConfigError extends Error {
 
 type Source = Readonly<Record<string, string | undefined>>;
 
-interface VariableSpec<T> {
+export interface VariableSpec<T> {
   /** Default used when the variable is unset or empty; omit to make it required. */
   readonly default?: T;
   readonly parse: (raw: string) => T;

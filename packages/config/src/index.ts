@@ -1,1 +1,1 @@
-export { ConfigError, loadEnvOrExit, optional, parse, readEnv, required, type ConfigOf, type Schema } from './env.js';
+export { ConfigError, loadEnvOrExit, optional, parse, readEnv, required, type ConfigOf, type Schema, type VariableSpec } from './env.js';

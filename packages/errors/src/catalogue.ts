@@ -95,6 +95,11 @@ export const ERROR_CATALOGUE = {
     http: 404,
     description: 'No route matches this method and path.',
   },
+  method_not_allowed: {
+    grpc: GrpcStatus.UNIMPLEMENTED,
+    http: 405,
+    description: 'The route exists but does not accept this HTTP method (the Allow header lists those it does).',
+  },
   too_many_requests: {
     grpc: GrpcStatus.RESOURCE_EXHAUSTED,
     http: 429,

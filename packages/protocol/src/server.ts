@@ -63,6 +63,15 @@ function authorised(metadata: grpc.Metadata, token: string | undefined): boolean
   return metadata.get(AUTHORIZATION_KEY)[0] === bearer(token);
 }
 
+/**
+ * Ends a server stream with an error status. grpc-js sends the status from
+ * its own 'error' listener; destroy() would skip sending it and leave the
+ * client waiting until its deadline.
+ */
+function failStream(call: NodeJS.EventEmitter, error: Error): void {
+  call.emit('error', error);
+}
+
 /** Registers a protobuf-es service's implementation on a grpc-js server. */
 export function addService<S extends GenServiceMethods>(
   server: grpc.Server,
@@ -92,7 +101,7 @@ export function addService<S extends GenServiceMethods>(
         break;
       case 'server_streaming':
         handlers[method.localName] = untyped(async (call: grpc.ServerWritableStream<never, unknown>) => {
-          if (!authorised(call.metadata, options.token)) return call.destroy(denied());
+          if (!authorised(call.metadata, options.token)) return failStream(call, denied());
           try {
             const iterable = (handler as (r: unknown, c: CallContext) => AsyncIterable<never>)(call.request, contextOf(call));
             for await (const message of iterable) {
@@ -100,7 +109,7 @@ export function addService<S extends GenServiceMethods>(
             }
             call.end();
           } catch (error) {
-            call.destroy(fail(error));
+            failStream(call, fail(error));
           }
         });
         break;
@@ -114,7 +123,7 @@ export function addService<S extends GenServiceMethods>(
         break;
       case 'bidi_streaming':
         handlers[method.localName] = untyped(async (call: grpc.ServerDuplexStream<never, unknown>) => {
-          if (!authorised(call.metadata, options.token)) return call.destroy(denied());
+          if (!authorised(call.metadata, options.token)) return failStream(call, denied());
           try {
             const iterable = (handler as (r: AsyncIterable<unknown>, c: CallContext) => AsyncIterable<never>)(call, contextOf(call));
             for await (const message of iterable) {
@@ -122,7 +131,7 @@ export function addService<S extends GenServiceMethods>(
             }
             call.end();
           } catch (error) {
-            call.destroy(fail(error));
+            failStream(call, fail(error));
           }
         });
         break;

@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { ManagedProcess } from './managed-process.js';
+import { waitForPort } from './ports.js';
+
+/** `nats-server` with JetStream, on loopback, storing under `dataDir`. */
+export async function startNats(port: number, dataDir: string, onLine?: (line: string) => void): Promise<ManagedProcess> {
+  mkdirSync(dataDir, { recursive: true });
+  const nats = new ManagedProcess({
+    name: 'nats-server',
+    command: 'nats-server',
+    args: ['-js', '-sd', dataDir, '-a', '127.0.0.1', '-p', String(port)],
+    onLine,
+  });
+  await Promise.race([waitForPort(port, 15_000, 'nats-server'), failOnExit(nats)]);
+  return nats;
+}
+
+/** `redis-server` on loopback, without persistence, working in `dir`. */
+export async function startRedis(port: number, dir: string, onLine?: (line: string) => void): Promise<ManagedProcess> {
+  mkdirSync(dir, { recursive: true });
+  const redis = new ManagedProcess({
+    name: 'redis-server',
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    onLine,
+  });
+  await Promise.race([waitForPort(port, 15_000, 'redis-server'), failOnExit(redis)]);
+  return redis;
+}
+
+async function failOnExit(process: ManagedProcess): Promise<never> {
+  const { code, signal } = await process.exited;
+  throw new Error(`${process.name} exited (code ${code}, signal ${signal}); its output:\n${process.output}`);
+}

@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from './managed-process.js';
+
+export const SERVICE_NAMES = ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigger'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** The repository root (packages/launcher/dist → ../../..). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface RunningService {
+  readonly process: ManagedProcess;
+  /** host:port the service bound, from its `listening` log line. */
+  readonly address: string;
+}
+
+/**
+ * Starts one compiled service as its own Node process, with OpenTelemetry
+ * loaded first, and waits for the `listening` line that carries the port it
+ * actually bound.
+ */
+export async function startService(
+  name: ServiceName,
+  env: NodeJS.ProcessEnv,
+  onLine?: (line: string) => void,
+  readyTimeoutMs = 30_000,
+): Promise<RunningService> {
+  const service = new ManagedProcess({
+    name,
+    command: process.execPath,
+    args: ['--import', '@faas/telemetry/register', path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')],
+    cwd: path.join(REPO_ROOT, 'services', name),
+    // Each service names itself in traces unless told otherwise.
+    env: { OTEL_SERVICE_NAME: name, ...process.env, ...env },
+    onLine,
+  });
+  const address = await service.waitForLine((line) => listeningAddress(line), readyTimeoutMs);
+  return { process: service, address };
+}
+
+function listeningAddress(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: string; address?: string };
+    return entry.msg === 'listening' && entry.address ? entry.address : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,45 @@
+# Shared set-up for scripts/up.sh and scripts/test.sh: installs what the
+# platform needs on a fresh Debian machine, so that each is one command.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# runc lives in /usr/sbin, which non-login shells may not have on PATH.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NEXT_TELEMETRY_DISABLED=1
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the Debian packages named by the missing commands ("cmd:package").
+ensure_commands() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_platform_commands() {
+  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2
+}
+
+# npm packages: (re)install when node_modules is missing or older than the lock file.
+ensure_node_modules() {
+  cd "$ROOT"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build() {
+  cd "$ROOT"
+  log "building"
+  npx turbo run build --output-logs=errors-only
+}

@@ -1,0 +1,92 @@
+// The platform on this host, without Docker: NATS and Redis on their
+// standard ports (reused when already running), the five services as
+// separate processes, the sample function deployed and invoked once.
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import { REPO_ROOT, startPlatform } from '@faas/launcher';
+
+const env = process.env;
+const workDir = path.resolve(env.FAAS_WORK_DIR ?? path.join(REPO_ROOT, '.run'));
+const logDir = path.join(workDir, 'logs');
+mkdirSync(logDir, { recursive: true });
+const logs = new Map();
+const logTo = (source, line) => {
+  if (!logs.has(source)) logs.set(source, createWriteStream(path.join(logDir, `${source}.log`), { flags: 'a' }));
+  logs.get(source).write(`${line}\n`);
+};
+
+const say = (text) => process.stdout.write(`${text}\n`);
+
+say(`starting the platform (logs in ${path.relative(process.cwd(), logDir) || logDir}/)`);
+const platform = await startPlatform({
+  workDir,
+  natsPort: Number(env.NATS_PORT ?? 4222),
+  redisPort: Number(env.REDIS_PORT ?? 6379),
+  httpPort: Number(env.HTTP_PORT ?? 8080),
+  grpcPorts: { controller: 50051, stubs: 50052, funclet: 50053, 'queue-worker': 50054 },
+  reuseInfrastructure: true,
+  instanceId: 'local',
+  onLine: logTo,
+}).catch((error) => {
+  say(`could not start the platform: ${error.message}`);
+  process.exit(1);
+});
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  say(`\n${signal}: stopping services, sandboxes${platform.nats || platform.redis ? ', NATS and Redis' : ''}...`);
+  await platform.stop();
+  say('stopped; nothing left running.');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+say(`NATS  ${platform.natsUrl}${platform.nats ? '' : ' (already running, reused)'}`);
+say(`Redis ${platform.redisUrl}${platform.redis ? '' : ' (already running, reused)'}`);
+for (const [name, address] of Object.entries(platform.addresses)) say(`${name.padEnd(12)} ${address}`);
+
+try {
+  const answer = await deployAndInvokeSample(platform.httpUrl);
+  say(`\nsample function "hello" answered: ${answer}`);
+} catch (error) {
+  say(`\nthe sample function failed: ${error.message}`);
+  await stop('error');
+}
+
+say(`
+The platform is up at ${platform.httpUrl}
+  curl -X POST ${platform.httpUrl}/v1/functions/hello/invocations -d '{"name":"you"}'
+  curl '${platform.httpUrl}/function/hello?name=you'
+Press Ctrl-C to stop.`);
+
+/** Zips examples/hello-node, uploads it, deploys `hello`, invokes it once. */
+async function deployAndInvokeSample(baseUrl) {
+  const dir = path.join(REPO_ROOT, 'examples', 'hello-node');
+  const files = {};
+  for (const name of readdirSync(dir)) {
+    if (statSync(path.join(dir, name)).isFile()) files[name] = readFileSync(path.join(dir, name));
+  }
+  const upload = await request(`${baseUrl}/v1/code`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: zipSync(files) });
+  await request(`${baseUrl}/v1/functions/hello`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'nodejs', handler: 'index.handler', code: { digest: upload.digest }, memoryMb: 128, timeoutSeconds: 10 }),
+  });
+  const result = await request(`${baseUrl}/v1/functions/hello/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'faas' }),
+  });
+  return JSON.stringify(result);
+}
+
+async function request(url, init) {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method} ${url} → ${response.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}

@@ -1,0 +1,21 @@
+import { PlatformError } from '@faas/errors';
+
+/** The rules of docs/design.md "Functions" and "Invocations". */
+const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function assertFunctionName(name: string): void {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new PlatformError(
+      'invalid_function_name',
+      `function name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
+    );
+  }
+}
+
+/** An empty call id is fine: the controller generates one. */
+export function assertCallId(callId: string): void {
+  if (callId !== '' && !CALL_ID.test(callId)) {
+    throw new PlatformError('bad_request', 'call_id must be 1-128 characters of A-Z, a-z, 0-9, "_", ".", ":" and "-"');
+  }
+}

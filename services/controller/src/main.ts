@@ -1,0 +1,70 @@
+import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
+import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { loadControllerConfig } from './config.js';
+import { GrpcFunclets } from './funclet-clients.js';
+import { FuncletMembership } from './funclet-membership.js';
+import { InvocationRunner } from './invocation-runner.js';
+import { connectRedis, isRedisReady, waitForRedis } from './redis-connection.js';
+import { controllerKeys } from './redis-keys.js';
+import { Scheduler } from './scheduler.js';
+import { addControllerService } from './server.js';
+import { StubsFunctions } from './stubs-functions.js';
+
+/** How often membership is followed and idle sandboxes are swept. */
+const MAINTENANCE_INTERVAL_MS = 1_000;
+/** Upper bound on destroying our sandboxes at shutdown. */
+const SHUTDOWN_DESTROY_BUDGET_MS = 5_000;
+
+const config = loadControllerConfig();
+const log = createLogger('controller', config.LOG_LEVEL);
+const token = config.FAAS_INTERNAL_TOKEN || undefined;
+
+const redis = connectRedis(config.REDIS_URL, log);
+if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
+
+const membership = new FuncletMembership(redis, controllerKeys(config.REDIS_KEY_PREFIX), { ttlMs: config.FUNCLET_TTL_MS });
+const funclets = new GrpcFunclets(token);
+const stubs = new StubsFunctions(config.STUBS_ADDRESS, token);
+const scheduler = new Scheduler({
+  funclets,
+  membership,
+  log,
+  limits: {
+    queueTimeoutMs: config.CONTROLLER_QUEUE_TIMEOUT_MS,
+    maxQueue: config.CONTROLLER_MAX_QUEUE,
+    idleTtlMs: config.CONTROLLER_IDLE_TTL_MS,
+  },
+});
+const runner = new InvocationRunner({ scheduler, funclets, functions: stubs });
+
+const maintenance = setInterval(() => void scheduler.maintain(), MAINTENANCE_INTERVAL_MS);
+
+const server = new grpc.Server();
+addControllerService(
+  server,
+  { runner, membership, scheduler, heartbeatIntervalMs: Math.max(1, Math.floor(config.FUNCLET_TTL_MS / 4)) },
+  { token, onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error') },
+);
+addHealthService(server, () => isRedisReady(redis));
+
+const port = await listen(server, config.CONTROLLER_LISTEN);
+const host = config.CONTROLLER_LISTEN.slice(0, config.CONTROLLER_LISTEN.lastIndexOf(':'));
+log.info({ address: `${host}:${port}` }, 'listening');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  clearInterval(maintenance);
+  await shutdown(server, 5_000);
+  // Sandboxes are ours: leave none running on the funclets.
+  await scheduler.close(SHUTDOWN_DESTROY_BUDGET_MS);
+  funclets.closeAll();
+  stubs.close();
+  await redis.quit().catch(() => redis.disconnect());
+  await stopTelemetry();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

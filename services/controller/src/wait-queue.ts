@@ -1,0 +1,69 @@
+import { PlatformError } from '@faas/errors';
+
+interface Waiter<K, V> {
+  readonly key: K;
+  readonly resolve: (value: V) => void;
+  readonly reject: (error: Error) => void;
+  readonly settle: () => void;
+}
+
+/**
+ * A FIFO of callers waiting for something (a sandbox, a slot to create one),
+ * each with a timeout. Values are handed over directly to a waiter so a
+ * newcomer can never overtake the queue.
+ */
+export class WaitQueue<K, V> {
+  private readonly waiters: Waiter<K, V>[] = [];
+
+  get length(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Waits until `grant` hands a value to this waiter; deadline_exceeded when
+   * `timeoutMs` passes or `signal` aborts first.
+   */
+  wait(key: K, timeoutMs: number, signal?: AbortSignal): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      const leave = (error: Error) => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        waiter.settle();
+        reject(error);
+      };
+      const onTimeout = () => leave(new PlatformError('deadline_exceeded', `no sandbox became free within ${Math.round(timeoutMs)} ms`));
+      const onAbort = () => leave(new PlatformError('deadline_exceeded', 'the caller gave up while waiting for a sandbox'));
+      const timer = setTimeout(onTimeout, Math.max(0, timeoutMs));
+      const waiter: Waiter<K, V> = {
+        key,
+        resolve,
+        reject,
+        settle: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Hands `value` to the longest-waiting caller whose key matches; false when none does. */
+  grant(value: V, matches: (key: K) => boolean = () => true): boolean {
+    const index = this.waiters.findIndex((waiter) => matches(waiter.key));
+    if (index < 0) return false;
+    const [waiter] = this.waiters.splice(index, 1);
+    waiter!.settle();
+    waiter!.resolve(value);
+    return true;
+  }
+
+  /** Fails every waiter, e.g. on shutdown. */
+  failAll(error: Error): void {
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.settle();
+      waiter.reject(error);
+    }
+  }
+}

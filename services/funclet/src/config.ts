@@ -1,0 +1,61 @@
+import { hostname, totalmem } from 'node:os';
+import { loadEnvOrExit, optional, parse } from '@faas/config';
+
+/** Container ids, cgroup paths and Redis keys embed the funclet id, so it is kept to a safe alphabet. */
+export function sanitiseFuncletId(raw: string): string {
+  const cleaned = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return cleaned || 'funclet';
+}
+
+function funcletId(raw: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(raw)) throw new Error('expected 1-40 characters of a-z, 0-9 and "-", starting with a letter or digit');
+  return raw;
+}
+
+function absolutePath(raw: string): string {
+  if (!raw.startsWith('/')) throw new Error('expected an absolute path');
+  return raw.replace(/\/+$/, '') || '/';
+}
+
+const defaultMemoryMb = Math.max(64, Math.floor((totalmem() / (1024 * 1024)) * 0.75));
+
+const funcletEnvSchema = {
+  FUNCLET_LISTEN: optional('127.0.0.1:50053', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
+  FUNCLET_ADVERTISE_ADDRESS: optional('', parse.address, 'host:port the controller should call; default: the listen address with the bound port'),
+  FUNCLET_ID: optional(sanitiseFuncletId(hostname()), funcletId, 'this funclet\'s id (default: the host name); names its containers and cgroups'),
+  CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'controller gRPC address, for registration and heartbeats'),
+  STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'stubs gRPC address, for fetching code bundles'),
+  FUNCLET_STATE_DIR: optional('/var/lib/faas/funclet', absolutePath, 'code cache (code/<hex>) and sandbox bundles (sandboxes/<id>)'),
+  FUNCLET_RUNC_ROOT: optional('/run/faas/runc', absolutePath, 'runc state directory (runc --root)'),
+  FUNCLET_MEMORY_MB: optional(defaultMemoryMb, parse.integer(64, 16 * 1024 * 1024), 'memory (MiB) all sandboxes together may use; default 75% of RAM'),
+  RUNC_PATH: optional('runc', parse.string, 'the runc binary'),
+  FUNCLET_NODE_PATH: optional(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes; must live under /usr, /lib, /bin, /sbin or /etc'),
+  FUNCLET_HEARTBEAT_MS: optional(2000, parse.integer(100, 600_000), 'how often the funclet registers with the controller'),
+  FAAS_INTERNAL_TOKEN: optional('', parse.string, 'bearer token every gRPC call must carry; empty disables authentication'),
+  LOG_LEVEL: optional('info', parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level'),
+};
+
+export interface FuncletConfig {
+  readonly FUNCLET_LISTEN: string;
+  readonly FUNCLET_ADVERTISE_ADDRESS: string;
+  readonly FUNCLET_ID: string;
+  readonly CONTROLLER_ADDRESS: string;
+  readonly STUBS_ADDRESS: string;
+  readonly FUNCLET_STATE_DIR: string;
+  readonly FUNCLET_RUNC_ROOT: string;
+  readonly FUNCLET_MEMORY_MB: number;
+  readonly RUNC_PATH: string;
+  readonly FUNCLET_NODE_PATH: string;
+  readonly FUNCLET_HEARTBEAT_MS: number;
+  readonly FAAS_INTERNAL_TOKEN: string;
+  readonly LOG_LEVEL: string;
+}
+
+/** Reads the environment, or exits naming every bad variable. */
+export function loadFuncletConfig(): FuncletConfig {
+  return loadEnvOrExit('funclet', funcletEnvSchema);
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Controller, Funclet, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
+import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { CodeCache } from './code-cache.js';
+import { loadFuncletConfig } from './config.js';
+import { cleanHost } from './host-cleanup.js';
+import { startHeartbeat } from './registration.js';
+import { Runc } from './sandbox/runc.js';
+import { SUPPORTED_RUNTIMES, SandboxManager } from './sandbox-manager.js';
+import { funcletService } from './server.js';
+
+const SERVICE = 'funclet';
+/** Host directories every sandbox sees read-only at the same path. */
+const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc'].filter((dir) => existsSync(dir));
+
+const config = loadFuncletConfig();
+const logger = createLogger(SERVICE, config.LOG_LEVEL);
+const token = config.FAAS_INTERNAL_TOKEN || undefined;
+const funcletId = config.FUNCLET_ID;
+const bootId = randomUUID();
+
+function fatal(message: string, details: Record<string, unknown> = {}): never {
+  logger.fatal(details, message);
+  process.exit(1);
+}
+
+const agentDir = fileURLToPath(new URL('./agent/', import.meta.url)).replace(/\/$/, '');
+if (!existsSync(join(agentDir, 'node-agent.js')) || !existsSync(join(agentDir, 'package.json'))) {
+  fatal('the runtime agent is not built (dist/agent); run the funclet build', { agentDir });
+}
+const nodePath = config.FUNCLET_NODE_PATH;
+const visibleInSandbox = (path: string) => HOST_SYSTEM_DIRS.some((dir) => path.startsWith(`${dir}/`));
+if (!existsSync(nodePath) || !visibleInSandbox(nodePath) || !visibleInSandbox(realpathSync(nodePath))) {
+  fatal('FUNCLET_NODE_PATH must be a node binary under a directory sandboxes see', { nodePath, visible: HOST_SYSTEM_DIRS });
+}
+
+const stateDir = config.FUNCLET_STATE_DIR;
+const sandboxesDir = join(stateDir, 'sandboxes');
+await mkdir(config.FUNCLET_RUNC_ROOT, { recursive: true, mode: 0o700 });
+await mkdir(stateDir, { recursive: true, mode: 0o755 });
+const runc = new Runc(config.RUNC_PATH, config.FUNCLET_RUNC_ROOT);
+
+// A previous process with our id may have died without cleaning up.
+const orphans = await cleanHost({ funcletId, sandboxesDir, runc, log: logger });
+if (orphans.containers.length > 0) logger.info({ containers: orphans.containers }, 'removed orphaned sandboxes');
+
+const stubs = createClient(Stubs, config.STUBS_ADDRESS, { token, peerName: 'stubs' });
+const codeCache = new CodeCache(join(stateDir, 'code'), async function* (digest) {
+  for await (const message of stubs.getCode({ digest })) yield message.chunk;
+}, logger);
+await codeCache.init();
+
+const manager = new SandboxManager({
+  funcletId,
+  stateDir,
+  memoryMbTotal: config.FUNCLET_MEMORY_MB,
+  agentDir,
+  nodePath,
+  hostSystemDirs: HOST_SYSTEM_DIRS,
+  runc,
+  codeCache,
+  log: logger,
+});
+
+const server = new grpc.Server();
+addService(server, Funclet, funcletService(manager), {
+  token,
+  onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
+});
+let serving = true;
+addHealthService(server, () => serving);
+const port = await listen(server, config.FUNCLET_LISTEN);
+const listenHost = config.FUNCLET_LISTEN.slice(0, config.FUNCLET_LISTEN.lastIndexOf(':'));
+const boundAddress = `${listenHost}:${port}`;
+// A wildcard address cannot be dialled; without an explicit advertise address, assume a single host.
+const advertised =
+  config.FUNCLET_ADVERTISE_ADDRESS || (['0.0.0.0', '[::]', '::'].includes(listenHost) ? `127.0.0.1:${port}` : boundAddress);
+
+const controller = createClient(Controller, config.CONTROLLER_ADDRESS, { token, peerName: 'controller', defaultTimeoutMs: 5_000 });
+const heartbeat = startHeartbeat({
+  intervalMs: config.FUNCLET_HEARTBEAT_MS,
+  log: logger,
+  describe: () => ({
+    funcletId,
+    address: advertised,
+    bootId,
+    memoryMbTotal: manager.memoryMbTotal,
+    memoryMbUsed: manager.memoryMbUsed,
+    runtimes: [...SUPPORTED_RUNTIMES],
+  }),
+  announce: async (announcement) => (await controller.registerFunclet(announcement)).heartbeatIntervalMs,
+});
+
+logger.info({ address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB }, 'listening');
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  serving = false;
+  logger.info({ signal, sandboxes: manager.size }, 'shutting down');
+  heartbeat.stop();
+  // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
+  const drained = shutdown(server, 3_000);
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+  await manager.destroyAll();
+  await drained;
+  const leftovers = await cleanHost({ funcletId, sandboxesDir, runc, log: logger });
+  if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');
+  stubs.close();
+  controller.close();
+  await stopTelemetry();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,117 @@
+/**
+ * The funclet's end of a sandbox's agent socket: sends requests, matches
+ * replies by request id, and fails everything still waiting when the
+ * connection drops (the runtime died).
+ */
+import { closeSync, openSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { basename, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FrameDecoder, encodeFrame, type Frame } from '../agent/wire.js';
+
+/** Every request that was waiting when the connection closed fails with this. */
+export class AgentDisconnectedError extends Error {
+  override readonly name = 'AgentDisconnectedError';
+}
+
+/** A unix socket path longer than this does not fit sockaddr_un. */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+export class AgentClient {
+  private readonly pending = new Map<number, { resolve: (frame: Frame) => void; reject: (error: Error) => void }>();
+  private nextRequestId = 1;
+  private closedWith?: AgentDisconnectedError;
+  private readonly closeListeners: Array<() => void> = [];
+
+  private constructor(private readonly socket: Socket) {
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk) => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        socket.destroy(error as Error);
+        return;
+      }
+      for (const frame of frames) {
+        const waiter = this.pending.get(frame.requestId);
+        // Late replies (a call already answered by an uncaught error) are dropped.
+        if (!waiter) continue;
+        this.pending.delete(frame.requestId);
+        waiter.resolve(frame);
+      }
+    });
+    socket.on('error', () => {
+      // 'close' follows and reports it.
+    });
+    socket.on('close', () => {
+      this.closedWith = new AgentDisconnectedError('the runtime agent closed its connection');
+      for (const waiter of this.pending.values()) waiter.reject(this.closedWith);
+      this.pending.clear();
+      for (const listener of this.closeListeners) listener();
+    });
+  }
+
+  /**
+   * Connects as soon as the agent listens. `isAlive` lets the wait end early
+   * when the sandbox died before ever listening.
+   */
+  static async connectWhenReady(socketPath: string, timeoutMs: number, isAlive: () => boolean): Promise<AgentClient> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: Error | undefined;
+    while (Date.now() < deadline) {
+      if (!isAlive()) throw new AgentDisconnectedError('the sandbox exited before its agent listened');
+      try {
+        return new AgentClient(await connectOnce(socketPath));
+      } catch (error) {
+        lastError = error as Error;
+      }
+      await sleep(3);
+    }
+    throw new AgentDisconnectedError(`the agent did not listen within ${timeoutMs} ms (${lastError?.message ?? 'no attempt'})`);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  onClose(listener: () => void): void {
+    if (this.closedWith) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  request(type: number, header?: unknown, body?: Uint8Array): Promise<Frame> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const requestId = this.nextRequestId;
+    this.nextRequestId = (this.nextRequestId % 0xffff_fffe) + 1;
+    return new Promise((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject });
+      this.socket.write(encodeFrame(requestId, type, header, body));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function connectOnce(socketPath: string): Promise<Socket> {
+  // Deep state directories make paths too long for a unix socket address;
+  // going through an open descriptor of the folder keeps the address short.
+  let dirFd: number | undefined;
+  let address = socketPath;
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    dirFd = openSync(dirname(socketPath), 'r');
+    address = `/proc/self/fd/${dirFd}/${basename(socketPath)}`;
+  }
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect(address);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  }).finally(() => {
+    if (dirFd !== undefined) closeSync(dirFd);
+  });
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { buildSandboxSpec } from './oci-spec.js';
+
+const spec = buildSandboxSpec({
+  hostSystemDirs: ['/usr', '/lib', '/etc'],
+  codeDir: '/state/code/abc',
+  agentDir: '/srv/funclet/dist/agent',
+  runDir: '/state/sandboxes/x/run',
+  args: ['/usr/bin/node', '/opt/faas/node-agent.js'],
+  memoryMb: 256,
+  cgroupsPath: '/faas/f1/faas-f1-1',
+}) as any;
+
+const mount = (destination: string) => spec.mounts.find((m: { destination: string }) => m.destination === destination);
+
+describe('sandbox OCI spec', () => {
+  it('runs the agent unprivileged, without capabilities or new privileges', () => {
+    expect(spec.process.user).toEqual({ uid: 65534, gid: 65534 });
+    expect(spec.process.args).toEqual(['/usr/bin/node', '/opt/faas/node-agent.js']);
+    expect(spec.process.cwd).toBe('/var/task');
+    expect(spec.process.noNewPrivileges).toBe(true);
+    for (const set of Object.values(spec.process.capabilities)) expect(set).toEqual([]);
+    expect(spec.process.env).toContain('HOME=/tmp');
+  });
+
+  it('has a read-only root with read-only host dirs, code and agent, and a writable socket dir', () => {
+    expect(spec.root).toEqual({ path: 'rootfs', readonly: true });
+    for (const dir of ['/usr', '/lib', '/etc']) expect(mount(dir)).toMatchObject({ type: 'bind', source: dir, options: expect.arrayContaining(['ro']) });
+    expect(mount('/var/task')).toMatchObject({ source: '/state/code/abc', options: expect.arrayContaining(['ro', 'rbind']) });
+    expect(mount('/opt/faas')).toMatchObject({ source: '/srv/funclet/dist/agent', options: expect.arrayContaining(['ro']) });
+    expect(mount('/run/faas')).toMatchObject({ source: '/state/sandboxes/x/run', options: expect.arrayContaining(['rw']) });
+    expect(mount('/run/faas').options).not.toContain('ro');
+    expect(mount('/tmp')).toMatchObject({ type: 'tmpfs', options: expect.arrayContaining(['size=64m', 'mode=1777']) });
+    expect(mount('/sys/fs/cgroup').options).toContain('ro');
+  });
+
+  it('limits memory to memory_mb without extra swap, in its own cgroup and namespaces', () => {
+    expect(spec.linux.resources.memory).toEqual({ limit: 256 * 1024 * 1024, swap: 256 * 1024 * 1024 });
+    expect(spec.linux.resources.pids.limit).toBe(256);
+    expect(spec.linux.cgroupsPath).toBe('/faas/f1/faas-f1-1');
+    expect(spec.linux.namespaces.map((n: { type: string }) => n.type).sort()).toEqual(['ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(spec.linux.maskedPaths).toContain('/proc/kcore');
+    expect(spec.linux.readonlyPaths).toContain('/proc/sys');
+  });
+});

@@ -1,0 +1,57 @@
+/** gRPC handlers of faas.v1.Funclet: translate messages, call the sandbox manager. */
+import { PlatformError } from '@faas/errors';
+import { Funclet, InvocationKind, type Invocation, type ServiceImpl } from '@faas/protocol';
+import type { SandboxManager } from './sandbox-manager.js';
+
+export function funcletService(manager: SandboxManager): ServiceImpl<typeof Funclet.method> {
+  return {
+    async createSandbox(request, context) {
+      const fn = request.function;
+      if (!fn) throw new PlatformError('invalid_function_config', 'CreateSandbox needs a function');
+      const outcome = await manager.create({
+        name: fn.name,
+        version: fn.version,
+        runtime: fn.runtime,
+        handler: fn.handler,
+        codeDigest: fn.codeDigest,
+        memoryMb: fn.memoryMb,
+        timeoutSeconds: fn.timeoutSeconds,
+        environment: fn.environment,
+      }, context.signal);
+      return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };
+    },
+
+    async invoke(request) {
+      const invocation = request.invocation;
+      if (!invocation) throw new PlatformError('bad_request', 'Invoke needs an invocation');
+      const { result, sandboxLost } = await manager.invoke(request.sandboxId, toCall(invocation), request.timeoutMs);
+      return {
+        sandboxLost,
+        result: {
+          ...result,
+          functionError: result.functionError && { ...result.functionError, stack: result.functionError.stack ?? '' },
+        },
+      };
+    },
+
+    async destroySandbox(request) {
+      await manager.destroy(request.sandboxId);
+      return {};
+    },
+
+    async listSandboxes() {
+      return { sandboxes: manager.list() };
+    },
+  };
+}
+
+function toCall(invocation: Invocation) {
+  const http = invocation.http;
+  return {
+    callId: invocation.callId,
+    kind: invocation.kind === InvocationKind.HTTP ? ('http' as const) : ('event' as const),
+    payload: invocation.payload,
+    contentType: invocation.contentType,
+    http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers },
+  };
+}

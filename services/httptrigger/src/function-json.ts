@@ -1,0 +1,106 @@
+import { PlatformError } from '@faas/errors';
+import type { FunctionConfig, FunctionConfigSchema, MessageInitShape } from '@faas/protocol';
+
+/** A function as the REST API shows it. */
+export interface FunctionJson {
+  readonly name: string;
+  readonly runtime: string;
+  readonly handler: string;
+  readonly code: { readonly digest: string };
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly environment: Record<string, string>;
+  readonly maxConcurrency: number;
+  readonly version: number;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** Defaults from docs/design.md "Functions", applied when a PUT leaves a field out. */
+export const FUNCTION_DEFAULTS = { memoryMb: 128, timeoutSeconds: 30, maxConcurrency: 10 } as const;
+
+/** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
+const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency']);
+
+export function functionToJson(config: FunctionConfig): FunctionJson {
+  return {
+    name: config.name,
+    runtime: config.runtime,
+    handler: config.handler,
+    code: { digest: config.codeDigest },
+    memoryMb: config.memoryMb,
+    timeoutSeconds: config.timeoutSeconds,
+    environment: { ...config.environment },
+    maxConcurrency: config.maxConcurrency,
+    version: Number(config.version),
+    createdAt: isoOrNull(config.createdAtMs),
+    updatedAt: isoOrNull(config.updatedAtMs),
+  };
+}
+
+/**
+ * Checks the shape of a PUT body (types, unknown fields) and maps it to a
+ * FunctionConfig. Ranges and names are stubs' to judge.
+ */
+export function functionFromRequest(name: string, body: unknown): MessageInitShape<typeof FunctionConfigSchema> {
+  if (!isPlainObject(body)) throw badRequest('the body must be a JSON object');
+  for (const field of Object.keys(body)) {
+    if (!WRITABLE_FIELDS.has(field) && !READ_ONLY_FIELDS.has(field)) throw badRequest(`unknown field "${field}"`);
+  }
+  if (body.name !== undefined && body.name !== name) throw badRequest(`field "name" (${JSON.stringify(body.name)}) differs from the path (${name})`);
+  const code = body.code;
+  if (!isPlainObject(code)) throw badRequest('field "code" must be an object like {"digest": "sha256:..."}');
+  for (const field of Object.keys(code)) if (field !== 'digest') throw badRequest(`unknown field "code.${field}"`);
+
+  return {
+    name,
+    runtime: requiredString(body, 'runtime'),
+    handler: requiredString(body, 'handler'),
+    codeDigest: requiredString(code, 'digest', 'code.digest'),
+    memoryMb: optionalInteger(body, 'memoryMb') ?? FUNCTION_DEFAULTS.memoryMb,
+    timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? FUNCTION_DEFAULTS.timeoutSeconds,
+    maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? FUNCTION_DEFAULTS.maxConcurrency,
+    environment: optionalEnvironment(body),
+  };
+}
+
+function requiredString(object: Record<string, unknown>, field: string, label = field): string {
+  const value = object[field];
+  if (typeof value !== 'string' || value === '') throw badRequest(`field "${label}" must be a non-empty string`);
+  return value;
+}
+
+function optionalInteger(object: Record<string, unknown>, field: string): number | undefined {
+  const value = object[field];
+  if (value === undefined || value === null) return undefined;
+  // Out-of-range values still go to stubs as long as they fit the proto's uint32.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw badRequest(`field "${field}" must be a non-negative integer`);
+  }
+  return value;
+}
+
+function optionalEnvironment(object: Record<string, unknown>): Record<string, string> {
+  const value = object.environment;
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) throw badRequest('field "environment" must be an object of strings');
+  const environment: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string') throw badRequest(`field "environment.${key}" must be a string`);
+    environment[key] = entry;
+  }
+  return environment;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isoOrNull(ms: bigint): string | null {
+  return ms > 0n ? new Date(Number(ms)).toISOString() : null;
+}
+
+function badRequest(message: string): PlatformError {
+  return new PlatformError('bad_request', message);
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { PlatformError } from '@faas/errors';
+import { InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
+
+export const CALL_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const FUNCTION_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Headers that describe one hop, not the request (RFC 9110 §7.6.1), plus framing we recompute. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export function assertFunctionName(name: string): void {
+  if (!FUNCTION_NAME_PATTERN.test(name)) {
+    throw new PlatformError('invalid_function_name', `"${name.slice(0, 80)}" is not a function name (a-z, 0-9 and "-", starting with a letter, at most 63)`);
+  }
+}
+
+/** The caller's `X-Call-Id` when it is valid, else a fresh UUID. */
+export function resolveCallId(header: string | string[] | undefined, generate: () => string = randomUUID): string {
+  if (header === undefined || header === '') return generate();
+  const value = Array.isArray(header) ? header[0] ?? '' : header;
+  if (!CALL_ID_PATTERN.test(value)) throw new PlatformError('bad_request', 'X-Call-Id must match ^[A-Za-z0-9_.:-]{1,128}$');
+  return value;
+}
+
+export function eventInvocation(input: { functionName: string; callId: string; payload: Uint8Array; contentType: string }): Invocation {
+  return create(InvocationSchema, { ...input, kind: InvocationKind.EVENT });
+}
+
+export interface HttpInvocationInput {
+  readonly functionName: string;
+  readonly callId: string;
+  readonly method: string;
+  /** The request target as received, e.g. `/function/echo/a/b?x=1`. */
+  readonly rawUrl: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly payload: Uint8Array;
+}
+
+export function httpInvocation(input: HttpInvocationInput): Invocation {
+  const { path, rawQuery } = pathBelowFunction(input.rawUrl);
+  const contentType = input.headers['content-type'];
+  return create(InvocationSchema, {
+    functionName: input.functionName,
+    callId: input.callId,
+    kind: InvocationKind.HTTP,
+    payload: input.payload,
+    contentType: typeof contentType === 'string' ? contentType : '',
+    http: { method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers) },
+  });
+}
+
+/**
+ * Splits `/<route>/<name>/rest?query` into the path below the function
+ * (always starting with "/", kept as sent, percent-encoding included) and
+ * the raw query.
+ */
+export function pathBelowFunction(rawUrl: string): { path: string; rawQuery: string } {
+  const queryAt = rawUrl.indexOf('?');
+  const target = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  const rawQuery = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
+  // segments: '', route, name, rest...
+  const segments = target.split('/');
+  return { path: `/${segments.slice(3).join('/')}`, rawQuery };
+}
+
+/** Request headers as the function sees them: lower-case, one string each, no hop-by-hop ones. */
+export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const named = new Set(HOP_BY_HOP);
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    for (const token of connection.split(',')) named.add(token.trim().toLowerCase());
+  }
+  const forwarded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    if (named.has(key)) continue;
+    forwarded[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return forwarded;
+}
+
+/** `X-Callback-Url`, when given, must be an absolute http(s) URL. */
+export function callbackUrlFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return '';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new PlatformError('bad_request', 'X-Callback-Url must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PlatformError('bad_request', 'X-Callback-Url must be an absolute http(s) URL');
+  return url.href;
+}
+
+/** `X-Invocation-Type`: Lambda's RequestResponse (default) or Event (asynchronous). */
+export function isAsyncInvocationType(header: string | string[] | undefined): boolean {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase();
+  if (!value || value === 'requestresponse') return false;
+  if (value === 'event') return true;
+  throw new PlatformError('bad_request', 'X-Invocation-Type must be RequestResponse or Event');
+}

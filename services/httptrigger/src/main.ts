@@ -1,0 +1,49 @@
+import type { AddressInfo } from 'node:net';
+import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { NatsInvocationPublisher } from './async-publisher.js';
+import { createClients } from './clients.js';
+import { loadHttpTriggerConfig } from './config.js';
+import { buildServer } from './server.js';
+
+const SERVICE = 'httptrigger';
+const MIB = 1024 * 1024;
+const config = loadHttpTriggerConfig();
+const logger = createLogger(SERVICE, config.LOG_LEVEL);
+
+const clients = createClients({
+  controller: config.CONTROLLER_ADDRESS,
+  stubs: config.STUBS_ADDRESS,
+  queueWorker: config.QUEUE_WORKER_ADDRESS,
+  token: config.FAAS_INTERNAL_TOKEN,
+});
+const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
+publisher.start();
+
+const app = buildServer({
+  ...clients,
+  publisher,
+  maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
+  maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
+  logger,
+});
+await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+const { port } = app.server.address() as AddressInfo;
+logger.info({ address: `${config.HTTP_HOST}:${port}` }, 'listening');
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  // Running invocations may finish within the grace period; then they are cut.
+  const closed = app.close().then(() => true);
+  const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.HTTP_SHUTDOWN_GRACE_MS).unref());
+  if (!(await Promise.race([closed, timedOut]))) logger.warn('requests still running at shutdown; closing anyway');
+  await publisher.close();
+  for (const client of Object.values(clients)) client.close();
+  await stopTelemetry();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));

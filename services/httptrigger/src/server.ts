@@ -1,0 +1,247 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
+import type { Invocation } from '@faas/protocol';
+import type { Logger } from '@faas/telemetry';
+import type { InvocationPublisher } from './async-publisher.js';
+import { limitedChunks, readBody } from './body-reader.js';
+import { callToJson } from './call-json.js';
+import type { Clients } from './clients.js';
+import { functionFromRequest, functionToJson } from './function-json.js';
+import {
+  CALL_ID_PATTERN,
+  assertFunctionName,
+  callbackUrlFrom,
+  eventInvocation,
+  httpInvocation,
+  isAsyncInvocationType,
+  resolveCallId,
+} from './invocation-request.js';
+import { eventReply, httpReply, type HttpReply } from './invocation-reply.js';
+import { allowedMethods } from './route-methods.js';
+
+export interface HttpTriggerDeps {
+  readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'>;
+  readonly controller: Pick<Clients['controller'], 'invoke'>;
+  readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'>;
+  readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
+  readonly maxCodeBytes: number;
+  readonly maxPayloadBytes: number;
+  readonly logger: Logger;
+}
+
+/** Function configs are small; this only stops abuse of the JSON route. */
+const MAX_FUNCTION_JSON_BYTES = 1024 * 1024;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type Params = { name: string };
+
+/**
+ * The HTTP edge: translates requests to gRPC calls and results back. Every
+ * platform error leaves through one error handler as {code, message}.
+ */
+export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
+  const { stubs, controller, queueWorker, publisher, logger } = deps;
+  const app = Fastify({
+    logger: false,
+    // Call ids may be 128 characters.
+    routerOptions: { maxParamLength: 256 },
+    // Invocations can take up to a function's timeout (900 s).
+    requestTimeout: 0,
+    return503OnClosing: true,
+  });
+
+  // Bodies are read by each route, as raw bytes, against its own limit
+  // (and streamed, for code): no route wants Fastify's parsing.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  // Fastify refuses a malformed Content-Type (415) before any route runs, but
+  // a function's own callers may send anything: hide the header from
+  // Fastify's check and put it back for the handler.
+  const contentTypes = new WeakMap<FastifyRequest, string>();
+  app.addHook('onRequest', async (request) => {
+    const contentType = request.raw.headers['content-type'];
+    if (contentType === undefined) return;
+    contentTypes.set(request, contentType);
+    delete request.raw.headers['content-type'];
+  });
+  app.addHook('preHandler', async (request) => {
+    const contentType = contentTypes.get(request);
+    if (contentType !== undefined) request.raw.headers['content-type'] = contentType;
+  });
+
+  // X-Duration-Seconds on every answer to an invocation, errors included.
+  const invocationStarts = new WeakMap<FastifyRequest, number>();
+  const startInvocation = (request: FastifyRequest, reply: FastifyReply, callId: string) => {
+    invocationStarts.set(request, performance.now());
+    reply.header('x-call-id', callId);
+  };
+  app.addHook('onSend', async (request, reply) => {
+    const started = invocationStarts.get(request);
+    if (started !== undefined) reply.header('x-duration-seconds', ((performance.now() - started) / 1000).toFixed(6));
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const failure = toHttpError(error);
+    if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    else logger.debug({ code: failure.code, message: failure.message, url: request.url }, 'request refused');
+    // The rest of an oversized body is not read; the connection cannot be reused.
+    if (failure.code === 'payload_too_large') reply.header('connection', 'close');
+    void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      throw new PlatformError('method_not_allowed', `${path} accepts ${allowed.join(', ')}, not ${request.method}`);
+    }
+    throw new PlatformError('route_not_found', `no route for ${request.method} ${path}`);
+  });
+
+  const cancelOnDisconnect = (reply: FastifyReply): AbortSignal => {
+    const controllerSignal = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controllerSignal.abort();
+    });
+    return controllerSignal.signal;
+  };
+
+  const send = (reply: FastifyReply, answer: HttpReply) => reply.status(answer.status).headers(answer.headers).send(answer.body);
+
+  /** Queues an invocation; the function must exist, or the caller would only learn it later. */
+  const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
+    const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
+    await stubs.getFunction({ name: invocation.functionName });
+    await publisher.publish(invocation, { callbackUrl });
+    return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok', nats: publisher.connected ? 'connected' : 'disconnected' }));
+
+  // ---- management -------------------------------------------------------
+
+  app.post('/v1/code', async (request, reply) => {
+    const stored = await stubs.putCode(
+      (async function* () {
+        for await (const chunk of limitedChunks(request.raw, deps.maxCodeBytes)) yield { chunk };
+      })(),
+    );
+    return reply
+      .status(stored.created ? 201 : 200)
+      .type(JSON_TYPE)
+      .send({ digest: stored.digest, size: Number(stored.size) });
+  });
+
+  app.put<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined && !/json/i.test(contentType)) {
+      throw new PlatformError('unsupported_media_type', 'send the function as application/json');
+    }
+    const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    const { function: saved, created } = await stubs.putFunction({ function: functionFromRequest(request.params.name, body) });
+    if (!saved) throw new PlatformError('bad_gateway', 'stubs answered without the function');
+    return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
+  });
+
+  app.get<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
+    const { function: found } = await stubs.getFunction({ name: request.params.name });
+    if (!found) throw new PlatformError('function_not_found', `no function "${request.params.name}"`);
+    return reply.type(JSON_TYPE).send(functionToJson(found));
+  });
+
+  app.get('/v1/functions', async (_request, reply) => {
+    const { functions } = await stubs.listFunctions({});
+    return reply.type(JSON_TYPE).send({ functions: functions.map(functionToJson) });
+  });
+
+  app.delete<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
+    await stubs.deleteFunction({ name: request.params.name });
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { callId: string } }>('/v1/calls/:callId', async (request, reply) => {
+    const { callId } = request.params;
+    if (!CALL_ID_PATTERN.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
+    const { call } = await queueWorker.getCall({ callId });
+    if (!call) throw new PlatformError('call_not_found', `no call "${callId}"`);
+    return reply.type(JSON_TYPE).send(callToJson(call));
+  });
+
+  // ---- invocations ------------------------------------------------------
+
+  app.post<{ Params: Params }>('/v1/functions/:name/invocations', async (request, reply) => {
+    const callId = resolveCallId(request.headers['x-call-id']);
+    startInvocation(request, reply, callId);
+    const functionName = request.params.name;
+    assertFunctionName(functionName);
+    const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
+    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
+    if (runAsync) return enqueue(request, reply, invocation);
+    const { result } = await controller.invoke({ invocation }, { signal: cancelOnDisconnect(reply) });
+    if (!result) throw new PlatformError('bad_gateway', 'the controller answered without a result');
+    return send(reply, eventReply(result));
+  });
+
+  const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const callId = resolveCallId(request.headers['x-call-id']);
+    startInvocation(request, reply, callId);
+    assertFunctionName(request.params.name);
+    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    const invocation = httpInvocation({
+      functionName: request.params.name,
+      callId,
+      method: request.method,
+      rawUrl: request.raw.url ?? request.url,
+      headers: request.headers,
+      payload,
+    });
+    const { result } = await controller.invoke({ invocation }, { signal: cancelOnDisconnect(reply) });
+    if (!result) throw new PlatformError('bad_gateway', 'the controller answered without a result');
+    return send(reply, httpReply(result));
+  };
+  app.all('/function/:name', invokeOverHttp);
+  app.all('/function/:name/*', invokeOverHttp);
+
+  const invokeAsyncOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const callId = resolveCallId(request.headers['x-call-id']);
+    startInvocation(request, reply, callId);
+    assertFunctionName(request.params.name);
+    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    const invocation = httpInvocation({
+      functionName: request.params.name,
+      callId,
+      method: request.method,
+      rawUrl: request.raw.url ?? request.url,
+      headers: request.headers,
+      payload,
+    });
+    return enqueue(request, reply, invocation);
+  };
+  app.post('/async-function/:name', invokeAsyncOverHttp);
+  app.post('/async-function/:name/*', invokeAsyncOverHttp);
+
+  return app;
+}
+
+/** Anything thrown in a route, as the platform error the client sees. */
+export function toHttpError(error: unknown): PlatformError {
+  if (isPlatformError(error)) return error;
+  const statusCode = (error as { statusCode?: unknown }).statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    const code: ErrorCode =
+      statusCode === 413 ? 'payload_too_large' : statusCode === 415 ? 'unsupported_media_type' : statusCode === 404 ? 'route_not_found' : 'bad_request';
+    return new PlatformError(code, message);
+  }
+  // A client that went away mid-body is not a platform failure worth alarm.
+  if ((error as { code?: unknown }).code === 'ECONNRESET' || message === 'aborted') return new PlatformError('bad_request', 'the request was cut off');
+  return new PlatformError('internal', message, { cause: error });
+}

@@ -1,0 +1,107 @@
+import { Redis } from 'ioredis';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Controller, QueueWorker, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
+import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { processMessage, trackMessage } from './call-processing.js';
+import { CallStore } from './call-store.js';
+import { loadQueueWorkerConfig } from './config.js';
+import { PullLoop } from './pull-loop.js';
+import { queueWorkerService } from './server.js';
+import { STREAM_NAME, TRACKER_CONSUMER, WORKER_CONSUMER, ensureTopology } from './topology.js';
+
+const SERVICE = 'queue-worker';
+const config = loadQueueWorkerConfig();
+const logger = createLogger(SERVICE, config.LOG_LEVEL);
+const token = config.FAAS_INTERNAL_TOKEN || undefined;
+
+const redis = new Redis(config.REDIS_URL, {
+  // Fail commands fast while Redis is away: the message is nak'ed and comes back later.
+  maxRetriesPerRequest: 2,
+  connectTimeout: 2_000,
+  lazyConnect: false,
+});
+redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+const store = new CallStore(redis, config.REDIS_KEY_PREFIX, config.CALL_RESULT_TTL_SECONDS);
+const controller = createClient(Controller, config.CONTROLLER_ADDRESS, { token, peerName: 'controller' });
+
+const nc: NatsConnection = await connect({
+  servers: config.NATS_URL,
+  name: SERVICE,
+  // The stream is the source of work: wait for NATS rather than exit.
+  waitOnFirstConnect: true,
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 1_000,
+});
+let natsConnected = true;
+void (async () => {
+  for await (const status of nc.status()) {
+    if (status.type === 'disconnect') {
+      natsConnected = false;
+      logger.warn({ server: status.server }, 'nats disconnected');
+    } else if (status.type === 'reconnect') {
+      natsConnected = true;
+      logger.info({ server: status.server }, 'nats reconnected');
+    }
+  }
+})();
+
+const jsm = await jetstreamManager(nc);
+const topology = { concurrency: config.QUEUE_WORKER_CONCURRENCY, ackWaitMs: config.QUEUE_WORKER_ACK_WAIT_MS };
+await ensureTopology(jsm, topology);
+const js = jetstream(nc);
+const recover = () => ensureTopology(jsm, topology);
+
+const tracker = new PullLoop({
+  name: TRACKER_CONSUMER,
+  concurrency: 64,
+  getConsumer: () => js.consumers.get(STREAM_NAME, TRACKER_CONSUMER),
+  handle: (message) => trackMessage(message, store, logger),
+  recover,
+  logger,
+});
+const worker = new PullLoop({
+  name: WORKER_CONSUMER,
+  concurrency: config.QUEUE_WORKER_CONCURRENCY,
+  getConsumer: () => js.consumers.get(STREAM_NAME, WORKER_CONSUMER),
+  handle: (message) =>
+    processMessage(message, {
+      store,
+      controller,
+      logger,
+      maxAttempts: config.QUEUE_WORKER_MAX_ATTEMPTS,
+      ackWaitMs: config.QUEUE_WORKER_ACK_WAIT_MS,
+    }),
+  recover,
+  logger,
+});
+
+const server = new grpc.Server();
+addService(server, QueueWorker, queueWorkerService(store), {
+  token,
+  onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
+});
+addHealthService(server, () => natsConnected && redis.status === 'ready');
+const port = await listen(server, config.QUEUE_WORKER_LISTEN);
+tracker.start();
+worker.start();
+const host = config.QUEUE_WORKER_LISTEN.slice(0, config.QUEUE_WORKER_LISTEN.lastIndexOf(':'));
+logger.info({ address: `${host}:${port}`, stream: STREAM_NAME }, 'listening');
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  const [, finished] = await Promise.all([tracker.stop(1_000), worker.stop(config.QUEUE_WORKER_SHUTDOWN_GRACE_MS)]);
+  if (!finished) logger.warn({ running: worker.busy }, 'calls still running at shutdown; JetStream will redeliver them');
+  await nc.drain().catch((error) => logger.warn({ err: error }, 'nats drain failed'));
+  await shutdown(server, 2_000);
+  controller.close();
+  await redis.quit().catch(() => redis.disconnect());
+  await stopTelemetry();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));

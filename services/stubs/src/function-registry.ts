@@ -1,0 +1,95 @@
+import type { Redis } from 'ioredis';
+import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
+import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
+import { PlatformError } from '@faas/errors';
+import type { CodeStore } from './code-store.js';
+import { assertFunctionName, normaliseFunctionConfig } from './function-validation.js';
+import { withRedis } from './redis-connection.js';
+import type { StubsKeys } from './redis-keys.js';
+
+/**
+ * Compare-and-set: writes the new config only if the stored one is still
+ * the one the new version was computed from ('' = none yet). Versions are
+ * computed in TypeScript and Redis only guards the swap, so concurrent PUTs
+ * of one function each get their own version number.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+`;
+const MAX_SWAP_ATTEMPTS = 50;
+
+export interface PutFunctionResult {
+  readonly function: FunctionConfig;
+  readonly created: boolean;
+}
+
+export class FunctionRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: StubsKeys,
+    private readonly code: Pick<CodeStore, 'assertExists'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async put(input: FunctionConfig): Promise<PutFunctionResult> {
+    const config = normaliseFunctionConfig(input);
+    await this.code.assertExists(config.codeDigest);
+    const key = this.keys.function(config.name);
+
+    for (let attempt = 0; attempt < MAX_SWAP_ATTEMPTS; attempt++) {
+      const storedJson = await withRedis(() => this.redis.get(key));
+      const previous = storedJson === null ? undefined : parseConfig(storedJson);
+      const now = BigInt(this.now());
+      const next = create(FunctionConfigSchema, {
+        ...config,
+        version: (previous?.version ?? 0n) + 1n,
+        createdAtMs: previous?.createdAtMs ?? now,
+        updatedAtMs: now,
+      });
+      const swapped = await withRedis(() =>
+        this.redis.eval(COMPARE_AND_SET, 2, key, this.keys.functionNames, storedJson ?? '', toJsonString(FunctionConfigSchema, next), config.name),
+      );
+      if (swapped === 1) return { function: next, created: previous === undefined };
+    }
+    throw new PlatformError('service_unavailable', `function ${config.name} is being updated by too many callers at once; try again`);
+  }
+
+  async get(name: string): Promise<FunctionConfig> {
+    assertFunctionName(name);
+    const json = await withRedis(() => this.redis.get(this.keys.function(name)));
+    if (json === null) throw notFound(name);
+    return parseConfig(json);
+  }
+
+  /** Every function, sorted by name. */
+  async list(): Promise<FunctionConfig[]> {
+    const names = await withRedis(() => this.redis.smembers(this.keys.functionNames));
+    if (names.length === 0) return [];
+    names.sort();
+    const values = await withRedis(() => this.redis.mget(names.map((name) => this.keys.function(name))));
+    // A name whose config is gone was deleted between the two reads.
+    return values.filter((json): json is string => json !== null).map(parseConfig);
+  }
+
+  async delete(name: string): Promise<void> {
+    assertFunctionName(name);
+    const replies = await withRedis(() =>
+      this.redis.multi().del(this.keys.function(name)).srem(this.keys.functionNames, name).exec(),
+    );
+    const [deleteError, deleted] = replies?.[0] ?? [new Error('transaction aborted'), 0];
+    if (deleteError) throw new PlatformError('internal', `deleting ${name} failed: ${deleteError.message}`, { cause: deleteError });
+    if (deleted === 0) throw notFound(name);
+  }
+}
+
+function parseConfig(json: string): FunctionConfig {
+  return fromJsonString(FunctionConfigSchema, json, { ignoreUnknownFields: true });
+}
+
+function notFound(name: string): PlatformError {
+  return new PlatformError('function_not_found', `no function named ${name}`);
+}

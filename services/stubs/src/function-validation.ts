@@ -1,0 +1,101 @@
+import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
+import { PlatformError } from '@faas/errors';
+import { isDigest } from './digest.js';
+
+/** The rules of docs/design.md "Functions". */
+export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const RUNTIMES = ['nodejs', 'python3', 'exec', 'http'] as const;
+export const MEMORY_MB = { min: 64, max: 10240, default: 128 } as const;
+export const TIMEOUT_SECONDS = { min: 1, max: 900, default: 30 } as const;
+export const MAX_CONCURRENCY = { min: 1, max: 1000, default: 10 } as const;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_VALUE_MAX_BYTES = 4 * 1024;
+const ENV_TOTAL_MAX_BYTES = 64 * 1024;
+const COMMAND_HANDLER_MAX_CHARS = 1024;
+
+const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const PATH_SEGMENT = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * "file.export": a relative module path inside the bundle (no "..", no
+ * leading "/") and an identifier, e.g. index.handler or src/app.main.
+ */
+function isModuleHandler(handler: string): boolean {
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) return false;
+  const file = handler.slice(0, dot);
+  if (!EXPORT_NAME.test(handler.slice(dot + 1))) return false;
+  return file.split('/').every((segment) => PATH_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
+}
+
+export function assertFunctionName(name: string): void {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new PlatformError(
+      'invalid_function_name',
+      `function name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
+    );
+  }
+}
+
+function invalid(field: string, problem: string): PlatformError {
+  return new PlatformError('invalid_function_config', `${field} ${problem}`);
+}
+
+function withinRange(field: string, value: number, range: { min: number; max: number; default: number }): number {
+  if (value === 0) return range.default;
+  if (value < range.min || value > range.max) throw invalid(field, `must be from ${range.min} to ${range.max} (got ${value})`);
+  return value;
+}
+
+function checkHandler(runtime: string, handler: string): void {
+  if (handler.length === 0) throw invalid('handler', 'is required');
+  if (runtime === 'nodejs' || runtime === 'python3') {
+    if (!isModuleHandler(handler)) {
+      throw invalid('handler', `must be "file.export" with a relative file path inside the bundle, e.g. "index.handler" (got ${JSON.stringify(handler.slice(0, 80))})`);
+    }
+    return;
+  }
+  // exec/http handlers name a program (and arguments) to start in the sandbox.
+  if (handler.length > COMMAND_HANDLER_MAX_CHARS) throw invalid('handler', `must be at most ${COMMAND_HANDLER_MAX_CHARS} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(handler)) throw invalid('handler', 'must not contain control characters');
+}
+
+function checkEnvironment(environment: Record<string, string>): void {
+  let total = 0;
+  for (const [key, value] of Object.entries(environment)) {
+    if (!ENV_KEY.test(key)) throw invalid(`environment key ${JSON.stringify(key.slice(0, 80))}`, 'must match [A-Za-z_][A-Za-z0-9_]*');
+    if (key.toUpperCase().startsWith('FAAS_')) throw invalid(`environment key ${key}`, 'must not start with FAAS_ (reserved for the platform)');
+    const valueBytes = Buffer.byteLength(value, 'utf8');
+    if (valueBytes > ENV_VALUE_MAX_BYTES) throw invalid(`environment value of ${key}`, `must be at most ${ENV_VALUE_MAX_BYTES} bytes`);
+    total += Buffer.byteLength(key, 'utf8') + valueBytes;
+  }
+  if (total > ENV_TOTAL_MAX_BYTES) throw invalid('environment', `must be at most ${ENV_TOTAL_MAX_BYTES} bytes in total`);
+}
+
+/**
+ * Checks a deployer's config and fills the defaults. Version and timestamps
+ * are cleared: the registry assigns them. Whether the code exists is the
+ * registry's check, not this one's.
+ */
+export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
+  assertFunctionName(input.name);
+  if (!(RUNTIMES as readonly string[]).includes(input.runtime)) {
+    throw invalid('runtime', `must be one of ${RUNTIMES.join(', ')} (got ${JSON.stringify(input.runtime.slice(0, 80))})`);
+  }
+  checkHandler(input.runtime, input.handler);
+  if (!isDigest(input.codeDigest)) {
+    throw invalid('code_digest', 'must be "sha256:" followed by 64 lower-case hex digits');
+  }
+  checkEnvironment(input.environment);
+  return create(FunctionConfigSchema, {
+    name: input.name,
+    runtime: input.runtime,
+    handler: input.handler,
+    codeDigest: input.codeDigest,
+    memoryMb: withinRange('memory_mb', input.memoryMb, MEMORY_MB),
+    timeoutSeconds: withinRange('timeout_seconds', input.timeoutSeconds, TIMEOUT_SECONDS),
+    maxConcurrency: withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY),
+    environment: { ...input.environment },
+  });
+}

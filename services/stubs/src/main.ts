@@ -1,0 +1,51 @@
+import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
+import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { BlobStore } from './blob-store.js';
+import { CodeStore } from './code-store.js';
+import { loadStubsConfig } from './config.js';
+import { FunctionRegistry } from './function-registry.js';
+import { connectRedis, isRedisReady, waitForRedis } from './redis-connection.js';
+import { stubsKeys } from './redis-keys.js';
+import { addStubsService } from './server.js';
+
+const config = loadStubsConfig();
+const log = createLogger('stubs', config.LOG_LEVEL);
+
+const blobs = new BlobStore(config.STUBS_DATA_DIR);
+await blobs.init();
+
+const redis = connectRedis(config.REDIS_URL, log);
+// Start even when Redis is down (health says NOT_SERVING until it is up),
+// but give it a moment so the first calls after "listening" succeed.
+if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
+
+const keys = stubsKeys(config.REDIS_KEY_PREFIX);
+const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 * 1024);
+const functions = new FunctionRegistry(redis, keys, code);
+
+const server = new grpc.Server({
+  // Uploaders pick their chunk size; accept generous chunks.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+});
+addStubsService(server, { code, functions }, {
+  token: config.FAAS_INTERNAL_TOKEN || undefined,
+  onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
+});
+addHealthService(server, () => isRedisReady(redis));
+
+const port = await listen(server, config.STUBS_LISTEN);
+const host = config.STUBS_LISTEN.slice(0, config.STUBS_LISTEN.lastIndexOf(':'));
+log.info({ address: `${host}:${port}` }, 'listening');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  await shutdown(server, 5_000);
+  await redis.quit().catch(() => redis.disconnect());
+  await stopTelemetry();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,53 @@
+import { addService, Stubs, type grpc, type ServeOptions } from '@faas/protocol';
+import { PlatformError } from '@faas/errors';
+import type { CodeStore } from './code-store.js';
+import type { FunctionRegistry } from './function-registry.js';
+
+export interface StubsDomain {
+  readonly code: CodeStore;
+  readonly functions: FunctionRegistry;
+}
+
+/**
+ * The upload's bytes. A cancelled upload must not end like a complete one,
+ * or a truncated bundle would be stored under its (wrong) digest.
+ */
+async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  for await (const request of requests) yield request.chunk;
+  if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
+}
+
+export function addStubsService(server: grpc.Server, { code, functions }: StubsDomain, options: ServeOptions): void {
+  addService(
+    server,
+    Stubs,
+    {
+      async putCode(requests, context) {
+        return code.put(chunksOf(requests, context.signal));
+      },
+
+      async *getCode(request) {
+        for await (const chunk of await code.read(request.digest)) yield { chunk };
+      },
+
+      async putFunction(request) {
+        if (!request.function) throw new PlatformError('bad_request', 'function is required');
+        return functions.put(request.function);
+      },
+
+      async getFunction(request) {
+        return { function: await functions.get(request.name) };
+      },
+
+      async listFunctions() {
+        return { functions: await functions.list() };
+      },
+
+      async deleteFunction(request) {
+        await functions.delete(request.name);
+        return {};
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,236 @@
+// queue-worker as its own process against a real nats-server and
+// redis-server, with a tiny in-test Controller standing in for the
+// scheduler.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlatformError } from '@faas/errors';
+import {
+  AsyncInvocationSchema,
+  CallStatus,
+  Controller,
+  InvocationKind,
+  QueueWorker,
+  addService,
+  create,
+  createClient,
+  grpc,
+  listen,
+  shutdown,
+  toBinary,
+  type CallRecord,
+  type Client,
+} from '@faas/protocol';
+import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
+import { loadNats } from './nats-client.js';
+
+const { transport, jetstream: jetstreamModule } = await loadNats();
+
+let workDir: string;
+let nats: ManagedProcess;
+let redis: ManagedProcess;
+let controllerServer: grpc.Server;
+let queueWorker: RunningService;
+let calls: Client<typeof QueueWorker extends { method: infer M } ? M : never>;
+let nc: Awaited<ReturnType<typeof transport.connect>>;
+let natsUrl: string;
+let redisPort: number;
+
+/** Invocations the fake controller saw, by call id. */
+const invocationsByCallId = new Map<string, number>();
+const traceparentByCallId = new Map<string, string>();
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'faas-qw-test-'));
+  const natsPort = await freePort();
+  redisPort = await freePort();
+  nats = await startNats(natsPort, path.join(workDir, 'nats'));
+  redis = await startRedis(redisPort, path.join(workDir, 'redis'));
+  natsUrl = `nats://127.0.0.1:${natsPort}`;
+
+  controllerServer = new grpc.Server();
+  addService(controllerServer, Controller, {
+    async invoke(request, context) {
+      const invocation = request.invocation!;
+      const seen = (invocationsByCallId.get(invocation.callId) ?? 0) + 1;
+      invocationsByCallId.set(invocation.callId, seen);
+      const traceparent = context.metadata.get('traceparent')[0];
+      if (typeof traceparent === 'string') traceparentByCallId.set(invocation.callId, traceparent);
+      if (invocation.functionName === 'flaky' && seen <= 2) throw new PlatformError('service_unavailable', `flaky attempt ${seen}`);
+      if (invocation.functionName === 'thrower') {
+        return { result: { callId: invocation.callId, functionError: { type: 'TypeError', message: 'nope' } } };
+      }
+      const text = new TextDecoder().decode(invocation.payload);
+      const result = {
+        reversed: [...text].reverse().join(''),
+        kind: InvocationKind[invocation.kind],
+        contentType: invocation.contentType,
+        path: invocation.http?.path,
+      };
+      return { result: { callId: invocation.callId, result: new TextEncoder().encode(JSON.stringify(result)), durationSeconds: 0.01 } };
+    },
+    async registerFunclet() {
+      throw new PlatformError('bad_request', 'not in this test');
+    },
+  });
+  const controllerPort = await listen(controllerServer, '127.0.0.1:0');
+
+  queueWorker = await startService('queue-worker', {
+    QUEUE_WORKER_LISTEN: '127.0.0.1:0',
+    NATS_URL: natsUrl,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_KEY_PREFIX: 'qwtest:',
+    CONTROLLER_ADDRESS: `127.0.0.1:${controllerPort}`,
+    QUEUE_WORKER_CONCURRENCY: '4',
+    QUEUE_WORKER_MAX_ATTEMPTS: '5',
+    LOG_LEVEL: 'info',
+  });
+  calls = createClient(QueueWorker, queueWorker.address);
+  nc = await transport.connect({ servers: natsUrl });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  calls?.close();
+  const exit = await queueWorker?.process.stop();
+  if (controllerServer) await shutdown(controllerServer, 1_000);
+  await nats?.stop();
+  await redis?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  // A clean shutdown is part of the contract.
+  expect(exit?.code).toBe(0);
+});
+
+async function waitForStatus(callId: string, status: CallStatus, timeoutMs = 20_000): Promise<CallRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const { call } = await calls.getCall({ callId });
+      last = call;
+      if (call?.status === status) return call;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`call ${callId} did not reach ${CallStatus[status]}; last seen: ${String(last instanceof Error ? last.message : JSON.stringify(last, (_, v) => (typeof v === 'bigint' ? String(v) : v)))}`);
+}
+
+const resultOf = (call: CallRecord) => JSON.parse(new TextDecoder().decode(call.result));
+
+describe('queue-worker', () => {
+  it('runs a raw event published on faas.invoke.<name>', async () => {
+    const js = jetstreamModule.jetstream(nc);
+    const headers = transport.headers();
+    headers.set('Content-Type', 'application/json');
+    await js.publish('faas.invoke.echo', '"hello"', { msgID: 'raw-1', headers });
+    const call = await waitForStatus('raw-1', CallStatus.SUCCEEDED);
+    expect(resultOf(call)).toEqual({ reversed: '"olleh"', kind: 'EVENT', contentType: 'application/json' });
+    expect(call).toMatchObject({ callId: 'raw-1', functionName: 'echo', attempts: 1 });
+    expect(call.queuedAtMs).toBeGreaterThan(0n);
+    expect(call.startedAtMs).toBeGreaterThanOrEqual(call.queuedAtMs);
+    expect(call.finishedAtMs).toBeGreaterThanOrEqual(call.startedAtMs);
+  });
+
+  it('names a call without a message id after its stream sequence', async () => {
+    const ack = await jetstreamModule.jetstream(nc).publish('faas.invoke.echo', 'abc');
+    const call = await waitForStatus(`nats-${ack.seq}`, CallStatus.SUCCEEDED);
+    expect(resultOf(call).reversed).toBe('cba');
+  });
+
+  it('runs an AsyncInvocation envelope, HTTP kind included', async () => {
+    const body = toBinary(
+      AsyncInvocationSchema,
+      create(AsyncInvocationSchema, {
+        invocation: {
+          functionName: 'echo',
+          callId: 'env-1',
+          kind: InvocationKind.HTTP,
+          payload: new TextEncoder().encode('ping'),
+          http: { method: 'POST', path: '/hook', rawQuery: '', headers: {} },
+        },
+        queuedAtMs: BigInt(Date.now()),
+      }),
+    );
+    const headers = transport.headers();
+    headers.set('Faas-Envelope', 'faas.v1.AsyncInvocation');
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.echo', body, { msgID: 'env-1', headers });
+    const call = await waitForStatus('env-1', CallStatus.SUCCEEDED);
+    expect(resultOf(call)).toEqual({ reversed: 'gnip', kind: 'HTTP', contentType: '', path: '/hook' });
+  });
+
+  it('retries passing platform failures and succeeds on the third attempt', async () => {
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.flaky', '"x"', { msgID: 'flaky-1' });
+    const call = await waitForStatus('flaky-1', CallStatus.SUCCEEDED, 30_000);
+    expect(call.attempts).toBe(3);
+    expect(invocationsByCallId.get('flaky-1')).toBe(3);
+    expect(call.errorCode).toBe('');
+  });
+
+  it('records a function error as failed, without retrying', async () => {
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.thrower', '{}', { msgID: 'throw-1' });
+    const call = await waitForStatus('throw-1', CallStatus.FAILED);
+    expect(call.functionError).toMatchObject({ type: 'TypeError', message: 'nope' });
+    expect(call.attempts).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(invocationsByCallId.get('throw-1')).toBe(1);
+  });
+
+  it('runs a message id published twice only once', async () => {
+    const js = jetstreamModule.jetstream(nc);
+    const first = await js.publish('faas.invoke.echo', '"once"', { msgID: 'dup-1' });
+    const second = await js.publish('faas.invoke.echo', '"once"', { msgID: 'dup-1' });
+    expect(second.duplicate).toBe(true);
+    expect(second.seq).toBe(first.seq);
+    await waitForStatus('dup-1', CallStatus.SUCCEEDED);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(invocationsByCallId.get('dup-1')).toBe(1);
+  });
+
+  it('records an undecodable envelope as a failed bad request', async () => {
+    const headers = transport.headers();
+    headers.set('Faas-Envelope', 'faas.v1.AsyncInvocation');
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.echo', new Uint8Array([0xff, 0xff, 0xff]), { msgID: 'junk-1', headers });
+    const call = await waitForStatus('junk-1', CallStatus.FAILED);
+    expect(call.errorCode).toBe('bad_request');
+    expect(invocationsByCallId.has('junk-1')).toBe(false);
+  });
+
+  it('continues the publisher trace into Controller.Invoke', async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4736';
+    const headers = transport.headers();
+    headers.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.echo', '"t"', { msgID: 'trace-1', headers });
+    await waitForStatus('trace-1', CallStatus.SUCCEEDED);
+    expect(traceparentByCallId.get('trace-1')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+  });
+
+  it('keeps a call published while Redis is down and runs it once Redis is back', async () => {
+    await redis.stop();
+    await jetstreamModule.jetstream(nc).publish('faas.invoke.echo', '"later"', { msgID: 'redis-down-1' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(invocationsByCallId.has('redis-down-1')).toBe(false);
+    redis = await startRedis(redisPort, path.join(workDir, 'redis'));
+    const call = await waitForStatus('redis-down-1', CallStatus.SUCCEEDED, 40_000);
+    expect(resultOf(call).reversed).toBe('"retal"');
+    expect(call.attempts).toBe(1);
+  });
+
+  it('lets the stream forget every message once both consumers are done', async () => {
+    const jsm = await jetstreamModule.jetstreamManager(nc);
+    const deadline = Date.now() + 20_000;
+    let messages = -1;
+    while (Date.now() < deadline) {
+      messages = (await jsm.streams.info('FAAS_INVOCATIONS')).state.messages;
+      if (messages === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(messages).toBe(0);
+  });
+
+  it('answers call_not_found for an unknown call id', async () => {
+    await expect(calls.getCall({ callId: 'never-published' })).rejects.toMatchObject({ code: 'call_not_found' });
+  });
+});

@@ -1,0 +1,26 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Everything a funclet could leave behind on the host, found by looking at
+ * the host itself rather than asking the funclet.
+ */
+export function hostLeftovers(funcletId: string, stateDir: string, runcRoot: string) {
+  const containers = existsSync(runcRoot)
+    ? (JSON.parse(execFileSync('runc', ['--root', runcRoot, 'list', '--format', 'json'], { encoding: 'utf8' }) || 'null') ?? [])
+        .map((c: { id: string }) => c.id)
+    : [];
+  const cgroups: string[] = [];
+  for (const controller of readdirSync('/sys/fs/cgroup')) {
+    const dir = path.join('/sys/fs/cgroup', controller, 'faas', funcletId);
+    if (existsSync(dir)) {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) cgroups.push(path.join(dir, entry.name));
+    }
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(stateDir) || line.includes(`faas-${funcletId}-`));
+  const namespaces = existsSync('/run/netns') ? readdirSync('/run/netns').filter((name) => name.includes(funcletId)) : [];
+  return { containers, cgroups, mounts, namespaces };
+}
