@@ -10,7 +10,8 @@ import { loadFuncletConfig } from './config.js';
 import { cleanHost } from './host-cleanup.js';
 import { startHeartbeat } from './registration.js';
 import { Runc } from './sandbox/runc.js';
-import { SUPPORTED_RUNTIMES, SandboxManager } from './sandbox-manager.js';
+import { SandboxManager } from './sandbox-manager.js';
+import { SUPPORTED_RUNTIMES } from './runtimes.js';
 import { funcletService } from './server.js';
 
 const SERVICE = 'funclet';

@@ -10,8 +10,8 @@ import type { Logger } from '@faas/telemetry';
 import type { CodeCache } from './code-cache.js';
 import { Sandbox, type CallOutcome, type SandboxCall } from './sandbox/sandbox.js';
 import type { Runc } from './sandbox/runc.js';
+import { SUPPORTED_RUNTIMES, runtimeNamed } from './runtimes.js';
 
-export const SUPPORTED_RUNTIMES = ['nodejs'] as const;
 const DEFAULT_MEMORY_MB = 128;
 const DEFAULT_TIMEOUT_SECONDS = 30;
 
@@ -185,7 +185,7 @@ export class SandboxManager {
 
 /** The memory the sandbox gets, once the config is known to be runnable here. */
 function validate(fn: FunctionToRun): number {
-  if (!(SUPPORTED_RUNTIMES as readonly string[]).includes(fn.runtime)) {
+  if (!runtimeNamed(fn.runtime)) {
     throw new PlatformError('invalid_function_config', `runtime ${JSON.stringify(fn.runtime)} is not supported here (${SUPPORTED_RUNTIMES.join(', ')})`);
   }
   if (!/^[^.\s][^\s]*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {

@@ -23,6 +23,8 @@ export const FrameType = {
   RESULT: 5,
   /** agent → host: the handler threw. Header: ErrorHeader. */
   FUNCTION_ERROR: 6,
+  /** agent → host, unsolicited: output the function wrote while serving a call. Header: LogHeader, body: the bytes. */
+  LOG: 7,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
@@ -49,6 +51,12 @@ export interface InvokeHeader {
   readonly http?: HttpRequestHeader;
   /** Epoch milliseconds at which the host kills the sandbox. */
   readonly deadlineMs: number;
+}
+
+export interface LogHeader {
+  /** The call being served when the output was written ('' when none was). */
+  readonly callId: string;
+  readonly stream: 'stdout' | 'stderr';
 }
 
 export interface ErrorHeader {
