@@ -26,7 +26,8 @@ ensure_commands() {
 }
 
 ensure_platform_commands() {
-  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2
+  # python3 sandboxes run Debian's /usr/bin/python3 (a pyenv shim on PATH would not do).
+  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2 /usr/bin/python3:python3
 }
 
 # npm packages: (re)install when node_modules is missing or older than the lock file.

@@ -7,7 +7,11 @@ ensure_platform_commands
 ensure_commands docker-compose:docker-compose
 ensure_node_modules
 build
-log "buf lint"
+log "buf lint, buf breaking"
 npx buf lint
+# Against the main branch: a change that would break deployed clients fails here.
+if git -C "$ROOT" rev-parse --verify -q refs/heads/main >/dev/null; then
+  npx buf breaking --against "$ROOT/.git#branch=main"
+fi
 log "vitest"
 npx vitest run "$@"

@@ -1,9 +1,10 @@
 // The funclet as its own process, running real runc sandboxes, against a
 // tiny in-test stubs (serving one code bundle) and controller (recording
 // registrations).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { connect as connectTcp, createServer } from 'node:net';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,8 @@ import { zipBundle } from '../support/bundles.js';
 import { eventually } from '../support/http.js';
 import { hostLeftovers } from '../support/leftovers.js';
 
-const FUNCLET_MEMORY_MB = 1024;
+// Room for the pools of every runtime (which grow with demand) beside the tests' own sandboxes.
+const FUNCLET_MEMORY_MB = 4096;
 
 const bundle = zipBundle({
   'index.js': `
@@ -63,6 +65,46 @@ const bundle = zipBundle({
   'exit.js': `exports.handler = async () => { setTimeout(() => process.exit(3), 10); return new Promise(() => {}); };`,
   'oom.js': `exports.handler = async () => { const hog = []; for (;;) { hog.push(Buffer.alloc(16 * 1024 * 1024, 1)); await null; } };`,
   'broken.js': `throw new Error('boom at load');`,
+  'net.js': `
+    const net = require('node:net');
+    const os = require('node:os');
+    let server;
+    const connect = (host, port) => new Promise((resolve) => {
+      const socket = net.connect({ host, port, timeout: 1500 });
+      socket.once('connect', () => { socket.end(); resolve('connected'); });
+      socket.once('data', () => {});
+      socket.once('timeout', () => { socket.destroy(); resolve('timeout'); });
+      socket.once('error', (error) => resolve(error.code));
+    });
+    const get = (host, port) => new Promise((resolve) => {
+      const socket = net.connect({ host, port, timeout: 1500 }, () => socket.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.once('end', () => resolve(text.split('\\r\\n\\r\\n')[1] ?? text));
+      socket.once('timeout', () => { socket.destroy(); resolve('timeout'); });
+      socket.once('error', (error) => resolve(error.code));
+    });
+    exports.handler = async (event) => {
+      if (event.action === 'get') return get(event.host, event.port);
+      if (event.action === 'connect') return connect(event.host, event.port);
+      if (event.action === 'listen') {
+        server = net.createServer((socket) => socket.end('hello from a sandbox'));
+        await new Promise((resolve) => server.listen(event.port, '0.0.0.0', resolve));
+      }
+      return Object.values(os.networkInterfaces()).flat().filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address);
+    };`,
+  'whoami.js': `
+    const { readdirSync, readFileSync } = require('node:fs');
+    const read = (path) => readFileSync(path, 'utf8').trim();
+    exports.handler = async () => ({
+      pid: process.pid,
+      files: readdirSync('/var/task').sort(),
+      name: process.env.FAAS_FUNCTION_NAME,
+      greeting: process.env.GREETING ?? null,
+      memoryLimit: Number(read('/sys/fs/cgroup/memory/memory.limit_in_bytes')),
+      cpuQuota: Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')),
+      cpuShares: Number(read('/sys/fs/cgroup/cpu/cpu.shares')),
+    });`,
 });
 const digest = `sha256:${createHash('sha256').update(bundle).digest('hex')}`;
 
@@ -100,6 +142,15 @@ async function platformError(promise: Promise<unknown>): Promise<PlatformError> 
   expect(error).toBeInstanceOf(PlatformError);
   return error as PlatformError;
 }
+
+/** The funclet's JSON log lines written after `from` (an offset into its output). */
+const logLines = (from = 0): Array<Record<string, unknown>> =>
+  funclet.process.output
+    .slice(from)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const readyLine = (sandboxId: string) => logLines().find((line) => line.msg === 'sandbox ready' && line.sandbox === sandboxId);
 
 const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
 const unimplemented = async (): Promise<never> => {
@@ -185,7 +236,9 @@ describe('funclet', () => {
   it('registers with the controller and keeps heartbeating', async () => {
     await eventually(async () => (registrations.length >= 2 ? true : undefined), 10_000, 'two registrations');
     const [first, second] = registrations;
-    expect(first).toMatchObject({ funcletId, address: funclet.address, memoryMbTotal: FUNCLET_MEMORY_MB, memoryMbUsed: 0, runtimes: ['nodejs'] });
+    // Pool sandboxes are not counted as used: their memory is there for the taking.
+    expect(first).toMatchObject({ funcletId, address: funclet.address, memoryMbTotal: FUNCLET_MEMORY_MB, memoryMbUsed: 0 });
+    expect(first!.runtimes).toContain('nodejs');
     expect(first!.bootId).toMatch(/^[0-9a-f-]{36}$/);
     expect(second!.bootId).toBe(first!.bootId);
   });
@@ -207,12 +260,7 @@ describe('funclet', () => {
     expect(body.remainingMs).toBeGreaterThan(8000);
     expect(body.remainingMs).toBeLessThanOrEqual(10_000);
 
-    // What the function prints reaches the funclet's log, tagged with its sandbox.
-    await eventually(
-      async () => (funclet.process.output.split('\n').some((line) => line.includes(sandboxId) && line.includes(`handling call ${first.result!.callId}`)) ? true : undefined),
-      5000,
-      'the function output in the funclet log',
-    );
+    // What the function prints goes to the per-call log pipeline, tested in test/logs.
 
     const second = await invokeEvent(sandboxId, {});
     expect(json(second.result!.result).count).toBe(2);
@@ -314,6 +362,7 @@ describe('funclet', () => {
 
   it('answers code that cannot load with an init error and leaves no sandbox', async () => {
     const before = (await client.listSandboxes({})).sandboxes.length;
+    const logStart = funclet.process.output.length;
     const broken = await client.createSandbox({ function: fn({ handler: 'broken.handler' }) });
     expect(broken.sandboxId).toBe('');
     expect(broken.initError).toMatchObject({ type: 'InitError', message: expect.stringContaining('boom at load') });
@@ -322,7 +371,11 @@ describe('funclet', () => {
     const wrongExport = await client.createSandbox({ function: fn({ handler: 'index.nope' }) });
     expect(wrongExport.initError!.type).toBe('HandlerNotFound');
     expect((await client.listSandboxes({})).sandboxes.length).toBe(before);
-    expect(hostLeftovers(funcletId, stateDir, runcRoot).containers).toHaveLength(before);
+    // The sandboxes that tried to load the code (pool ones, specialised) are gone from the host.
+    const failed = logLines(logStart).filter((line) => line.msg === 'function failed to load').map((line) => line.sandbox as string);
+    expect(failed).toHaveLength(3);
+    const containers = hostLeftovers(funcletId, stateDir, runcRoot).containers;
+    for (const id of failed) expect(containers).not.toContain(id);
   });
 
   it('kills a sandbox whose handler outlives its timeout', async () => {
@@ -350,11 +403,119 @@ describe('funclet', () => {
   });
 
   it('refuses what it cannot run with catalogue errors', async () => {
-    expect((await platformError(client.createSandbox({ function: fn({ runtime: 'python3' }) }))).code).toBe('invalid_function_config');
-    expect((await platformError(client.createSandbox({ function: fn({ memoryMb: 2048 }) }))).code).toBe('too_many_requests');
+    expect((await platformError(client.createSandbox({ function: fn({ runtime: 'cobol' }) }))).code).toBe('invalid_function_config');
+    expect((await platformError(client.createSandbox({ function: fn({ memoryMb: 8192 }) }))).code).toBe('too_many_requests');
     expect((await platformError(client.createSandbox({ function: fn({ codeDigest: `sha256:${'0'.repeat(64)}` }) }))).code).toBe('code_not_found');
     expect((await platformError(invokeEvent('faas-nope-1', {}))).code).toBe('sandbox_not_found');
     expect((await platformError(client.destroySandbox({ sandboxId: 'faas-nope-1' }))).code).toBe('sandbox_not_found');
+  });
+
+  it('cold-starts from the pool: the function\'s code only, its own limits, in a few ms', async () => {
+    await eventually(async () => (logLines().filter((line) => line.msg === 'pool sandbox ready' && line.runtime === 'nodejs').length >= 2 ? true : undefined), 15_000, 'a warm pool');
+    const started = performance.now();
+    const sandboxId = await createSandbox({ name: 'pooled-fn', handler: 'whoami.handler', memoryMb: 192, environment: {} });
+    const createMs = performance.now() - started;
+    const ready = await eventually(async () => readyLine(sandboxId), 5000, 'the sandbox ready line');
+    expect(ready).toMatchObject({ fromPool: true, memoryMb: 192 });
+    const seen = json((await invokeEvent(sandboxId, {})).result!.result);
+    expect(seen.files).toEqual(['broken.js', 'callback.js', 'echo.mjs', 'exit.js', 'fail.js', 'hang.js', 'index.js', 'net.js', 'oom.js', 'probe.mjs', 'uncaught.js', 'whoami.js']);
+    expect(seen).toMatchObject({ name: 'pooled-fn', greeting: null, memoryLimit: 192 * 1024 * 1024, cpuShares: 192, cpuQuota: 25_000 });
+    // The host's view of the same cgroup agrees, memory+swap included.
+    const listed = (await client.listSandboxes({})).sandboxes.find((s) => s.sandboxId === sandboxId)!;
+    const memoryDir = path.join('/sys/fs/cgroup/memory', listed.cgroupPath);
+    expect(Number(readFileSync(path.join(memoryDir, 'memory.limit_in_bytes'), 'utf8'))).toBe(192 * 1024 * 1024);
+    expect(Number(readFileSync(path.join(memoryDir, 'memory.memsw.limit_in_bytes'), 'utf8'))).toBe(192 * 1024 * 1024);
+    console.log(`pool cold start: CreateSandbox ${createMs.toFixed(1)} ms over gRPC; funclet ${JSON.stringify({ readyMs: ready.readyMs, mountMs: ready.mountMs, limitsMs: ready.limitsMs, loadMs: ready.loadMs })}`);
+    expect(Number(ready.readyMs)).toBeLessThan(100);
+    await client.destroySandbox({ sandboxId });
+  });
+
+  it('never lets two functions share a sandbox, and refills the pool after each take', async () => {
+    const poolBootsBefore = logLines().filter((line) => line.msg === 'pool sandbox ready').length;
+    const a = await createSandbox({ name: 'fn-a', handler: 'whoami.handler', environment: { GREETING: 'from a' } });
+    const b = await createSandbox({ name: 'fn-b', handler: 'whoami.handler', environment: {} });
+    expect(a).not.toBe(b);
+    const seenA = json((await invokeEvent(a, {})).result!.result);
+    const seenB = json((await invokeEvent(b, {})).result!.result);
+    expect(seenA).toMatchObject({ name: 'fn-a', greeting: 'from a' });
+    // b never sees a's environment: a different process in a different sandbox.
+    expect(seenB).toMatchObject({ name: 'fn-b', greeting: null });
+    const pids = (await client.listSandboxes({})).sandboxes.filter((s) => s.sandboxId === a || s.sandboxId === b).map((s) => s.pid);
+    expect(new Set(pids).size).toBe(2);
+    // A destroyed sandbox is recycled, never handed to the next function.
+    await client.destroySandbox({ sandboxId: a });
+    const c = await createSandbox({ name: 'fn-c', handler: 'whoami.handler', environment: {} });
+    expect([a, b]).not.toContain(c);
+    expect(json((await invokeEvent(c, {})).result!.result).name).toBe('fn-c');
+    await eventually(
+      async () => (logLines().filter((line) => line.msg === 'pool sandbox ready').length >= poolBootsBefore + 3 ? true : undefined),
+      15_000,
+      'the pool to refill three times',
+    );
+    for (const sandboxId of [b, c]) await client.destroySandbox({ sandboxId });
+  });
+
+  it('gives outbound network only to functions that ask, and never to the host or other sandboxes', async () => {
+    // The only "outside" this test talks to: a network namespace it creates, with a veth to the host and an HTTP server.
+    const tag = Math.random().toString(36).slice(2, 8);
+    const testNs = `faastest-${tag}`;
+    const third = 100 + Math.floor(Math.random() * 100);
+    const [hostSide, serverSide] = [`10.250.${third}.1`, `10.250.${third}.2`];
+    const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
+    ip('netns', 'add', testNs);
+    let server: ReturnType<typeof spawn> | undefined;
+    const hostListener = createServer((socket) => socket.end('host'));
+    try {
+      ip('link', 'add', `ft${tag}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', testNs);
+      ip('addr', 'add', `${hostSide}/30`, 'dev', `ft${tag}`);
+      ip('link', 'set', `ft${tag}`, 'up');
+      ip('-n', testNs, 'addr', 'add', `${serverSide}/30`, 'dev', 'eth0');
+      ip('-n', testNs, 'link', 'set', 'eth0', 'up');
+      ip('-n', testNs, 'link', 'set', 'lo', 'up');
+      ip('-n', testNs, 'route', 'add', 'default', 'via', hostSide);
+      server = spawn('ip', ['netns', 'exec', testNs, process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('outside says hi')).listen(8080, '${serverSide}', () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((resolve) => server!.stdout!.once('data', resolve));
+      // A host listener on every address, to show the firewall (not the bind address) keeps sandboxes out.
+      await new Promise<void>((resolve) => hostListener.listen(0, '0.0.0.0', resolve));
+      const hostPort = (hostListener.address() as { port: number }).port;
+      const funcletPort = Number(funclet.address.split(':')[1]);
+
+      const call = async (sandboxId: string, event: unknown) => json((await invokeEvent(sandboxId, event)).result!.result);
+      const open = await createSandbox({ name: 'egress-fn', handler: 'net.handler', networkEgress: true, environment: {} });
+      const closed = await createSandbox({ name: 'closed-fn', handler: 'net.handler', environment: {} });
+      const neighbour = await createSandbox({ name: 'neighbour-fn', handler: 'net.handler', networkEgress: true, environment: {} });
+      expect(await eventually(async () => readyLine(open), 5000, 'ready line')).toMatchObject({ egress: true, fromPool: false });
+
+      expect(await call(open, { action: 'get', host: serverSide, port: 8080 })).toBe('outside says hi');
+      expect(await call(closed, { action: 'get', host: serverSide, port: 8080 })).toBe('ENETUNREACH');
+      expect(await call(closed, { action: 'addresses' })).toEqual([]);
+
+      const [openAddress] = await call(open, { action: 'addresses' });
+      expect(openAddress).toMatch(/^10\.240\.\d+\.\d+$/);
+      const gateway = openAddress.replace(/\.\d+$/, '.1');
+      // The host: neither the funclet's port nor any other, through the bridge address or the host's others.
+      expect(await call(open, { action: 'connect', host: gateway, port: funcletPort })).toBe('timeout');
+      expect(await call(open, { action: 'connect', host: gateway, port: hostPort })).toBe('timeout');
+      expect(await call(open, { action: 'connect', host: hostSide, port: hostPort })).toBe('timeout');
+
+      // Another sandbox: listening, reachable from the host, not from its neighbour.
+      const [neighbourAddress] = await call(neighbour, { action: 'listen', port: 9000 });
+      const fromHost = await new Promise<string>((resolve) => {
+        const socket = connectTcp({ host: neighbourAddress, port: 9000 });
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.once('end', () => resolve(text));
+        socket.once('error', (error) => resolve(String(error)));
+      });
+      expect(fromHost).toBe('hello from a sandbox');
+      expect(await call(open, { action: 'connect', host: neighbourAddress, port: 9000 })).not.toBe('connected');
+
+      for (const sandboxId of [open, closed, neighbour]) await client.destroySandbox({ sandboxId });
+    } finally {
+      server?.kill('SIGKILL');
+      hostListener.close();
+      ip('netns', 'del', testNs);
+    }
   });
 
   it('leaves nothing behind after SIGTERM', async () => {
@@ -365,6 +526,11 @@ describe('funclet', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
     for (const controller of ['memory', 'pids', 'cpu']) expect(existsSync(path.join('/sys/fs/cgroup', controller, 'faas', funcletId))).toBe(false);
+    // The egress network went too: bridge, firewall chains and NAT.
+    const bridge = `fb${createHash('sha256').update(funcletId).digest('hex').slice(0, 10)}`;
+    expect(existsSync(`/sys/class/net/${bridge}`)).toBe(false);
+    const rules = execFileSync('iptables-save', { encoding: 'utf8' });
+    expect(rules).not.toContain(createHash('sha256').update(funcletId).digest('hex').slice(0, 10));
   });
 
   it('cleans what a SIGKILLed funclet left when it starts again', async () => {
@@ -372,18 +538,29 @@ describe('funclet', () => {
     client.close();
     client = connect(funclet.address);
     const orphan = await createSandbox();
+    await eventually(async () => (logLines().filter((line) => line.msg === 'pool sandbox ready').length >= 2 ? true : undefined), 10_000, 'the pool');
+    const orphanNamespaces = hostLeftovers(funcletId, stateDir, runcRoot).namespaces as string[];
     await funclet.process.stop('SIGKILL');
     const left = hostLeftovers(funcletId, stateDir, runcRoot);
     expect(left.containers).toContain(orphan);
     expect(left.cgroups.length).toBeGreaterThan(0);
+    expect(left.namespaces.length).toBeGreaterThan(0);
+    expect(left.mounts.length).toBeGreaterThan(0);
 
     funclet = await startFunclet();
     client.close();
     client = connect(funclet.address);
-    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    const now = hostLeftovers(funcletId, stateDir, runcRoot);
+    expect(now.containers).not.toContain(orphan);
+    // Every namespace of the killed process is gone (the new process names its own differently).
+    for (const name of orphanNamespaces) expect(now.namespaces).not.toContain(name);
+    expect(now.mounts.filter((line: string) => orphanNamespaces.some((name) => line.includes(`/run/netns/${name} `)))).toEqual([]);
     expect((await client.listSandboxes({})).sandboxes).toEqual([]);
     // And it serves again, with fresh ids.
     const fresh = await createSandbox();
     expect(json((await invokeEvent(fresh, {})).result!.result).count).toBe(1);
+    // Its own clean shutdown then leaves nothing at all.
+    expect(await funclet.process.stop('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
+    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
   });
 });

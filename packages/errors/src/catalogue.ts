@@ -80,6 +80,11 @@ export const ERROR_CATALOGUE = {
     http: 404,
     description: 'No function with this name is deployed.',
   },
+  runtime_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'No custom runtime with this name is registered.',
+  },
   call_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

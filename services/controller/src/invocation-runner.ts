@@ -54,9 +54,12 @@ export class InvocationRunner {
     // Asked on every call, without a cache, so a redeploy takes effect at
     // once; a short-lived cache is the obvious next step if stubs becomes hot.
     const fn = await this.deps.functions.get(input.functionName, options);
-    const finish = (result: Pick<InvocationResult, 'coldStart'> & Partial<Pick<InvocationResult, 'result' | 'functionError' | 'sandboxId'>>): InvocationResult =>
+    const finish = (
+      result: Pick<InvocationResult, 'coldStart'> & Partial<Pick<InvocationResult, 'result' | 'functionError' | 'sandboxId' | 'logTail'>>,
+    ): InvocationResult =>
       create(InvocationResultSchema, {
         result: result.result,
+        logTail: result.logTail,
         functionError: result.functionError,
         sandboxId: result.sandboxId,
         coldStart: result.coldStart,
@@ -84,8 +87,8 @@ export class InvocationRunner {
         });
         if (outcome.sandboxLost) this.deps.scheduler.discard(sandbox, { destroy: false, reason: 'lost' });
         else this.deps.scheduler.release(sandbox);
-        const { result, functionError } = outcome.result;
-        return finish({ result, functionError, sandboxId: sandbox.id, coldStart });
+        const { result, functionError, logTail } = outcome.result;
+        return finish({ result, functionError, sandboxId: sandbox.id, coldStart, logTail });
       } catch (error) {
         if (options.signal?.aborted) {
           // The sandbox may still be running the abandoned call.

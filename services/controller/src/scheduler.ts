@@ -319,7 +319,9 @@ export class Scheduler {
     const live = await this.deps.membership.live();
     this.reconcile(live);
     if (live.length === 0) throw new PlatformError('no_funclets', 'no funclet is registered and alive');
-    const able = live.filter((funclet) => funclet.runtimes.length === 0 || funclet.runtimes.includes(fn.runtime));
+    // A funclet announcing "custom" runs every registered "custom:<name>" runtime.
+    const runtime = fn.runtime.startsWith('custom:') ? 'custom' : fn.runtime;
+    const able = live.filter((funclet) => funclet.runtimes.length === 0 || funclet.runtimes.includes(runtime));
     if (able.length === 0) throw new PlatformError('no_funclets', `no live funclet runs the ${fn.runtime} runtime`);
 
     let best = able[0]!;

@@ -33,7 +33,7 @@ function countingSource(bytes: Uint8Array) {
 describe('CodeCache', () => {
   it('fetches a digest once, even when asked concurrently, and then serves it from disk', async () => {
     const source = countingSource(bundle);
-    const cache = new CodeCache(join(root, 'code'), source, silent);
+    const cache = new CodeCache({ codeRoot: join(root, 'code'), source, log: silent, maxBytes: 1 << 30 });
     await cache.init();
     const dirs = await Promise.all([cache.ensure(digest), cache.ensure(digest), cache.ensure(digest)]);
     expect(new Set(dirs).size).toBe(1);
@@ -45,7 +45,7 @@ describe('CodeCache', () => {
 
   it('refuses bytes that do not match the digest and leaves nothing behind', async () => {
     const other = zipSync({ 'index.js': strToU8('tampered') });
-    const cache = new CodeCache(join(root, 'code'), countingSource(other), silent);
+    const cache = new CodeCache({ codeRoot: join(root, 'code'), source: countingSource(other), log: silent, maxBytes: 1 << 30 });
     await cache.init();
     const error = await cache.ensure(digest).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PlatformError);
@@ -55,10 +55,34 @@ describe('CodeCache', () => {
 
   it('rejects malformed digests and clears half-unpacked directories at start', async () => {
     await mkdir(join(root, 'code', '.tmp-abc-123'), { recursive: true });
-    const cache = new CodeCache(join(root, 'code'), countingSource(bundle), silent);
+    const cache = new CodeCache({ codeRoot: join(root, 'code'), source: countingSource(bundle), log: silent, maxBytes: 1 << 30 });
     await cache.init();
     expect(await readdir(join(root, 'code'))).toEqual([]);
     const error = await cache.ensure('md5:abc').catch((e: unknown) => e);
     expect((error as PlatformError).code).toBe('invalid_function_config');
+  });
+
+  it('evicts the least recently used bundles nobody holds once over its size, and never one in use', async () => {
+    const bundles = [0, 1, 2, 3].map((i) => zipSync({ 'index.js': strToU8(`exports.handler = () => '${String(i).repeat(1000)}';`) }));
+    const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const byDigest = new Map(bundles.map((bytes) => [digestOf(bytes), bytes]));
+    const source = async function* (wanted: string) {
+      yield byDigest.get(wanted)!;
+    };
+    // Room for two bundles of about 1 KB unpacked, not three.
+    const cache = new CodeCache({ codeRoot: join(root, 'code'), source, log: silent, maxBytes: 2500 });
+    await cache.init();
+    const held = await cache.acquire(digestOf(bundles[0]!));
+    (await cache.acquire(digestOf(bundles[1]!))).release();
+    (await cache.acquire(digestOf(bundles[2]!))).release();
+    (await cache.acquire(digestOf(bundles[3]!))).release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = await readdir(join(root, 'code'));
+    const hex = (bytes: Uint8Array) => digestOf(bytes).slice('sha256:'.length);
+    // 0 is held by a sandbox, 3 is the newest; 1 and 2 went, oldest first.
+    expect(left.sort()).toEqual([hex(bundles[0]!), hex(bundles[3]!)].sort());
+    expect(await readFile(join(held.viewDir, 'index.js'), 'utf8')).toContain('0000');
+    held.release();
+    expect(cache.bytes).toBeLessThanOrEqual(2500);
   });
 });

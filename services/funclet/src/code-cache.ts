@@ -1,12 +1,19 @@
 /**
  * Function code on local disk, by digest: code/<hex>/ holds the unpacked
- * bundle that sandboxes mount read-only at /var/task. A bundle is fetched
- * from stubs once, verified against its digest, unpacked into a temporary
- * directory and renamed into place, so a crash or a concurrent fetch never
- * leaves a half-written directory under its final name.
+ * bundle. A bundle is fetched from stubs once, verified against its digest,
+ * unpacked into a temporary directory and renamed into place, so a crash or a
+ * concurrent fetch never leaves a half-written directory under its final
+ * name.
+ *
+ * Sandboxes never see code/ itself: they get code-view/<hex>, the same files
+ * through a read-only (nosuid, nodev) bind mount of the whole cache, so a
+ * bind of one bundle from there is read-only from birth (see host-mounts.ts).
+ *
+ * Bounded: when the unpacked bundles exceed `maxBytes`, the least recently
+ * used ones that no sandbox holds are deleted.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
@@ -20,48 +27,123 @@ const TEMP_PREFIX = '.tmp-';
 /** Largest bundle (compressed) the funclet will download. */
 const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
+export interface CodeCacheOptions {
+  readonly codeRoot: string;
+  /** Read-only view of codeRoot that sandboxes bind from; codeRoot itself when absent (tests). */
+  readonly viewRoot?: string;
+  readonly source: BundleSource;
+  readonly log: Logger;
+  readonly maxBytes: number;
+  readonly limits?: UnpackLimits;
+}
+
+/** A bundle held by a sandbox: not evicted until released. */
+export interface CodeLease {
+  /** Host directory of the read-only view of the bundle. */
+  readonly viewDir: string;
+  release(): void;
+}
+
+interface Entry {
+  bytes: number;
+  lastUsedAt: number;
+  users: number;
+}
+
 export class CodeCache {
-  private readonly fetches = new Map<string, Promise<string>>();
+  private readonly fetches = new Map<string, Promise<void>>();
+  private readonly entries = new Map<string, Entry>();
+  private totalBytes = 0;
+  private clock = 0;
 
-  constructor(
-    private readonly codeRoot: string,
-    private readonly source: BundleSource,
-    private readonly log: Logger,
-    private readonly limits: UnpackLimits = DEFAULT_UNPACK_LIMITS,
-  ) {}
+  constructor(private readonly options: CodeCacheOptions) {}
 
-  /** Creates the cache directory and drops temporary directories a crashed fetch left. */
-  async init(): Promise<void> {
-    await mkdir(this.codeRoot, { recursive: true, mode: 0o755 });
-    for (const name of await readdir(this.codeRoot)) {
-      if (name.startsWith(TEMP_PREFIX)) await rm(join(this.codeRoot, name), { recursive: true, force: true });
-    }
+  get bytes(): number {
+    return this.totalBytes;
   }
 
-  /** The directory holding the unpacked bundle, fetching it on first use. */
-  async ensure(digest: string): Promise<string> {
+  get bundles(): number {
+    return this.entries.size;
+  }
+
+  /** Creates the cache directory, drops what a crashed fetch left, and sizes what is there. */
+  async init(): Promise<void> {
+    const { codeRoot } = this.options;
+    await mkdir(codeRoot, { recursive: true, mode: 0o755 });
+    for (const name of await readdir(codeRoot)) {
+      if (name.startsWith(TEMP_PREFIX)) await rm(join(codeRoot, name), { recursive: true, force: true });
+      else if (/^[0-9a-f]{64}$/.test(name)) this.add(name, await directoryBytes(join(codeRoot, name)));
+    }
+    await this.evict();
+  }
+
+  /** The bundle's read-only directory, fetching it on first use; held until released. */
+  async acquire(digest: string): Promise<CodeLease> {
     const hex = DIGEST.exec(digest)?.[1];
     if (!hex) throw new PlatformError('invalid_function_config', `code digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
-    const dir = join(this.codeRoot, hex);
-    if (await isDirectory(dir)) return dir;
-    let fetch = this.fetches.get(hex);
-    if (!fetch) {
-      fetch = this.fetchAndUnpack(digest, hex, dir).finally(() => this.fetches.delete(hex));
-      this.fetches.set(hex, fetch);
+    if (!this.entries.has(hex)) {
+      let fetch = this.fetches.get(hex);
+      if (!fetch) {
+        fetch = this.fetchAndUnpack(digest, hex).finally(() => this.fetches.delete(hex));
+        this.fetches.set(hex, fetch);
+      }
+      await fetch;
     }
-    return fetch;
+    const entry = this.entries.get(hex);
+    if (!entry) throw new PlatformError('internal', `code ${digest} was evicted while being fetched`);
+    entry.users += 1;
+    entry.lastUsedAt = ++this.clock;
+    let released = false;
+    return {
+      viewDir: join(this.options.viewRoot ?? this.options.codeRoot, hex),
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users -= 1;
+        entry.lastUsedAt = ++this.clock;
+        void this.evict();
+      },
+    };
   }
 
-  private async fetchAndUnpack(digest: string, hex: string, dir: string): Promise<string> {
+  /** The unpacked directory (fetching on first use), without holding it. */
+  async ensure(digest: string): Promise<string> {
+    const lease = await this.acquire(digest);
+    lease.release();
+    return join(this.options.codeRoot, DIGEST.exec(digest)![1]!);
+  }
+
+  private add(hex: string, bytes: number): void {
+    this.entries.set(hex, { bytes, lastUsedAt: ++this.clock, users: 0 });
+    this.totalBytes += bytes;
+  }
+
+  /** Deletes least recently used bundles nobody holds until the cache fits. */
+  private async evict(): Promise<void> {
+    if (this.totalBytes <= this.options.maxBytes) return;
+    const candidates = [...this.entries].filter(([, entry]) => entry.users === 0).sort(([, a], [, b]) => a.lastUsedAt - b.lastUsedAt);
+    for (const [hex, entry] of candidates) {
+      if (this.totalBytes <= this.options.maxBytes) break;
+      if (entry.users > 0 || this.fetches.has(hex)) continue;
+      this.entries.delete(hex);
+      this.totalBytes -= entry.bytes;
+      await rm(join(this.options.codeRoot, hex), { recursive: true, force: true });
+      this.options.log.info({ digest: `sha256:${hex}`, bytes: entry.bytes, cacheBytes: this.totalBytes }, 'code evicted');
+    }
+  }
+
+  private async fetchAndUnpack(digest: string, hex: string): Promise<void> {
+    const { codeRoot, log } = this.options;
+    const dir = join(codeRoot, hex);
     const started = performance.now();
     const bytes = await this.download(digest);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== hex) {
       throw new PlatformError('bad_gateway', `stubs sent bytes whose digest is sha256:${actual}, not ${digest}`);
     }
-    const temp = join(this.codeRoot, `${TEMP_PREFIX}${hex.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const temp = join(codeRoot, `${TEMP_PREFIX}${hex.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     try {
-      const summary = await unpackBundle(bytes, temp, this.limits);
+      const summary = await unpackBundle(bytes, temp, this.options.limits ?? DEFAULT_UNPACK_LIMITS);
       try {
         await rename(temp, dir);
       } catch (error) {
@@ -69,8 +151,10 @@ export class CodeCache {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
       }
-      this.log.info({ digest, files: summary.files, bytes: summary.bytes, bundleBytes: bytes.length, ms: Math.round(performance.now() - started) }, 'code cached');
-      return dir;
+      this.add(hex, summary.bytes);
+      log.info({ digest, files: summary.files, bytes: summary.bytes, bundleBytes: bytes.length, ms: Math.round(performance.now() - started) }, 'code cached');
+      // The new bundle is the most recently used: evict others to make room, not it.
+      void this.evict();
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
@@ -79,7 +163,7 @@ export class CodeCache {
   private async download(digest: string): Promise<Buffer> {
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of this.source(digest)) {
+    for await (const chunk of this.options.source(digest)) {
       size += chunk.length;
       if (size > MAX_BUNDLE_BYTES) throw new PlatformError('invalid_code_bundle', `the bundle is larger than ${MAX_BUNDLE_BYTES} bytes`);
       chunks.push(chunk);
@@ -88,7 +172,17 @@ export class CodeCache {
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await directoryBytes(path);
+    else total += (await lstat(path).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
   } catch {

@@ -35,7 +35,14 @@ const funcletEnvSchema = {
   RUNC_PATH: optional('runc', parse.string, 'the runc binary'),
   FUNCLET_NODE_PATH: optional(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes; must live under /usr, /lib, /bin, /sbin or /etc'),
   FUNCLET_HEARTBEAT_MS: optional(2000, parse.integer(100, 600_000), 'how often the funclet registers with the controller'),
+  FUNCLET_POOL_SIZE: optional(2, parse.integer(0, 64), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
+  FUNCLET_POOL_MAX: optional(8, parse.integer(0, 256), 'most generic sandboxes per runtime when the pool grows with demand'),
+  FUNCLET_POOL_MEMORY_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
+  FUNCLET_NETNS_SPARE: optional(4, parse.integer(0, 256), 'network namespaces kept prepared beyond those the pool uses'),
+  FUNCLET_CODE_CACHE_MB: optional(2048, parse.integer(1, 16 * 1024 * 1024), 'most MiB of unpacked code kept on disk; least recently used bundles no sandbox holds are evicted'),
   FAAS_INTERNAL_TOKEN: optional('', parse.string, 'bearer token every gRPC call must carry; empty disables authentication'),
+  NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, where function logs go (stream FAAS_LOGS); not needed to start'),
+  FUNCLET_PYTHON_PATH: optional('/usr/bin/python3', absolutePath, 'python3 run inside python3 sandboxes; must live under a directory sandboxes see'),
   LOG_LEVEL: optional('info', parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level'),
 };
 
@@ -51,7 +58,14 @@ export interface FuncletConfig {
   readonly RUNC_PATH: string;
   readonly FUNCLET_NODE_PATH: string;
   readonly FUNCLET_HEARTBEAT_MS: number;
+  readonly FUNCLET_POOL_SIZE: number;
+  readonly FUNCLET_POOL_MAX: number;
+  readonly FUNCLET_POOL_MEMORY_MB: number;
+  readonly FUNCLET_NETNS_SPARE: number;
+  readonly FUNCLET_CODE_CACHE_MB: number;
   readonly FAAS_INTERNAL_TOKEN: string;
+  readonly NATS_URL: string;
+  readonly FUNCLET_PYTHON_PATH: string;
   readonly LOG_LEVEL: string;
 }
 

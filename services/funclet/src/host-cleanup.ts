@@ -1,20 +1,29 @@
 /**
  * Removes everything sandboxes of this funclet id left on the host: runc
- * containers, mounts, bundle directories and cgroups. Runs at start (a
- * previous process may have died with kill -9) and at shutdown, after the
- * sandboxes were destroyed, to catch whatever a failed destroy left.
+ * containers, mounts, bundle directories, cgroups and network namespaces.
+ * Runs at start (a previous process may have died with kill -9) and at
+ * shutdown, after the sandboxes were destroyed, to catch whatever a failed
+ * destroy left.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import type { Logger } from '@faas/telemetry';
-import { removeCgroupTree } from './sandbox/cgroups.js';
+import type { CgroupDriver } from './sandbox/cgroup-driver.js';
+import type { EgressNetwork } from './sandbox/egress-network.js';
+import type { HostCommand } from './sandbox/host-command.js';
 import { unmountAllUnder } from './sandbox/mounts.js';
+import { NetnsPool } from './sandbox/netns-pool.js';
 import type { Runc } from './sandbox/runc.js';
 import { SandboxManager } from './sandbox-manager.js';
 
 export interface HostCleanupOptions {
   readonly funcletId: string;
   readonly sandboxesDir: string;
+  /** The read-only view of the code cache (unmounted, left empty). */
+  readonly codeViewDir: string;
   readonly runc: Runc;
+  readonly cgroups: CgroupDriver;
+  readonly run: HostCommand;
+  readonly egress: EgressNetwork;
   readonly log: Logger;
 }
 
@@ -22,6 +31,7 @@ export interface CleanupReport {
   readonly containers: string[];
   readonly mounts: string[];
   readonly cgroupLeftovers: string[];
+  readonly namespaces: string[];
 }
 
 export async function cleanHost(options: HostCleanupOptions): Promise<CleanupReport> {
@@ -45,12 +55,15 @@ export async function cleanHost(options: HostCleanupOptions): Promise<CleanupRep
     }
   }
 
-  const stillMounted = await unmountAllUnder(sandboxesDir);
+  const stillMounted = [...(await unmountAllUnder(sandboxesDir)), ...(await unmountAllUnder(options.codeViewDir))];
   if (stillMounted.length > 0) log.warn({ mounts: stillMounted }, 'mounts under the sandboxes directory survived umount');
   await rm(sandboxesDir, { recursive: true, force: true });
   await mkdir(sandboxesDir, { recursive: true, mode: 0o700 });
 
-  const cgroupLeftovers = await removeCgroupTree(`faas/${funcletId}`);
+  const cgroupLeftovers = await options.cgroups.removeTree(`faas/${funcletId}`);
   if (cgroupLeftovers.length > 0) log.warn({ cgroups: cgroupLeftovers }, 'cgroups that could not be removed');
-  return { containers, mounts: stillMounted, cgroupLeftovers };
+
+  const namespaces = await NetnsPool.removeOrphans(funcletId, options.run);
+  await options.egress.teardown().catch((error: unknown) => log.warn({ err: error }, 'cannot remove the egress network'));
+  return { containers, mounts: stillMounted, cgroupLeftovers, namespaces };
 }

@@ -9,8 +9,15 @@ import { CodeCache } from './code-cache.js';
 import { loadFuncletConfig } from './config.js';
 import { cleanHost } from './host-cleanup.js';
 import { startHeartbeat } from './registration.js';
+import { detectCgroupDriver } from './sandbox/cgroup-driver.js';
+import { EgressNetwork } from './sandbox/egress-network.js';
+import { runHostCommand } from './sandbox/host-command.js';
+import { prepareHostMounts } from './sandbox/host-mounts.js';
+import { NetnsPool } from './sandbox/netns-pool.js';
 import { Runc } from './sandbox/runc.js';
 import { SandboxManager } from './sandbox-manager.js';
+import { NatsLogPublisher } from './log-publisher.js';
+import { LogSink } from './log-sink.js';
 import { SUPPORTED_RUNTIMES } from './runtimes.js';
 import { funcletService } from './server.js';
 
@@ -41,31 +48,74 @@ if (!existsSync(nodePath) || !visibleInSandbox(nodePath) || !visibleInSandbox(re
 
 const stateDir = config.FUNCLET_STATE_DIR;
 const sandboxesDir = join(stateDir, 'sandboxes');
+const codeDir = join(stateDir, 'code');
+const codeViewDir = join(stateDir, 'code-view');
 await mkdir(config.FUNCLET_RUNC_ROOT, { recursive: true, mode: 0o700 });
 await mkdir(stateDir, { recursive: true, mode: 0o755 });
 const runc = new Runc(config.RUNC_PATH, config.FUNCLET_RUNC_ROOT);
+const cgroups = detectCgroupDriver();
+const egress = new EgressNetwork(funcletId, runHostCommand, logger);
+const hostResources = { funcletId, sandboxesDir, codeViewDir, runc, cgroups, run: runHostCommand, egress, log: logger };
 
 // A previous process with our id may have died without cleaning up.
-const orphans = await cleanHost({ funcletId, sandboxesDir, runc, log: logger });
-if (orphans.containers.length > 0) logger.info({ containers: orphans.containers }, 'removed orphaned sandboxes');
+const orphans = await cleanHost(hostResources);
+if (orphans.containers.length > 0 || orphans.namespaces.length > 0) {
+  logger.info({ containers: orphans.containers, namespaces: orphans.namespaces }, 'removed orphaned sandboxes');
+}
+try {
+  await prepareHostMounts(runHostCommand, { sandboxesDir, codeDir, codeViewDir });
+} catch (error) {
+  fatal('cannot prepare the sandboxes and code mounts', { err: error });
+}
 
 const stubs = createClient(Stubs, config.STUBS_ADDRESS, { token, peerName: 'stubs' });
-const codeCache = new CodeCache(join(stateDir, 'code'), async function* (digest) {
-  for await (const message of stubs.getCode({ digest })) yield message.chunk;
-}, logger);
+const codeCache = new CodeCache({
+  codeRoot: codeDir,
+  viewRoot: codeViewDir,
+  source: async function* (digest) {
+    for await (const message of stubs.getCode({ digest })) yield message.chunk;
+  },
+  log: logger,
+  maxBytes: config.FUNCLET_CODE_CACHE_MB * 1024 * 1024,
+});
 await codeCache.init();
+
+const netns = new NetnsPool({
+  funcletId,
+  run: runHostCommand,
+  log: logger,
+  // Enough for the pool to boot without waiting, plus a few for sandboxes booted on demand.
+  spare: config.FUNCLET_POOL_SIZE + config.FUNCLET_NETNS_SPARE,
+  egress,
+  egressSpare: 1,
+});
+await netns.start();
+
+// Function output: lines to NATS (dropped while it is away), tails to callers who ask.
+const logPublisher = new NatsLogPublisher(config.NATS_URL, logger);
+logPublisher.start();
+const logSink = new LogSink(logPublisher);
+if (!existsSync(config.FUNCLET_PYTHON_PATH)) {
+  logger.warn({ pythonPath: config.FUNCLET_PYTHON_PATH }, 'no python3 here: python3 functions cannot run (Debian package python3)');
+}
 
 const manager = new SandboxManager({
   funcletId,
   stateDir,
   memoryMbTotal: config.FUNCLET_MEMORY_MB,
   agentDir,
-  nodePath,
+  runtimePaths: { nodePath, pythonPath: config.FUNCLET_PYTHON_PATH },
   hostSystemDirs: HOST_SYSTEM_DIRS,
   runc,
   codeCache,
+  cgroups,
+  netns,
+  run: runHostCommand,
+  pool: { size: config.FUNCLET_POOL_SIZE, max: config.FUNCLET_POOL_MAX, memoryMb: config.FUNCLET_POOL_MEMORY_MB },
   log: logger,
+  logSink,
 });
+manager.start();
 
 const server = new grpc.Server();
 addService(server, Funclet, funcletService(manager), {
@@ -96,7 +146,10 @@ const heartbeat = startHeartbeat({
   announce: async (announcement) => (await controller.registerFunclet(announcement)).heartbeatIntervalMs,
 });
 
-logger.info({ address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB }, 'listening');
+logger.info(
+  { address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB, cgroupVersion: cgroups.version, poolSize: config.FUNCLET_POOL_SIZE },
+  'listening',
+);
 
 let stopping = false;
 async function stop(signal: string) {
@@ -109,11 +162,13 @@ async function stop(signal: string) {
   const drained = shutdown(server, 3_000);
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000))]);
   await manager.destroyAll();
+  await netns.destroyAll();
   await drained;
-  const leftovers = await cleanHost({ funcletId, sandboxesDir, runc, log: logger });
+  const leftovers = await cleanHost(hostResources);
   if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');
   stubs.close();
   controller.close();
+  await logPublisher.close();
   await stopTelemetry();
   logger.info('stopped');
   process.exit(0);

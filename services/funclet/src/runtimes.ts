@@ -8,23 +8,51 @@ import { SANDBOX_AGENT_DIR } from './sandbox/oci-spec.js';
 export interface RuntimeHostPaths {
   /** The node binary, at a path sandboxes see (under a bound system dir). */
   readonly nodePath: string;
+  /** The python3 binary sandboxes run; Debian's, never a user's pyenv shim. */
+  readonly pythonPath?: string;
 }
 
 export interface RuntimeDefinition {
   readonly name: string;
   /** The command a sandbox of this runtime starts, as seen inside it. */
   agentArgs(paths: RuntimeHostPaths): readonly string[];
+  /**
+   * Whether generic sandboxes of this runtime can wait in a pool. Custom
+   * runtimes cannot: their bootstrap is mounted at /opt/runtime when the
+   * sandbox is created for a function.
+   */
+  readonly pooled: boolean;
 }
 
+export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
+/** Where a custom runtime's bundle is mounted (read-only) in its sandboxes. */
+export const SANDBOX_RUNTIME_DIR = '/opt/runtime';
+export const CUSTOM_RUNTIME_PREFIX = 'custom:';
+
+const nodeAgent = (mode: string) => (paths: RuntimeHostPaths) => [paths.nodePath, `${SANDBOX_AGENT_DIR}/node-agent.js`, `--mode=${mode}`];
+
 const RUNTIMES: readonly RuntimeDefinition[] = [
+  { name: 'nodejs', pooled: true, agentArgs: nodeAgent('nodejs') },
   {
-    name: 'nodejs',
-    agentArgs: ({ nodePath }) => [nodePath, `${SANDBOX_AGENT_DIR}/node-agent.js`],
+    name: 'python3',
+    pooled: true,
+    agentArgs: ({ pythonPath }) => [pythonPath ?? DEFAULT_PYTHON_PATH, `${SANDBOX_AGENT_DIR}/python_agent.py`],
   },
+  { name: 'exec', pooled: true, agentArgs: nodeAgent('exec') },
+  { name: 'http', pooled: true, agentArgs: nodeAgent('http') },
+  // Every "custom:<name>" function runs this, with its runtime's bundle at /opt/runtime.
+  { name: 'custom', pooled: false, agentArgs: nodeAgent('custom') },
 ];
 
+/** What the funclet announces to the controller ("custom" stands for every custom:<name>). */
 export const SUPPORTED_RUNTIMES: readonly string[] = RUNTIMES.map((runtime) => runtime.name);
 
+/** The definition that runs functions of `name` ("custom:<x>" → the custom runtime). */
 export function runtimeNamed(name: string): RuntimeDefinition | undefined {
-  return RUNTIMES.find((runtime) => runtime.name === name);
+  const key = isCustomRuntime(name) ? 'custom' : name;
+  return RUNTIMES.find((runtime) => runtime.name === key);
+}
+
+export function isCustomRuntime(name: string): boolean {
+  return name.startsWith(CUSTOM_RUNTIME_PREFIX) && name.length > CUSTOM_RUNTIME_PREFIX.length;
 }

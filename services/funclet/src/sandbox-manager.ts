@@ -1,16 +1,27 @@
 /**
  * The sandboxes of this funclet: creates them within the host's memory
- * budget, routes invocations to them, and destroys them on request, on
- * failure and at shutdown.
+ * budget (from the pool when it can), routes invocations to them, and
+ * destroys them on request, on failure and at shutdown.
+ *
+ * Lifecycle: pool (generic, booted ahead) → specialised for one function
+ * version → idle/busy → destroyed. A sandbox never serves another function;
+ * its network namespace is scrubbed and reused, its cgroup and bundle go.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
-import type { CodeCache } from './code-cache.js';
-import { Sandbox, type CallOutcome, type SandboxCall } from './sandbox/sandbox.js';
+import type { CodeCache, CodeLease } from './code-cache.js';
+import type { CgroupDriver } from './sandbox/cgroup-driver.js';
+import type { HostCommand } from './sandbox/host-command.js';
+import { limitsFor, poolLimits } from './sandbox/limits.js';
+import type { NetnsPool } from './sandbox/netns-pool.js';
+import { Sandbox, type CallOutcome, type SandboxCall, type SandboxFunction } from './sandbox/sandbox.js';
 import type { Runc } from './sandbox/runc.js';
-import { SUPPORTED_RUNTIMES, runtimeNamed } from './runtimes.js';
+import { SandboxPool } from './sandbox-pool.js';
+import { SANDBOX_RUNTIME_DIR, SUPPORTED_RUNTIMES, isCustomRuntime, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
+import type { LogSink } from './log-sink.js';
+import type { ReadOnlyMount } from './sandbox/oci-spec.js';
 
 const DEFAULT_MEMORY_MB = 128;
 const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -24,6 +35,10 @@ export interface FunctionToRun {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   readonly environment: Readonly<Record<string, string>>;
+  /** Outbound network (veth, bridge, NAT); loopback only otherwise. */
+  readonly networkEgress?: boolean;
+  /** A custom runtime's bundle (stubs resolves "custom:<name>" to it); mounted at /opt/runtime. */
+  readonly runtimeCodeDigest?: string;
 }
 
 export type CreateOutcome = { readonly sandboxId: string } | { readonly initError: FunctionErrorInfo };
@@ -37,16 +52,31 @@ export interface SandboxSummary {
   readonly cgroupPath: string;
 }
 
+export interface PoolSettings {
+  /** Generic sandboxes kept ready per pooled runtime; 0 disables the pool. */
+  readonly size: number;
+  /** Upper bound when the pool grows with demand. */
+  readonly max: number;
+  /** Memory a waiting pool sandbox is given and holds in the budget. */
+  readonly memoryMb: number;
+}
+
 export interface SandboxManagerOptions {
   readonly funcletId: string;
   readonly stateDir: string;
   readonly memoryMbTotal: number;
   readonly agentDir: string;
-  readonly nodePath: string;
+  readonly runtimePaths: RuntimeHostPaths;
   readonly hostSystemDirs: readonly string[];
   readonly runc: Runc;
   readonly codeCache: CodeCache;
+  readonly cgroups: CgroupDriver;
+  readonly netns: NetnsPool;
+  readonly run: HostCommand;
+  readonly pool: PoolSettings;
   readonly log: Logger;
+  /** Receives the functions' output (per-call logs); dropped when absent. */
+  readonly logSink?: LogSink;
 }
 
 interface Entry {
@@ -56,23 +86,50 @@ interface Entry {
 
 export class SandboxManager {
   private readonly sandboxes = new Map<string, Entry>();
-  private reservedMb = 0;
+  /** Memory reserved by sandboxes serving functions (what the controller is told). */
+  private functionMb = 0;
+  /** Memory held by generic sandboxes waiting in the pool. */
+  private poolMb = 0;
   private counter = 0;
   private closing = false;
+  readonly pool: SandboxPool<Sandbox>;
 
-  constructor(private readonly options: SandboxManagerOptions) {}
+  constructor(private readonly options: SandboxManagerOptions) {
+    const pooledRuntimes = SUPPORTED_RUNTIMES.filter((name) => runtimeNamed(name)?.pooled !== false);
+    this.pool = new SandboxPool<Sandbox>({
+      runtimes: pooledRuntimes,
+      baseSize: options.pool.size,
+      maxSize: options.pool.max,
+      boot: (runtime) => this.boot(runtime, poolLimits(options.pool.memoryMb)),
+      reserve: () => {
+        if (this.closing || this.functionMb + this.poolMb + options.pool.memoryMb > options.memoryMbTotal) return false;
+        this.poolMb += options.pool.memoryMb;
+        return true;
+      },
+      unreserve: () => {
+        this.poolMb -= options.pool.memoryMb;
+      },
+      log: options.log,
+    });
+  }
 
   /** Prefix of every container id this funclet creates; orphans are recognised by it. */
   static containerIdPattern(funcletId: string): RegExp {
     return new RegExp(`^faas-${funcletId}-\\d+$`);
   }
 
+  /** Starts filling the pool in the background. */
+  start(): void {
+    this.pool.start();
+  }
+
   get memoryMbTotal(): number {
     return this.options.memoryMbTotal;
   }
 
+  /** Memory given to functions; pool sandboxes are not counted, their memory is there for the taking. */
   get memoryMbUsed(): number {
-    return this.reservedMb;
+    return this.functionMb;
   }
 
   get size(): number {
@@ -83,48 +140,48 @@ export class SandboxManager {
   async create(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
     if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
     const memoryMb = validate(fn);
-    if (this.reservedMb + memoryMb > this.options.memoryMbTotal) {
-      throw new PlatformError(
-        'too_many_requests',
-        `funclet ${this.options.funcletId} has ${this.options.memoryMbTotal - this.reservedMb} MB free, ${memoryMb} MB asked`,
-      );
-    }
-    this.reservedMb += memoryMb;
+    const { log } = this.options;
+    const started = performance.now();
+
+    // Egress sandboxes need a namespace with a veth: never a pooled one.
+    const pooled = fn.networkEgress ? undefined : this.takeFromPool(fn.runtime, memoryMb);
+    if (!pooled) this.reserveOrThrow(memoryMb);
+    this.functionMb += memoryMb;
     let reservationHeld = true;
     const release = () => {
       if (!reservationHeld) return;
       reservationHeld = false;
-      this.reservedMb -= memoryMb;
+      this.functionMb -= memoryMb;
     };
 
-    const { funcletId, stateDir, log } = this.options;
-    const id = `faas-${funcletId}-${++this.counter}`;
+    let sandbox = pooled;
+    let code: CodeLease | undefined;
+    let runtimeCode: CodeLease | undefined;
     try {
-      const codeDir = await this.options.codeCache.ensure(fn.codeDigest);
-      const started = performance.now();
-      const sandbox = await Sandbox.start(
-        {
-          id,
-          fn: { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment },
-          codeDir,
-          bundleDir: join(stateDir, 'sandboxes', id),
-          cgroupsPath: `/faas/${funcletId}/${id}`,
-          agentDir: this.options.agentDir,
-          nodePath: this.options.nodePath,
-          hostSystemDirs: this.options.hostSystemDirs,
-        },
-        { runc: this.options.runc, log },
-      );
+      code = await this.options.codeCache.acquire(fn.codeDigest);
+      // A custom runtime's bootstrap comes from its own bundle, cached like code.
+      if (isCustomRuntime(fn.runtime)) runtimeCode = await this.options.codeCache.acquire(fn.runtimeCodeDigest!);
+      const codeReadyMs = performance.now() - started;
+      const limits = limitsFor(memoryMb);
+      const extraReadOnlyMounts = runtimeCode ? [{ source: runtimeCode.viewDir, destination: SANDBOX_RUNTIME_DIR }] : undefined;
+      sandbox ??= await this.boot(runtimeNamed(fn.runtime)!.name, limits, fn.networkEgress === true, extraReadOnlyMounts);
+      const bootedMs = performance.now() - started;
+      const lease = code;
+      const runtimeLease = runtimeCode;
       sandbox.onGone(() => {
-        this.sandboxes.delete(id);
+        this.sandboxes.delete(sandbox!.id);
         release();
+        lease.release();
+        runtimeLease?.release();
       });
-      this.sandboxes.set(id, { sandbox, timeoutSeconds: fn.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS });
-      const runningMs = performance.now() - started;
-      const initError = await sandbox.load();
+      code = undefined;
+      runtimeCode = undefined;
+      const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment };
+      if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: fn.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS });
+      const { initError, timings } = await sandbox.specialise(target, lease.viewDir, limits);
       const readyMs = performance.now() - started;
       if (initError) {
-        log.info({ sandbox: id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
+        log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
         await sandbox.destroy();
         return { initError };
       }
@@ -137,13 +194,27 @@ export class SandboxManager {
         throw new PlatformError('deadline_exceeded', 'the caller gave up before the sandbox was ready');
       }
       log.info(
-        { sandbox: id, function: fn.name, version: String(fn.version), memoryMb, sandboxPid: sandbox.pid, startMs: round(runningMs), readyMs: round(readyMs) },
+        {
+          sandbox: sandbox.id,
+          function: fn.name,
+          version: String(fn.version),
+          runtime: fn.runtime,
+          memoryMb,
+          egress: fn.networkEgress === true,
+          fromPool: pooled !== undefined,
+          sandboxPid: sandbox.pid,
+          codeMs: round(codeReadyMs),
+          bootMs: pooled ? 0 : round(bootedMs - codeReadyMs),
+          ...timings,
+          readyMs: round(readyMs),
+        },
         'sandbox ready',
       );
-      return { sandboxId: id };
+      return { sandboxId: sandbox.id };
     } catch (error) {
-      const started = this.sandboxes.get(id);
-      if (started) await started.sandbox.destroy();
+      code?.release();
+      runtimeCode?.release();
+      if (sandbox) await sandbox.destroy();
       else release();
       throw error;
     }
@@ -160,20 +231,84 @@ export class SandboxManager {
   }
 
   list(): SandboxSummary[] {
-    return [...this.sandboxes.values()].map(({ sandbox }) => ({
-      sandboxId: sandbox.id,
-      functionName: sandbox.fn.name,
-      functionVersion: sandbox.fn.version,
-      memoryMb: sandbox.fn.memoryMb,
-      pid: sandbox.pid,
-      cgroupPath: sandbox.cgroupsPath,
-    }));
+    return [...this.sandboxes.values()]
+      .filter(({ sandbox }) => !sandbox.isGeneric)
+      .map(({ sandbox }) => ({
+        sandboxId: sandbox.id,
+        functionName: sandbox.fn.name,
+        functionVersion: sandbox.fn.version,
+        memoryMb: sandbox.fn.memoryMb,
+        pid: sandbox.pid,
+        cgroupPath: sandbox.cgroupsPath,
+      }));
   }
 
-  /** Refuses new sandboxes and destroys every existing one. */
+  /** Refuses new sandboxes and destroys every existing one, the pool's included. */
   async destroyAll(): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.sandboxes.values()].map(({ sandbox }) => sandbox.destroy()));
+    await Promise.all([this.pool.close(), ...[...this.sandboxes.values()].map(({ sandbox }) => sandbox.destroy())]);
+  }
+
+  /**
+   * A pooled sandbox, when there is one. Its pool reservation becomes part of
+   * the function's; the function's memory must fit the budget once the pool
+   * makes way (functions always win over waiting pool sandboxes).
+   */
+  private takeFromPool(runtime: string, memoryMb: number): Sandbox | undefined {
+    const definition = runtimeNamed(runtime);
+    if (!definition?.pooled || !this.pool.enabled) return undefined;
+    if (this.functionMb + memoryMb > this.options.memoryMbTotal) this.refuse(memoryMb);
+    const sandbox = this.pool.take(definition.name);
+    if (!sandbox) return undefined;
+    this.poolMb -= this.options.pool.memoryMb;
+    this.makeRoom(memoryMb);
+    return sandbox;
+  }
+
+  /** Room for a sandbox booted now: pool sandboxes make way when the budget is short. */
+  private reserveOrThrow(memoryMb: number): void {
+    if (this.functionMb + memoryMb > this.options.memoryMbTotal) this.refuse(memoryMb);
+    this.makeRoom(memoryMb);
+  }
+
+  /** Drops waiting pool sandboxes until `memoryMb` more fits the budget. */
+  private makeRoom(memoryMb: number): void {
+    const shortBy = this.functionMb + this.poolMb + memoryMb - this.options.memoryMbTotal;
+    if (shortBy > 0) this.pool.reclaim(Math.ceil(shortBy / this.options.pool.memoryMb));
+  }
+
+  private refuse(memoryMb: number): never {
+    const free = this.options.memoryMbTotal - this.functionMb;
+    throw new PlatformError('too_many_requests', `funclet ${this.options.funcletId} has ${free} MB free, ${memoryMb} MB asked`);
+  }
+
+  /** Boots a generic sandbox of `runtime` (for the pool, or for one function when the pool had none). */
+  private async boot(
+    runtime: string,
+    limits: ReturnType<typeof limitsFor>,
+    egress = false,
+    extraReadOnlyMounts?: readonly ReadOnlyMount[],
+  ): Promise<Sandbox> {
+    const { funcletId, stateDir, log, runc, cgroups, run, netns } = this.options;
+    const definition = runtimeNamed(runtime);
+    if (!definition) throw new PlatformError('invalid_function_config', `runtime ${JSON.stringify(runtime)} is not supported here`);
+    const id = `faas-${funcletId}-${++this.counter}`;
+    const namespace = await netns.acquire(egress);
+    return Sandbox.boot(
+      {
+        id,
+        runtime,
+        agentArgs: definition.agentArgs(this.options.runtimePaths),
+        bundleDir: join(stateDir, 'sandboxes', id),
+        cgroupsPath: `/faas/${funcletId}/${id}`,
+        agentDir: this.options.agentDir,
+        hostSystemDirs: this.options.hostSystemDirs,
+        netns: namespace,
+        limits,
+        extraReadOnlyMounts,
+      },
+      { runc, log, cgroups, run, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink },
+    );
   }
 
   private get(sandboxId: string): Entry {
@@ -188,8 +323,14 @@ function validate(fn: FunctionToRun): number {
   if (!runtimeNamed(fn.runtime)) {
     throw new PlatformError('invalid_function_config', `runtime ${JSON.stringify(fn.runtime)} is not supported here (${SUPPORTED_RUNTIMES.join(', ')})`);
   }
-  if (!/^[^.\s][^\s]*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {
+  // exec, http and custom handlers are command lines (or whatever a bootstrap reads); module runtimes name file.export.
+  const moduleHandler = fn.runtime === 'nodejs' || fn.runtime === 'python3';
+  if (moduleHandler && !/^[^.\s][^\s]*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {
     throw new PlatformError('invalid_function_config', `handler ${JSON.stringify(fn.handler)} is not of the form file.export`);
+  }
+  if (!moduleHandler && !fn.handler.trim()) throw new PlatformError('invalid_function_config', 'the function has no handler');
+  if (isCustomRuntime(fn.runtime) && !fn.runtimeCodeDigest) {
+    throw new PlatformError('invalid_function_config', `runtime ${fn.runtime} is not registered (no runtime_code_digest)`);
   }
   const memoryMb = fn.memoryMb || DEFAULT_MEMORY_MB;
   if (memoryMb < 64 || memoryMb > 10240) throw new PlatformError('invalid_function_config', `memory_mb ${memoryMb} is outside 64..10240`);

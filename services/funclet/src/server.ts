@@ -1,6 +1,7 @@
 /** gRPC handlers of faas.v1.Funclet: translate messages, call the sandbox manager. */
 import { PlatformError } from '@faas/errors';
 import { Funclet, InvocationKind, type Invocation, type ServiceImpl } from '@faas/protocol';
+import { injectTraceContext } from '@faas/telemetry';
 import type { SandboxManager } from './sandbox-manager.js';
 
 export function funcletService(manager: SandboxManager): ServiceImpl<typeof Funclet.method> {
@@ -17,6 +18,8 @@ export function funcletService(manager: SandboxManager): ServiceImpl<typeof Func
         memoryMb: fn.memoryMb,
         timeoutSeconds: fn.timeoutSeconds,
         environment: fn.environment,
+        networkEgress: fn.networkEgress,
+        runtimeCodeDigest: fn.runtimeCodeDigest,
       }, context.signal);
       return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };
     },
@@ -47,7 +50,13 @@ export function funcletService(manager: SandboxManager): ServiceImpl<typeof Func
 
 function toCall(invocation: Invocation) {
   const http = invocation.http;
+  // The gRPC server span is active here; the handler continues its trace.
+  const trace: Record<string, string> = {};
+  injectTraceContext({ set: (key, value) => (trace[key] = value) });
   return {
+    wantLogTail: invocation.wantLogTail,
+    traceparent: trace.traceparent,
+    tracestate: trace.tracestate,
     callId: invocation.callId,
     kind: invocation.kind === InvocationKind.HTTP ? ('http' as const) : ('event' as const),
     payload: invocation.payload,

@@ -35,6 +35,11 @@ export class NatsInvocationPublisher implements InvocationPublisher {
     return this.isConnected;
   }
 
+  /** The shared connection, for readers of other streams (function logs). */
+  get natsConnection(): NatsConnection | undefined {
+    return this.isConnected ? this.connection : undefined;
+  }
+
   start(): void {
     connect({ servers: this.url, name: 'httptrigger', waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 })
       .then(async (connection) => {

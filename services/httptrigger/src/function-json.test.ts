@@ -15,7 +15,9 @@ describe('functionFromRequest', () => {
       timeoutSeconds: 30,
       maxConcurrency: 10,
       environment: {},
+      networkEgress: false,
     });
+    expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, network: { egress: true } })).toMatchObject({ networkEgress: true });
     expect(
       functionFromRequest('echo', {
         runtime: 'nodejs', handler: 'h.x', code: { digest }, memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, environment: { A: '1' },
@@ -35,6 +37,8 @@ describe('functionFromRequest', () => {
     expect(() => functionFromRequest('echo', { ...base, memory: 128 })).toThrow(/unknown field "memory"/);
     expect(() => functionFromRequest('echo', { ...base, code: { digest, extra: 1 } })).toThrow(/unknown field "code.extra"/);
     expect(() => functionFromRequest('echo', { ...base, name: 'other' })).toThrow(/differs from the path/);
+    expect(() => functionFromRequest('echo', { ...base, network: { egress: 'yes' } })).toThrow(/"network.egress"/);
+    expect(() => functionFromRequest('echo', { ...base, network: { ingress: true } })).toThrow(/unknown field "network.ingress"/);
   });
 
   it('accepts a GET answer sent back, ignoring what the server assigns', () => {
@@ -51,7 +55,7 @@ describe('functionToJson', () => {
     });
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
-      environment: { A: '1' }, maxConcurrency: 10, version: 3,
+      environment: { A: '1' }, maxConcurrency: 10, network: { egress: false }, version: 3,
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });
   });

@@ -11,6 +11,8 @@ export interface FunctionJson {
   readonly timeoutSeconds: number;
   readonly environment: Record<string, string>;
   readonly maxConcurrency: number;
+  /** Outbound network (off by default: loopback only). */
+  readonly network: { readonly egress: boolean };
   readonly version: number;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
@@ -21,7 +23,7 @@ export const FUNCTION_DEFAULTS = { memoryMb: 128, timeoutSeconds: 30, maxConcurr
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'network']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -33,6 +35,7 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     timeoutSeconds: config.timeoutSeconds,
     environment: { ...config.environment },
     maxConcurrency: config.maxConcurrency,
+    network: { egress: config.networkEgress },
     version: Number(config.version),
     createdAt: isoOrNull(config.createdAtMs),
     updatedAt: isoOrNull(config.updatedAtMs),
@@ -62,7 +65,18 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? FUNCTION_DEFAULTS.timeoutSeconds,
     maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? FUNCTION_DEFAULTS.maxConcurrency,
     environment: optionalEnvironment(body),
+    networkEgress: optionalNetworkEgress(body),
   };
+}
+
+/** `network: { egress: true }` asks for outbound network. */
+function optionalNetworkEgress(object: Record<string, unknown>): boolean {
+  const value = object.network;
+  if (value === undefined || value === null) return false;
+  if (!isPlainObject(value)) throw badRequest('field "network" must be an object like {"egress": true}');
+  for (const field of Object.keys(value)) if (field !== 'egress') throw badRequest(`unknown field "network.${field}"`);
+  if (value.egress !== undefined && typeof value.egress !== 'boolean') throw badRequest('field "network.egress" must be a boolean');
+  return value.egress === true;
 }
 
 function requiredString(object: Record<string, unknown>, field: string, label = field): string {

@@ -3,6 +3,7 @@ import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
+import { NatsLogReader } from './log-reader.js';
 import { buildServer } from './server.js';
 
 const SERVICE = 'httptrigger';
@@ -22,6 +23,7 @@ publisher.start();
 const app = buildServer({
   ...clients,
   publisher,
+  logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
   logger,

@@ -10,6 +10,9 @@ const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/v1\/functions\/[^/]+$/, ['GET', 'HEAD', 'PUT', 'DELETE']],
   [/^\/v1\/functions\/[^/]+\/invocations$/, ['POST']],
   [/^\/v1\/calls\/[^/]+$/, ['GET', 'HEAD']],
+  [/^\/v1\/functions\/[^/]+\/logs$/, ['GET', 'HEAD']],
+  [/^\/v1\/runtimes$/, ['GET', 'HEAD']],
+  [/^\/v1\/runtimes\/[^/]+$/, ['GET', 'HEAD', 'PUT']],
   [/^\/async-function\/[^/]+(\/.*)?$/, ['POST']],
 ];
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
-import type { Invocation } from '@faas/protocol';
+import type { Invocation, InvocationResult } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import { limitedChunks, readBody } from './body-reader.js';
@@ -18,12 +18,17 @@ import {
 } from './invocation-request.js';
 import { eventReply, httpReply, type HttpReply } from './invocation-reply.js';
 import { allowedMethods } from './route-methods.js';
+import { parseFollow, parseTail, type LogReader } from './log-reader.js';
+import { runtimeFromRequest, runtimeToJson } from './runtime-json.js';
 
 export interface HttpTriggerDeps {
-  readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'>;
+  readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'> &
+    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes'>>;
   readonly controller: Pick<Clients['controller'], 'invoke'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
+  /** Function logs (GET /v1/functions/{name}/logs); absent → 503 there. */
+  readonly logs?: LogReader;
   readonly maxCodeBytes: number;
   readonly maxPayloadBytes: number;
   readonly logger: Logger;
@@ -32,6 +37,10 @@ export interface HttpTriggerDeps {
 /** Function configs are small; this only stops abuse of the JSON route. */
 const MAX_FUNCTION_JSON_BYTES = 1024 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
+const NDJSON_TYPE = 'application/x-ndjson; charset=utf-8';
+/** Lambda's header pair: ask with `X-Log-Type: Tail`, get the call's last 4 KiB of output base64-encoded. */
+const LOG_TYPE_HEADER = 'x-log-type';
+const LOG_RESULT_HEADER = 'x-log-result';
 
 type Params = { name: string };
 
@@ -109,6 +118,11 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
 
   const send = (reply: FastifyReply, answer: HttpReply) => reply.status(answer.status).headers(answer.headers).send(answer.body);
 
+  const wantsLogTail = (request: FastifyRequest) => String(request.headers[LOG_TYPE_HEADER] ?? '').toLowerCase() === 'tail';
+  const withLogTail = (reply: FastifyReply, invocation: Invocation, result: InvocationResult) => {
+    if (invocation.wantLogTail) reply.header(LOG_RESULT_HEADER, Buffer.from(result.logTail).toString('base64'));
+  };
+
   /** Queues an invocation; the function must exist, or the caller would only learn it later. */
   const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
@@ -166,6 +180,80 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     return reply.status(204).send();
   });
 
+  // ---- custom runtimes ---------------------------------------------------
+
+  const runtimeRpc = <K extends 'putRuntime' | 'getRuntime' | 'listRuntimes'>(name: K) => {
+    const method = stubs[name];
+    if (!method) throw new PlatformError('service_unavailable', 'custom runtimes are not available');
+    return method.bind(stubs) as NonNullable<HttpTriggerDeps['stubs'][K]>;
+  };
+
+  app.put<{ Params: Params }>('/v1/runtimes/:name', async (request, reply) => {
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined && !/json/i.test(contentType)) {
+      throw new PlatformError('unsupported_media_type', 'send the runtime as application/json');
+    }
+    const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    const { runtime, created } = await runtimeRpc('putRuntime')({ runtime: runtimeFromRequest(request.params.name, body) });
+    if (!runtime) throw new PlatformError('bad_gateway', 'stubs answered without the runtime');
+    return reply.status(created ? 201 : 200).type(JSON_TYPE).send(runtimeToJson(runtime));
+  });
+
+  app.get<{ Params: Params }>('/v1/runtimes/:name', async (request, reply) => {
+    const { runtime } = await runtimeRpc('getRuntime')({ name: request.params.name });
+    if (!runtime) throw new PlatformError('runtime_not_found', `no runtime "${request.params.name}"`);
+    return reply.type(JSON_TYPE).send(runtimeToJson(runtime));
+  });
+
+  app.get('/v1/runtimes', async (_request, reply) => {
+    const { runtimes } = await runtimeRpc('listRuntimes')({});
+    return reply.type(JSON_TYPE).send({ runtimes: runtimes.map(runtimeToJson) });
+  });
+
+  // ---- function logs ----------------------------------------------------
+
+  // A followed log never ends by itself: shutdown ends them rather than waiting.
+  const openLogStreams = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const stream of openLogStreams) stream.abort();
+  });
+
+  // NDJSON, one line object per line, oldest first; with follow=true the
+  // response stays open and new lines follow until the client disconnects.
+  app.get<{ Params: Params; Querystring: { tail?: string; follow?: string } }>('/v1/functions/:name/logs', async (request, reply) => {
+    assertFunctionName(request.params.name);
+    const tail = parseTail(request.query.tail);
+    const follow = parseFollow(request.query.follow);
+    if (!deps.logs) throw new PlatformError('service_unavailable', 'function logs are not available');
+    const stopped = new AbortController();
+    reply.raw.once('close', () => stopped.abort());
+    openLogStreams.add(stopped);
+    stopped.signal.addEventListener('abort', () => openLogStreams.delete(stopped), { once: true });
+    // Opening reaches NATS: failures there still get a proper error answer.
+    const lines = await deps.logs.open(request.params.name, { tail, follow, signal: stopped.signal });
+    reply.hijack();
+    // Followed streams close their connection when they end (at shutdown too), instead of idling in keep-alive.
+    reply.raw.writeHead(200, { 'content-type': NDJSON_TYPE, 'cache-control': 'no-store', ...(follow ? { connection: 'close' } : {}) });
+    reply.raw.flushHeaders();
+    try {
+      for await (const line of lines) {
+        if (stopped.signal.aborted) break;
+        reply.raw.write(`${JSON.stringify(line)}\n`);
+      }
+    } catch (error) {
+      logger.warn({ err: error, function: request.params.name }, 'log stream ended with an error');
+    } finally {
+      openLogStreams.delete(stopped);
+      reply.raw.end();
+    }
+  });
+
   app.get<{ Params: { callId: string } }>('/v1/calls/:callId', async (request, reply) => {
     const { callId } = request.params;
     if (!CALL_ID_PATTERN.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
@@ -185,8 +273,10 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     const payload = await readBody(request.raw, deps.maxPayloadBytes);
     const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
     if (runAsync) return enqueue(request, reply, invocation);
+    invocation.wantLogTail = wantsLogTail(request);
     const { result } = await controller.invoke({ invocation }, { signal: cancelOnDisconnect(reply) });
     if (!result) throw new PlatformError('bad_gateway', 'the controller answered without a result');
+    withLogTail(reply, invocation, result);
     return send(reply, eventReply(result));
   });
 
@@ -203,8 +293,10 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
       headers: request.headers,
       payload,
     });
+    invocation.wantLogTail = wantsLogTail(request);
     const { result } = await controller.invoke({ invocation }, { signal: cancelOnDisconnect(reply) });
     if (!result) throw new PlatformError('bad_gateway', 'the controller answered without a result');
+    withLogTail(reply, invocation, result);
     return send(reply, httpReply(result));
   };
   app.all('/function/:name', invokeOverHttp);

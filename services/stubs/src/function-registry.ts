@@ -3,7 +3,8 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
-import { assertFunctionName, normaliseFunctionConfig } from './function-validation.js';
+import { assertFunctionName, customRuntimeName, normaliseFunctionConfig } from './function-validation.js';
+import type { RuntimeLookup } from './runtime-registry.js';
 import { withRedis } from './redis-connection.js';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -33,11 +34,13 @@ export class FunctionRegistry {
     private readonly keys: StubsKeys,
     private readonly code: Pick<CodeStore, 'assertExists'>,
     private readonly now: () => number = Date.now,
+    private readonly runtimes?: RuntimeLookup,
   ) {}
 
   async put(input: FunctionConfig): Promise<PutFunctionResult> {
     const config = normaliseFunctionConfig(input);
     await this.code.assertExists(config.codeDigest);
+    const runtimeCodeDigest = await this.resolveRuntime(config.runtime);
     const key = this.keys.function(config.name);
 
     for (let attempt = 0; attempt < MAX_SWAP_ATTEMPTS; attempt++) {
@@ -53,7 +56,7 @@ export class FunctionRegistry {
       const swapped = await withRedis(() =>
         this.redis.eval(COMPARE_AND_SET, 2, key, this.keys.functionNames, storedJson ?? '', toJsonString(FunctionConfigSchema, next), config.name),
       );
-      if (swapped === 1) return { function: next, created: previous === undefined };
+      if (swapped === 1) return { function: { ...next, runtimeCodeDigest }, created: previous === undefined };
     }
     throw new PlatformError('service_unavailable', `function ${config.name} is being updated by too many callers at once; try again`);
   }
@@ -62,7 +65,7 @@ export class FunctionRegistry {
     assertFunctionName(name);
     const json = await withRedis(() => this.redis.get(this.keys.function(name)));
     if (json === null) throw notFound(name);
-    return parseConfig(json);
+    return this.withRuntimeDigest(parseConfig(json));
   }
 
   /** Every function, sorted by name. */
@@ -72,7 +75,27 @@ export class FunctionRegistry {
     names.sort();
     const values = await withRedis(() => this.redis.mget(names.map((name) => this.keys.function(name))));
     // A name whose config is gone was deleted between the two reads.
-    return values.filter((json): json is string => json !== null).map(parseConfig);
+    return Promise.all(values.filter((json): json is string => json !== null).map((json) => this.withRuntimeDigest(parseConfig(json))));
+  }
+
+  /**
+   * The digest of a custom runtime's bundle ('' for built-ins), so a funclet
+   * needs no second lookup. Resolved on every read: a re-registered runtime
+   * applies to sandboxes created afterwards.
+   */
+  private async resolveRuntime(runtime: string): Promise<string> {
+    const custom = customRuntimeName(runtime);
+    if (custom === undefined) return '';
+    const digest = await this.runtimes?.codeDigestOf(custom);
+    if (digest === undefined) throw new PlatformError('invalid_function_config', `runtime ${runtime}: no custom runtime named ${custom} is registered`);
+    return digest;
+  }
+
+  private async withRuntimeDigest(config: FunctionConfig): Promise<FunctionConfig> {
+    if (customRuntimeName(config.runtime) === undefined) return config;
+    // A runtime removed after deployment leaves the digest empty; the funclet refuses to run it.
+    const digest = (await this.runtimes?.codeDigestOf(customRuntimeName(config.runtime)!)) ?? '';
+    return { ...config, runtimeCodeDigest: digest };
   }
 
   async delete(name: string): Promise<void> {

@@ -80,6 +80,13 @@ describe('normaliseFunctionConfig', () => {
     expect(normaliseFunctionConfig(config({ runtime: 'http', handler: 'node server.js' })).runtime).toBe('http');
   });
 
+  it('accepts custom:<name> runtimes with any handler and refuses malformed ones', () => {
+    expect(normaliseFunctionConfig(config({ runtime: 'custom:my-rt', handler: 'greeting.txt' })).runtime).toBe('custom:my-rt');
+    expect(failure({ runtime: 'custom:', handler: 'x' }).code).toBe('invalid_function_config');
+    expect(failure({ runtime: 'custom:Bad_Name', handler: 'x' }).code).toBe('invalid_function_config');
+    expect(failure({ runtime: 'ruby', handler: 'x' }).code).toBe('invalid_function_config');
+  });
+
   it('accepts environment values up to the limits', () => {
     const environment = { GREETING: 'x'.repeat(4096), _under: '' };
     expect(normaliseFunctionConfig(config({ environment })).environment).toEqual(environment);

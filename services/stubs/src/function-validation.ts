@@ -5,6 +5,13 @@ import { isDigest } from './digest.js';
 /** The rules of docs/design.md "Functions". */
 export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export const RUNTIMES = ['nodejs', 'python3', 'exec', 'http'] as const;
+export const BUILT_IN_RUNTIMES = RUNTIMES;
+/** "custom:<name>" runs a runtime registered with PutRuntime. */
+export const CUSTOM_RUNTIME_PREFIX = 'custom:';
+
+export function customRuntimeName(runtime: string): string | undefined {
+  return runtime.startsWith(CUSTOM_RUNTIME_PREFIX) ? runtime.slice(CUSTOM_RUNTIME_PREFIX.length) : undefined;
+}
 export const MEMORY_MB = { min: 64, max: 10240, default: 128 } as const;
 export const TIMEOUT_SECONDS = { min: 1, max: 900, default: 30 } as const;
 export const MAX_CONCURRENCY = { min: 1, max: 1000, default: 10 } as const;
@@ -55,7 +62,8 @@ function checkHandler(runtime: string, handler: string): void {
     }
     return;
   }
-  // exec/http handlers name a program (and arguments) to start in the sandbox.
+  // exec/http handlers name a program (and arguments) to start in the sandbox;
+  // a custom runtime's handler is whatever its bootstrap reads from _HANDLER.
   if (handler.length > COMMAND_HANDLER_MAX_CHARS) throw invalid('handler', `must be at most ${COMMAND_HANDLER_MAX_CHARS} characters`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(handler)) throw invalid('handler', 'must not contain control characters');
@@ -80,8 +88,9 @@ function checkEnvironment(environment: Record<string, string>): void {
  */
 export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   assertFunctionName(input.name);
-  if (!(RUNTIMES as readonly string[]).includes(input.runtime)) {
-    throw invalid('runtime', `must be one of ${RUNTIMES.join(', ')} (got ${JSON.stringify(input.runtime.slice(0, 80))})`);
+  const custom = customRuntimeName(input.runtime);
+  if (custom !== undefined ? !FUNCTION_NAME.test(custom) : !(RUNTIMES as readonly string[]).includes(input.runtime)) {
+    throw invalid('runtime', `must be one of ${RUNTIMES.join(', ')} or custom:<name> (got ${JSON.stringify(input.runtime.slice(0, 80))})`);
   }
   checkHandler(input.runtime, input.handler);
   if (!isDigest(input.codeDigest)) {
@@ -97,5 +106,6 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     timeoutSeconds: withinRange('timeout_seconds', input.timeoutSeconds, TIMEOUT_SECONDS),
     maxConcurrency: withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY),
     environment: { ...input.environment },
+    networkEgress: input.networkEgress === true,
   });
 }

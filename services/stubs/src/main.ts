@@ -6,6 +6,7 @@ import { loadStubsConfig } from './config.js';
 import { FunctionRegistry } from './function-registry.js';
 import { connectRedis, isRedisReady, waitForRedis } from './redis-connection.js';
 import { stubsKeys } from './redis-keys.js';
+import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
 
 const config = loadStubsConfig();
@@ -21,13 +22,14 @@ if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, '
 
 const keys = stubsKeys(config.REDIS_KEY_PREFIX);
 const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 * 1024);
-const functions = new FunctionRegistry(redis, keys, code);
+const runtimes = new RuntimeRegistry(redis, keys, code);
+const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes);
 
 const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 });
-addStubsService(server, { code, functions }, {
+addStubsService(server, { code, functions, runtimes }, {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
   onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
 });

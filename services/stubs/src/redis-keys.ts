@@ -6,6 +6,8 @@ export interface StubsKeys {
   function(name: string): string;
   readonly functionNames: string;
   code(digest: string): string;
+  runtime(name: string): string;
+  readonly runtimeNames: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -13,5 +15,7 @@ export function stubsKeys(prefix: string): StubsKeys {
     function: (name) => `${prefix}stubs:function:${name}`,
     functionNames: `${prefix}stubs:functions`,
     code: (digest) => `${prefix}stubs:code:${digest}`,
+    runtime: (name) => `${prefix}stubs:runtime:${name}`,
+    runtimeNames: `${prefix}stubs:runtimes`,
   };
 }

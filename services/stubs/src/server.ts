@@ -2,10 +2,12 @@ import { addService, Stubs, type grpc, type ServeOptions } from '@faas/protocol'
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
+import type { RuntimeRegistry } from './runtime-registry.js';
 
 export interface StubsDomain {
   readonly code: CodeStore;
   readonly functions: FunctionRegistry;
+  readonly runtimes: RuntimeRegistry;
 }
 
 /**
@@ -17,7 +19,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -46,6 +48,19 @@ export function addStubsService(server: grpc.Server, { code, functions }: StubsD
       async deleteFunction(request) {
         await functions.delete(request.name);
         return {};
+      },
+
+      async putRuntime(request) {
+        if (!request.runtime) throw new PlatformError('bad_request', 'runtime is required');
+        return runtimes.put(request.runtime);
+      },
+
+      async getRuntime(request) {
+        return { runtime: await runtimes.get(request.name) };
+      },
+
+      async listRuntimes() {
+        return { runtimes: await runtimes.list() };
       },
     },
     options,

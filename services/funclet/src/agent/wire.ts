@@ -35,6 +35,8 @@ export interface LoadHeader {
   readonly functionName: string;
   readonly version: string;
   readonly memoryMb: number;
+  /** Where a custom runtime's files are (its `bootstrap`); custom runtimes only. */
+  readonly runtimeDir?: string;
 }
 
 export interface HttpRequestHeader {
@@ -51,6 +53,9 @@ export interface InvokeHeader {
   readonly http?: HttpRequestHeader;
   /** Epoch milliseconds at which the host kills the sandbox. */
   readonly deadlineMs: number;
+  /** W3C trace context of the host's span serving this call, when one is active. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 export interface LogHeader {

@@ -22,6 +22,7 @@ export class AgentClient {
   private nextRequestId = 1;
   private closedWith?: AgentDisconnectedError;
   private readonly closeListeners: Array<() => void> = [];
+  private unsolicitedListener?: (frame: Frame) => void;
 
   private constructor(private readonly socket: Socket) {
     const decoder = new FrameDecoder();
@@ -35,8 +36,12 @@ export class AgentClient {
       }
       for (const frame of frames) {
         const waiter = this.pending.get(frame.requestId);
-        // Late replies (a call already answered by an uncaught error) are dropped.
-        if (!waiter) continue;
+        if (!waiter) {
+          // LOG frames (request id 0) are unsolicited; late replies (a call
+          // already answered by an uncaught error) are dropped.
+          if (frame.requestId === 0) this.unsolicitedListener?.(frame);
+          continue;
+        }
         this.pending.delete(frame.requestId);
         waiter.resolve(frame);
       }
@@ -78,6 +83,11 @@ export class AgentClient {
   onClose(listener: () => void): void {
     if (this.closedWith) listener();
     else this.closeListeners.push(listener);
+  }
+
+  /** Frames the agent sends on its own (LOG), e.g. to the log sink. */
+  onUnsolicited(listener: (frame: Frame) => void): void {
+    this.unsolicitedListener = listener;
   }
 
   request(type: number, header?: unknown, body?: Uint8Array): Promise<Frame> {

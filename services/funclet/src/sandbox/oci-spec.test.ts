@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { limitsFor } from './limits.js';
 import { buildSandboxSpec } from './oci-spec.js';
 
 const spec = buildSandboxSpec({
@@ -7,8 +8,10 @@ const spec = buildSandboxSpec({
   agentDir: '/srv/funclet/dist/agent',
   runDir: '/state/sandboxes/x/run',
   args: ['/usr/bin/node', '/opt/faas/node-agent.js'],
-  memoryMb: 256,
+  limits: limitsFor(256, 2),
   cgroupsPath: '/faas/f1/faas-f1-1',
+  netnsPath: '/run/netns/faas-f1-net3',
+  codePropagates: true,
 }) as any;
 
 const mount = (destination: string) => spec.mounts.find((m: { destination: string }) => m.destination === destination);
@@ -26,7 +29,8 @@ describe('sandbox OCI spec', () => {
   it('has a read-only root with read-only host dirs, code and agent, and a writable socket dir', () => {
     expect(spec.root).toEqual({ path: 'rootfs', readonly: true });
     for (const dir of ['/usr', '/lib', '/etc']) expect(mount(dir)).toMatchObject({ type: 'bind', source: dir, options: expect.arrayContaining(['ro']) });
-    expect(mount('/var/task')).toMatchObject({ source: '/state/code/abc', options: expect.arrayContaining(['ro', 'rbind']) });
+    // rslave: the pool binds a function's code onto the source later, and it must show up inside.
+    expect(mount('/var/task')).toMatchObject({ source: '/state/code/abc', options: expect.arrayContaining(['ro', 'rbind', 'rslave']) });
     expect(mount('/opt/faas')).toMatchObject({ source: '/srv/funclet/dist/agent', options: expect.arrayContaining(['ro']) });
     expect(mount('/run/faas')).toMatchObject({ source: '/state/sandboxes/x/run', options: expect.arrayContaining(['rw']) });
     expect(mount('/run/faas').options).not.toContain('ro');
@@ -37,8 +41,11 @@ describe('sandbox OCI spec', () => {
   it('limits memory to memory_mb without extra swap, in its own cgroup and namespaces', () => {
     expect(spec.linux.resources.memory).toEqual({ limit: 256 * 1024 * 1024, swap: 256 * 1024 * 1024 });
     expect(spec.linux.resources.pids.limit).toBe(256);
+    expect(spec.linux.resources.cpu).toEqual({ shares: 256, period: 100_000, quota: 25_000 });
     expect(spec.linux.cgroupsPath).toBe('/faas/f1/faas-f1-1');
     expect(spec.linux.namespaces.map((n: { type: string }) => n.type).sort()).toEqual(['ipc', 'mount', 'network', 'pid', 'uts']);
+    // The network namespace is a pooled one, joined by path, never created by runc.
+    expect(spec.linux.namespaces.find((n: { type: string }) => n.type === 'network')).toEqual({ type: 'network', path: '/run/netns/faas-f1-net3' });
     expect(spec.linux.maskedPaths).toContain('/proc/kcore');
     expect(spec.linux.readonlyPaths).toContain('/proc/sys');
   });

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIswCCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxoyChBFbnZpcm9ubWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPQoNRnVuY3Rpb25FcnJvchIMCgR0eXBlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFc3RhY2sYAyABKAliBnByb3RvMw");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIoEDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -83,6 +83,23 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
    * @generated from field: int64 updated_at_ms = 11;
    */
   updatedAtMs: bigint;
+
+  /**
+   * Outbound network for the sandbox (veth, bridge, NAT). Off by default:
+   * a sandbox then has only loopback.
+   *
+   * @generated from field: bool network_egress = 12;
+   */
+  networkEgress: boolean;
+
+  /**
+   * For a custom runtime ("custom:<name>"): the digest of the runtime's
+   * bundle, filled in by stubs when it returns the function, so a funclet
+   * needs no second lookup. Empty for built-in runtimes.
+   *
+   * @generated from field: string runtime_code_digest = 20;
+   */
+  runtimeCodeDigest: string;
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/invocation.proto.
  */
 export const file_faas_v1_invocation: GenFile = /*@__PURE__*/
-  fileDesc("ChhmYWFzL3YxL2ludm9jYXRpb24ucHJvdG8SB2ZhYXMudjEiogEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEhEKCXJhd19xdWVyeRgDIAEoCRIyCgdoZWFkZXJzGAQgAygLMiEuZmFhcy52MS5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEipgEKCkludm9jYXRpb24SFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy5mYWFzLnYxLkludm9jYXRpb25LaW5kEg8KB3BheWxvYWQYBCABKAwSFAoMY29udGVudF90eXBlGAUgASgJEiIKBGh0dHAYBiABKAsyFC5mYWFzLnYxLkh0dHBSZXF1ZXN0Ir8BChBJbnZvY2F0aW9uUmVzdWx0Eg8KB2NhbGxfaWQYASABKAkSDgoGcmVzdWx0GAIgASgMEi4KDmZ1bmN0aW9uX2Vycm9yGAMgASgLMhYuZmFhcy52MS5GdW5jdGlvbkVycm9yEhgKEGR1cmF0aW9uX3NlY29uZHMYBCABKAESGAoQZnVuY3Rpb25fdmVyc2lvbhgFIAEoBBISCgpzYW5kYm94X2lkGAYgASgJEhIKCmNvbGRfc3RhcnQYByABKAgqZgoOSW52b2NhdGlvbktpbmQSHwobSU5WT0NBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVSU5WT0NBVElPTl9LSU5EX0VWRU5UEAESGAoUSU5WT0NBVElPTl9LSU5EX0hUVFAQAmIGcHJvdG8z", [file_faas_v1_function]);
+  fileDesc("ChhmYWFzL3YxL2ludm9jYXRpb24ucHJvdG8SB2ZhYXMudjEiogEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEhEKCXJhd19xdWVyeRgDIAEoCRIyCgdoZWFkZXJzGAQgAygLMiEuZmFhcy52MS5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivQEKCkludm9jYXRpb24SFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy5mYWFzLnYxLkludm9jYXRpb25LaW5kEg8KB3BheWxvYWQYBCABKAwSFAoMY29udGVudF90eXBlGAUgASgJEiIKBGh0dHAYBiABKAsyFC5mYWFzLnYxLkh0dHBSZXF1ZXN0EhUKDXdhbnRfbG9nX3RhaWwYByABKAgi0QEKEEludm9jYXRpb25SZXN1bHQSDwoHY2FsbF9pZBgBIAEoCRIOCgZyZXN1bHQYAiABKAwSLgoOZnVuY3Rpb25fZXJyb3IYAyABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3ISGAoQZHVyYXRpb25fc2Vjb25kcxgEIAEoARIYChBmdW5jdGlvbl92ZXJzaW9uGAUgASgEEhIKCnNhbmRib3hfaWQYBiABKAkSEgoKY29sZF9zdGFydBgHIAEoCBIQCghsb2dfdGFpbBgIIAEoDCpmCg5JbnZvY2F0aW9uS2luZBIfChtJTlZPQ0FUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIZChVJTlZPQ0FUSU9OX0tJTkRfRVZFTlQQARIYChRJTlZPQ0FUSU9OX0tJTkRfSFRUUBACYgZwcm90bzM", [file_faas_v1_function]);
 
 /**
  * The HTTP request that an INVOCATION_KIND_HTTP event describes. Its body is
@@ -91,6 +91,14 @@ export type Invocation = Message<"faas.v1.Invocation"> & {
    * @generated from field: faas.v1.HttpRequest http = 6;
    */
   http?: HttpRequest | undefined;
+
+  /**
+   * Return the last 4 KiB of what the handler wrote in InvocationResult.log_tail
+   * (httptrigger sets it for `X-Log-Type: Tail`).
+   *
+   * @generated from field: bool want_log_tail = 7;
+   */
+  wantLogTail: boolean;
 };
 
 /**
@@ -148,6 +156,13 @@ export type InvocationResult = Message<"faas.v1.InvocationResult"> & {
    * @generated from field: bool cold_start = 7;
    */
   coldStart: boolean;
+
+  /**
+   * The end (at most 4 KiB) of the call's stdout/stderr, when want_log_tail was set.
+   *
+   * @generated from field: bytes log_tail = 8;
+   */
+  logTail: Uint8Array;
 };
 
 /**

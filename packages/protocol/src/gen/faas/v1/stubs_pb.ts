@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/stubs.proto.
  */
 export const file_faas_v1_stubs: GenFile = /*@__PURE__*/
-  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiIKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIkAKE0dldEZ1bmN0aW9uUmVzcG9uc2USKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIhYKFExpc3RGdW5jdGlvbnNSZXF1ZXN0IkMKFUxpc3RGdW5jdGlvbnNSZXNwb25zZRIqCglmdW5jdGlvbnMYASADKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIiUKFURlbGV0ZUZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2UyvgMKBVN0dWJzEj4KB1B1dENvZGUSFy5mYWFzLnYxLlB1dENvZGVSZXF1ZXN0GhguZmFhcy52MS5QdXRDb2RlUmVzcG9uc2UoARI+CgdHZXRDb2RlEhcuZmFhcy52MS5HZXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuR2V0Q29kZVJlc3BvbnNlMAESSAoLUHV0RnVuY3Rpb24SGy5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuUHV0RnVuY3Rpb25SZXNwb25zZRJICgtHZXRGdW5jdGlvbhIbLmZhYXMudjEuR2V0RnVuY3Rpb25SZXF1ZXN0GhwuZmFhcy52MS5HZXRGdW5jdGlvblJlc3BvbnNlEk4KDUxpc3RGdW5jdGlvbnMSHS5mYWFzLnYxLkxpc3RGdW5jdGlvbnNSZXF1ZXN0Gh4uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVzcG9uc2USUQoORGVsZXRlRnVuY3Rpb24SHi5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVxdWVzdBofLmZhYXMudjEuRGVsZXRlRnVuY3Rpb25SZXNwb25zZWIGcHJvdG8z", [file_faas_v1_function]);
+  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiIKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIkAKE0dldEZ1bmN0aW9uUmVzcG9uc2USKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIhYKFExpc3RGdW5jdGlvbnNSZXF1ZXN0IkMKFUxpc3RGdW5jdGlvbnNSZXNwb25zZRIqCglmdW5jdGlvbnMYASADKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIiUKFURlbGV0ZUZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnMpkFCgVTdHVicxI+CgdQdXRDb2RlEhcuZmFhcy52MS5QdXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuUHV0Q29kZVJlc3BvbnNlKAESPgoHR2V0Q29kZRIXLmZhYXMudjEuR2V0Q29kZVJlcXVlc3QaGC5mYWFzLnYxLkdldENvZGVSZXNwb25zZTABEkgKC1B1dEZ1bmN0aW9uEhsuZmFhcy52MS5QdXRGdW5jdGlvblJlcXVlc3QaHC5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVzcG9uc2USSAoLR2V0RnVuY3Rpb24SGy5mYWFzLnYxLkdldEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuR2V0RnVuY3Rpb25SZXNwb25zZRJOCg1MaXN0RnVuY3Rpb25zEh0uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVxdWVzdBoeLmZhYXMudjEuTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlElEKDkRlbGV0ZUZ1bmN0aW9uEh4uZmFhcy52MS5EZWxldGVGdW5jdGlvblJlcXVlc3QaHy5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2USRQoKUHV0UnVudGltZRIaLmZhYXMudjEuUHV0UnVudGltZVJlcXVlc3QaGy5mYWFzLnYxLlB1dFJ1bnRpbWVSZXNwb25zZRJFCgpHZXRSdW50aW1lEhouZmFhcy52MS5HZXRSdW50aW1lUmVxdWVzdBobLmZhYXMudjEuR2V0UnVudGltZVJlc3BvbnNlEksKDExpc3RSdW50aW1lcxIcLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVxdWVzdBodLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function]);
 
 /**
  * @generated from message faas.v1.PutCodeRequest
@@ -230,6 +230,154 @@ export const DeleteFunctionResponseSchema: GenMessage<DeleteFunctionResponse> = 
   messageDesc(file_faas_v1_stubs, 11);
 
 /**
+ * A registered custom runtime. Stubs assigns the timestamps.
+ *
+ * @generated from message faas.v1.RuntimeConfig
+ */
+export type RuntimeConfig = Message<"faas.v1.RuntimeConfig"> & {
+  /**
+   * Same rules as function names; must not be a built-in runtime's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * From the bundle's runtime.json, if it has one.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * sha256 digest of the runtime's bundle in the code store.
+   *
+   * @generated from field: string code_digest = 3;
+   */
+  codeDigest: string;
+
+  /**
+   * @generated from field: int64 created_at_ms = 4;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 5;
+   */
+  updatedAtMs: bigint;
+};
+
+/**
+ * Describes the message faas.v1.RuntimeConfig.
+ * Use `create(RuntimeConfigSchema)` to create a new message.
+ */
+export const RuntimeConfigSchema: GenMessage<RuntimeConfig> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 12);
+
+/**
+ * @generated from message faas.v1.PutRuntimeRequest
+ */
+export type PutRuntimeRequest = Message<"faas.v1.PutRuntimeRequest"> & {
+  /**
+   * @generated from field: faas.v1.RuntimeConfig runtime = 1;
+   */
+  runtime?: RuntimeConfig | undefined;
+};
+
+/**
+ * Describes the message faas.v1.PutRuntimeRequest.
+ * Use `create(PutRuntimeRequestSchema)` to create a new message.
+ */
+export const PutRuntimeRequestSchema: GenMessage<PutRuntimeRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 13);
+
+/**
+ * @generated from message faas.v1.PutRuntimeResponse
+ */
+export type PutRuntimeResponse = Message<"faas.v1.PutRuntimeResponse"> & {
+  /**
+   * @generated from field: faas.v1.RuntimeConfig runtime = 1;
+   */
+  runtime?: RuntimeConfig | undefined;
+
+  /**
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PutRuntimeResponse.
+ * Use `create(PutRuntimeResponseSchema)` to create a new message.
+ */
+export const PutRuntimeResponseSchema: GenMessage<PutRuntimeResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 14);
+
+/**
+ * @generated from message faas.v1.GetRuntimeRequest
+ */
+export type GetRuntimeRequest = Message<"faas.v1.GetRuntimeRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.GetRuntimeRequest.
+ * Use `create(GetRuntimeRequestSchema)` to create a new message.
+ */
+export const GetRuntimeRequestSchema: GenMessage<GetRuntimeRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 15);
+
+/**
+ * @generated from message faas.v1.GetRuntimeResponse
+ */
+export type GetRuntimeResponse = Message<"faas.v1.GetRuntimeResponse"> & {
+  /**
+   * @generated from field: faas.v1.RuntimeConfig runtime = 1;
+   */
+  runtime?: RuntimeConfig | undefined;
+};
+
+/**
+ * Describes the message faas.v1.GetRuntimeResponse.
+ * Use `create(GetRuntimeResponseSchema)` to create a new message.
+ */
+export const GetRuntimeResponseSchema: GenMessage<GetRuntimeResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 16);
+
+/**
+ * @generated from message faas.v1.ListRuntimesRequest
+ */
+export type ListRuntimesRequest = Message<"faas.v1.ListRuntimesRequest"> & {
+};
+
+/**
+ * Describes the message faas.v1.ListRuntimesRequest.
+ * Use `create(ListRuntimesRequestSchema)` to create a new message.
+ */
+export const ListRuntimesRequestSchema: GenMessage<ListRuntimesRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 17);
+
+/**
+ * @generated from message faas.v1.ListRuntimesResponse
+ */
+export type ListRuntimesResponse = Message<"faas.v1.ListRuntimesResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.RuntimeConfig runtimes = 1;
+   */
+  runtimes: RuntimeConfig[];
+};
+
+/**
+ * Describes the message faas.v1.ListRuntimesResponse.
+ * Use `create(ListRuntimesResponseSchema)` to create a new message.
+ */
+export const ListRuntimesResponseSchema: GenMessage<ListRuntimesResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 18);
+
+/**
  * The function registry and the content-addressed code store.
  *
  * @generated from service faas.v1.Stubs
@@ -288,6 +436,34 @@ export const Stubs: GenService<{
     methodKind: "unary";
     input: typeof DeleteFunctionRequestSchema;
     output: typeof DeleteFunctionResponseSchema;
+  },
+  /**
+   * Registers (or replaces) a custom runtime: a code bundle holding an
+   * executable `bootstrap` and a `runtime.json` manifest. Functions use it as
+   * runtime "custom:<name>".
+   *
+   * @generated from rpc faas.v1.Stubs.PutRuntime
+   */
+  putRuntime: {
+    methodKind: "unary";
+    input: typeof PutRuntimeRequestSchema;
+    output: typeof PutRuntimeResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.GetRuntime
+   */
+  getRuntime: {
+    methodKind: "unary";
+    input: typeof GetRuntimeRequestSchema;
+    output: typeof GetRuntimeResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.ListRuntimes
+   */
+  listRuntimes: {
+    methodKind: "unary";
+    input: typeof ListRuntimesRequestSchema;
+    output: typeof ListRuntimesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_stubs, 0);

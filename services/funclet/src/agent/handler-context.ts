@@ -1,0 +1,40 @@
+/**
+ * The `context` a Node handler receives (Lambda's field names, so handlers
+ * written for it read what they expect). Node builtins only.
+ */
+import type { InvokeHeader } from './wire.js';
+
+export interface FunctionIdentity {
+  readonly functionName: string;
+  readonly version: string;
+  readonly memoryMb: number;
+}
+
+export interface HandlerContext {
+  readonly callId: string;
+  /** Lambda's name for the call id. */
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly memoryLimitInMB: number;
+  /** W3C `traceparent` of the platform span serving this call ('' without tracing). */
+  readonly traceparent: string;
+  readonly tracestate: string;
+  /** Lambda compatibility: results go back when the handler settles, never earlier. */
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+export function buildContext(header: InvokeHeader, fn: FunctionIdentity, now: () => number = Date.now): HandlerContext {
+  return {
+    callId: header.callId,
+    awsRequestId: header.callId,
+    functionName: fn.functionName,
+    functionVersion: fn.version,
+    memoryLimitInMB: fn.memoryMb,
+    traceparent: header.traceparent ?? '',
+    tracestate: header.tracestate ?? '',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, header.deadlineMs - now()),
+  };
+}

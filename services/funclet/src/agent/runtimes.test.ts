@@ -1,0 +1,228 @@
+// The agent modes run in-process here (and the python agent as a real
+// process), against small programs in a temp code directory: what a function
+// sees and what the platform gets back, without runc.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentClient } from '../sandbox/agent-client.js';
+import type { AgentRuntime } from './agent-server.js';
+import { CallLog } from './call-log.js';
+import { createCustomRuntime } from './custom-runtime.js';
+import { createExecRuntime } from './exec-runtime.js';
+import { createHttpRuntime } from './http-runtime.js';
+import { FrameType, type InvokeHeader, type LoadHeader, type LogHeader } from './wire.js';
+
+const codeDir = mkdtempSync(join(tmpdir(), 'faas-agent-test-'));
+const started: AgentRuntime[] = [];
+afterAll(() => {
+  for (const runtime of started) runtime.stop?.();
+  rmSync(codeDir, { recursive: true, force: true });
+});
+
+function load(handler: string, extra: Partial<LoadHeader> = {}): LoadHeader {
+  return { handler, codeDir, env: {}, functionName: 'fn', version: '2', memoryMb: 128, ...extra };
+}
+
+function call(fields: Partial<InvokeHeader> = {}): InvokeHeader {
+  return { callId: 'call-1', kind: 'event', contentType: '', deadlineMs: Date.now() + 10_000, ...fields };
+}
+
+function logRecorder(callId = 'call-1') {
+  const lines: Array<{ stream: string; text: string }> = [];
+  const log = new CallLog(callId, (header: LogHeader, bytes: Buffer) => lines.push({ stream: header.stream, text: bytes.toString() }));
+  return { log, text: (stream: string) => lines.filter((line) => line.stream === stream).map((line) => line.text).join('') };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('exec runtime', () => {
+  writeFileSync(join(codeDir, 'count.sh'), '#!/bin/sh\nwc -c | tr -d " "\necho "method=$Http_Method path=$Http_Path q=$Http_Query h=$Http_X_Thing" >&2\n');
+  writeFileSync(join(codeDir, 'fail.sh'), 'echo partial; echo "bad things happened" >&2; exit 3\n');
+
+  it('pipes the body through the command and returns JSON stdout as JSON', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('sh count.sh'));
+    const { log, text } = logRecorder();
+    const result = await runtime.invoke(call(), Buffer.from('hello'), log);
+    expect(JSON.parse(Buffer.from(result).toString())).toBe(5);
+    expect(text('stderr')).toContain('method=POST path=/');
+  });
+
+  it('puts request headers in Http_ variables and answers HTTP calls with stdout as the body', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('echo "$Http_Method $Http_Path $Http_Query $Http_X_Thing"'));
+    const result = await runtime.invoke(
+      call({ kind: 'http', http: { method: 'PATCH', path: '/x', rawQuery: 'a=1', headers: { 'x-thing': 'yes' } } }),
+      Buffer.alloc(0),
+      logRecorder().log,
+    );
+    expect(JSON.parse(Buffer.from(result).toString())).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'PATCH /x a=1 yes\n',
+      isBase64Encoded: false,
+    });
+  });
+
+  it('reports a non-zero exit as ExitError with the end of stderr', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('sh fail.sh'));
+    await expect(runtime.invoke(call(), Buffer.alloc(0), logRecorder().log)).rejects.toMatchObject({
+      type: 'ExitError',
+      message: expect.stringContaining('exited with status 3: bad things happened'),
+    });
+  });
+
+  it('returns plain text stdout as a JSON string', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('cat'));
+    const result = await runtime.invoke(call({ contentType: 'text/plain' }), Buffer.from('just text'), logRecorder().log);
+    expect(Buffer.from(result).toString()).toBe('"just text"');
+  });
+});
+
+describe('http runtime', () => {
+  it('starts the server, forwards requests and returns the response shaped', async () => {
+    writeFileSync(
+      join(codeDir, 'server.cjs'),
+      `require('node:http').createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          // Logged well before answering: the pipe may lag behind the HTTP response.
+          console.log('serving ' + req.method + ' ' + req.url);
+          setTimeout(() => {
+            res.setHeader('x-seen', req.headers['x-thing'] || 'none');
+            res.writeHead(req.url.startsWith('/missing') ? 404 : 200, { 'content-type': 'text/plain' });
+            res.end(req.method + ' ' + req.url + ' ' + body);
+          }, 100);
+        });
+      }).listen(Number(process.env.PORT), '127.0.0.1');`,
+    );
+    const port = await freePort();
+    const runtime = createHttpRuntime({ port });
+    started.push(runtime);
+    await runtime.load(load(`${process.execPath} server.cjs`));
+    const { log, text } = logRecorder();
+    const result = JSON.parse(
+      Buffer.from(
+        await runtime.invoke(call({ kind: 'http', http: { method: 'PUT', path: '/missing/a', rawQuery: 'q=1', headers: { 'x-thing': 'yes' } } }), Buffer.from('body!'), log),
+      ).toString(),
+    );
+    expect(result).toMatchObject({ statusCode: 404, body: 'PUT /missing/a?q=1 body!', isBase64Encoded: false, headers: { 'x-seen': 'yes' } });
+    expect(text('stdout')).toContain('serving PUT /missing/a?q=1');
+
+    const event = JSON.parse(Buffer.from(await runtime.invoke(call(), Buffer.from('{"a":1}'), logRecorder().log)).toString());
+    expect(event).toMatchObject({ statusCode: 200, body: 'POST / {"a":1}' });
+  });
+
+  it('fails to load when the server never listens', async () => {
+    const runtime = createHttpRuntime({ port: await freePort(), readyTimeoutMs: 500 });
+    await expect(runtime.load(load('echo not a server; exit 1'))).rejects.toMatchObject({ type: 'InitError', message: expect.stringContaining('not a server') });
+  });
+});
+
+describe('custom runtime (Lambda Runtime API)', () => {
+  it('hands invocations to the bootstrap and takes its responses and errors', async () => {
+    const runtimeDir = join(codeDir, 'runtime');
+    rmSync(runtimeDir, { recursive: true, force: true });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(runtimeDir);
+    writeFileSync(
+      join(runtimeDir, 'bootstrap'),
+      `#!${process.execPath}
+const api = 'http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtime/invocation/';
+(async () => {
+  for (;;) {
+    const next = await fetch(api + 'next');
+    const id = next.headers.get('lambda-runtime-aws-request-id');
+    const event = await next.json();
+    console.log('handling ' + id + ' with ' + process.env._HANDLER);
+    if (event.fail) {
+      await fetch(api + id + '/error', { method: 'POST', body: JSON.stringify({ errorType: 'Boom', errorMessage: 'asked to fail' }) });
+    } else {
+      await fetch(api + id + '/response', { method: 'POST', body: JSON.stringify({ echo: event, fn: process.env.AWS_LAMBDA_FUNCTION_NAME }) });
+    }
+  }
+})();
+`,
+    );
+    chmodSync(join(runtimeDir, 'bootstrap'), 0o644); // started through its #! line
+    const runtime = createCustomRuntime({ apiPort: await freePort() });
+    started.push(runtime);
+    await runtime.load(load('my.handler', { runtimeDir }));
+    const { log, text } = logRecorder('c-1');
+    const result = await runtime.invoke(call({ callId: 'c-1' }), Buffer.from('{"x":1}'), log);
+    expect(JSON.parse(Buffer.from(result).toString())).toEqual({ echo: { x: 1 }, fn: 'fn' });
+    expect(text('stdout')).toContain('handling c-1 with my.handler');
+    await expect(runtime.invoke(call({ callId: 'c-2' }), Buffer.from('{"fail":true}'), logRecorder('c-2').log)).rejects.toMatchObject({
+      type: 'Boom',
+      message: 'asked to fail',
+    });
+  });
+});
+
+describe('python3 agent', () => {
+  const agentPath = fileURLToPath(new URL('./python_agent.py', import.meta.url));
+
+  it('loads main.handler, passes event and context, captures prints and types exceptions', async () => {
+    writeFileSync(
+      join(codeDir, 'main.py'),
+      `import os
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("no good")
+    print("hello from", context.call_id)
+    return {"echo": event, "fn": context.function_name, "version": context.function_version,
+            "memory": context.memory_limit_in_mb, "left": context.get_remaining_time_in_millis() > 0,
+            "env": os.environ.get("GREETING")}
+`,
+    );
+    const socketPath = join(codeDir, 'py.sock');
+    const agent = spawn('/usr/bin/python3', [agentPath], { env: { FAAS_AGENT_SOCKET: socketPath }, stdio: 'inherit' });
+    try {
+      const client = await AgentClient.connectWhenReady(socketPath, 5_000, () => agent.exitCode === null);
+      const logs: string[] = [];
+      client.onUnsolicited((frame) => {
+        if (frame.type === FrameType.LOG) logs.push(`${(frame.header as LogHeader).callId}:${frame.body.toString()}`);
+      });
+      const loaded = await client.request(FrameType.LOAD, load('main.handler', { env: { GREETING: 'hi' } }));
+      expect(loaded.type).toBe(FrameType.OK);
+      const reply = await client.request(FrameType.INVOKE, call({ callId: 'py-1' }), Buffer.from('{"a":1}'));
+      expect(reply.type).toBe(FrameType.RESULT);
+      expect(JSON.parse(reply.body.toString())).toEqual({ echo: { a: 1 }, fn: 'fn', version: '2', memory: 128, left: true, env: 'hi' });
+      expect(logs).toContain('py-1:hello from py-1\n');
+      const failed = await client.request(FrameType.INVOKE, call({ callId: 'py-2' }), Buffer.from('{"fail":true}'));
+      expect(failed.type).toBe(FrameType.FUNCTION_ERROR);
+      expect(failed.header).toMatchObject({ type: 'ValueError', message: 'no good' });
+      client.close();
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+
+  it('answers HandlerNotFound for a missing module', async () => {
+    const socketPath = join(codeDir, 'py2.sock');
+    const agent = spawn('/usr/bin/python3', [agentPath], { env: { FAAS_AGENT_SOCKET: socketPath }, stdio: 'inherit' });
+    try {
+      const client = await AgentClient.connectWhenReady(socketPath, 5_000, () => agent.exitCode === null);
+      const loaded = await client.request(FrameType.LOAD, load('nothere.handler'));
+      expect(loaded.type).toBe(FrameType.ERROR);
+      expect(loaded.header).toMatchObject({ type: 'HandlerNotFound' });
+      client.close();
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Generic sandboxes booted ahead of demand, per runtime: container running,
+ * agent listening, cgroup and network namespace in place, no function code.
+ * `take` hands one out synchronously (the caller specialises it); the pool
+ * then refills in the background, one boot at a time per runtime, so
+ * refilling never competes with itself for the CPU. Each pooled sandbox
+ * holds a small memory reservation in the funclet's budget; a refill that
+ * does not fit the budget waits for the next chance.
+ */
+import type { Logger } from '@faas/telemetry';
+import { PoolPolicy } from './pool-policy.js';
+
+/** What the pool needs of a sandbox (a fake in unit tests). */
+export interface PoolMember {
+  readonly id: string;
+  readonly isGone: boolean;
+  onGone(listener: () => void): void;
+  destroy(): Promise<void>;
+}
+
+export interface SandboxPoolOptions<T extends PoolMember> {
+  readonly runtimes: readonly string[];
+  readonly baseSize: number;
+  readonly maxSize: number;
+  readonly decayAfterMs?: number;
+  /** How often targets decay and refills are retried (memory may have come free). */
+  readonly tickMs?: number;
+  /** Boots one generic sandbox of a runtime. */
+  readonly boot: (runtime: string) => Promise<T>;
+  /** Reserves a pooled sandbox's memory; false when the budget has no room. */
+  readonly reserve: () => boolean;
+  /** Gives a reservation back (a pooled sandbox died or was dropped). */
+  readonly unreserve: () => void;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+interface RuntimePool<T> {
+  readonly policy: PoolPolicy;
+  readonly ready: T[];
+  booting: number;
+  failuresInARow: number;
+  retryAtMs: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export class SandboxPool<T extends PoolMember> {
+  private readonly pools = new Map<string, RuntimePool<T>>();
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly boots = new Set<Promise<void>>();
+  private bootsInFlight = 0;
+  /** Pooled sandboxes whose memory reservation is still the pool's. */
+  private readonly holdingReservation = new Set<T>();
+
+  constructor(private readonly options: SandboxPoolOptions<T>) {
+    for (const runtime of options.runtimes) {
+      this.pools.set(runtime, {
+        policy: new PoolPolicy({ baseSize: options.baseSize, maxSize: Math.max(options.baseSize, options.maxSize), decayAfterMs: options.decayAfterMs }),
+        ready: [],
+        booting: 0,
+        failuresInARow: 0,
+        retryAtMs: 0,
+      });
+    }
+  }
+
+  get enabled(): boolean {
+    return this.options.baseSize > 0;
+  }
+
+  /** Starts filling every runtime's pool and the periodic decay/retry. */
+  start(): void {
+    if (!this.enabled) return;
+    this.refill();
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** A ready generic sandbox of `runtime`, or undefined (the caller boots one itself). */
+  take(runtime: string): T | undefined {
+    const pool = this.pools.get(runtime);
+    if (!pool || this.closed) return undefined;
+    let taken: T | undefined;
+    while (!taken && pool.ready.length > 0) {
+      const candidate = pool.ready.shift()!;
+      if (!candidate.isGone) taken = candidate;
+    }
+    pool.policy.recordTake(taken !== undefined, this.now());
+    if (taken) this.holdingReservation.delete(taken);
+    this.refill(runtime);
+    return taken;
+  }
+
+  /**
+   * Drops up to `count` ready sandboxes (any runtime, the largest pools
+   * first) to give their memory to a function; returns how many went. Their
+   * reservations are returned at once; the containers go in the background.
+   */
+  reclaim(count: number): number {
+    let dropped = 0;
+    while (dropped < count) {
+      const largest = [...this.pools.values()].filter((pool) => pool.ready.length > 0).sort((a, b) => b.ready.length - a.ready.length)[0];
+      if (!largest) break;
+      const victim = largest.ready.shift()!;
+      if (this.holdingReservation.delete(victim)) this.options.unreserve();
+      void victim.destroy();
+      dropped += 1;
+    }
+    return dropped;
+  }
+
+  readyCount(runtime: string): number {
+    return this.pools.get(runtime)?.ready.length ?? 0;
+  }
+
+  target(runtime: string): number {
+    return this.pools.get(runtime)?.policy.target ?? 0;
+  }
+
+  /** Ready plus booting, all runtimes. */
+  get size(): number {
+    let size = 0;
+    for (const pool of this.pools.values()) size += pool.ready.length + pool.booting;
+    return size;
+  }
+
+  /** Stops refilling and destroys every pooled sandbox (shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.all([...this.boots]);
+    const all = [...this.pools.values()].flatMap((pool) => pool.ready.splice(0));
+    await Promise.all(all.map((member) => member.destroy()));
+  }
+
+  private tick(): void {
+    for (const [runtime, pool] of this.pools) {
+      pool.policy.tick(this.now());
+      // Too many for the target (after a decay): let the extras go.
+      while (pool.ready.length > pool.policy.target) void pool.ready.pop()!.destroy();
+    }
+    this.refill();
+  }
+
+  /**
+   * Boots one sandbox for the runtime furthest below its target, unless a
+   * boot is already running: one at a time across all runtimes, so that on a
+   * small host the pool never takes both cores from the requests it serves.
+   */
+  private refill(_runtime?: string): void {
+    if (this.closed || this.bootsInFlight > 0) return;
+    const candidates = [...this.pools].filter(([, pool]) => pool.retryAtMs <= this.now() && pool.ready.length < pool.policy.target);
+    if (candidates.length === 0) return;
+    const [runtime, pool] = candidates.sort(([, a], [, b]) => b.policy.target - b.ready.length - (a.policy.target - a.ready.length))[0]!;
+    if (!this.options.reserve()) return;
+    pool.booting += 1;
+    this.bootsInFlight += 1;
+    const boot = this.bootOne(runtime, pool).finally(() => {
+      this.boots.delete(boot);
+      pool.booting -= 1;
+      this.bootsInFlight -= 1;
+      this.refill();
+    });
+    this.boots.add(boot);
+  }
+
+  private async bootOne(runtime: string, pool: RuntimePool<T>): Promise<void> {
+    let member: T;
+    const started = performance.now();
+    try {
+      member = await this.options.boot(runtime);
+    } catch (error) {
+      this.options.unreserve();
+      pool.failuresInARow = Math.min(pool.failuresInARow + 1, 10);
+      // Back off; the periodic tick retries once the time has come.
+      pool.retryAtMs = this.now() + Math.min(MAX_BACKOFF_MS, 100 * 2 ** pool.failuresInARow);
+      this.options.log.warn({ runtime, err: error, failuresInARow: pool.failuresInARow }, 'cannot boot a pool sandbox');
+      return;
+    }
+    pool.failuresInARow = 0;
+    this.holdingReservation.add(member);
+    member.onGone(() => {
+      // Died (or was dropped) while waiting: its reservation goes back. Once taken, it is the manager's.
+      const index = pool.ready.indexOf(member);
+      if (index >= 0) pool.ready.splice(index, 1);
+      if (this.holdingReservation.delete(member)) this.options.unreserve();
+    });
+    if (this.closed || member.isGone) {
+      await member.destroy();
+      return;
+    }
+    pool.ready.push(member);
+    this.options.log.info(
+      { runtime, sandbox: member.id, bootMs: Math.round(performance.now() - started), ready: pool.ready.length, target: pool.policy.target },
+      'pool sandbox ready',
+    );
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}

@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis';
+import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
+import { create, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
+import { PlatformError } from '@faas/errors';
+import type { CodeStore } from './code-store.js';
+import { isDigest } from './digest.js';
+import { BUILT_IN_RUNTIMES, CUSTOM_RUNTIME_PREFIX, FUNCTION_NAME } from './function-validation.js';
+import { withRedis } from './redis-connection.js';
+import type { StubsKeys } from './redis-keys.js';
+
+const MAX_DESCRIPTION_CHARS = 1024;
+
+export interface PutRuntimeResult {
+  readonly runtime: RuntimeConfig;
+  readonly created: boolean;
+}
+
+/** What the function registry needs to know about custom runtimes. */
+export interface RuntimeLookup {
+  /** The runtime's bundle digest, or undefined when no such runtime is registered. */
+  codeDigestOf(name: string): Promise<string | undefined>;
+}
+
+/**
+ * Custom runtimes: a name and a code bundle holding an executable `bootstrap`
+ * (and a `runtime.json` manifest). Functions refer to one as
+ * "custom:<name>"; replacing a runtime takes effect for sandboxes created
+ * afterwards.
+ */
+export class RuntimeRegistry implements RuntimeLookup {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: StubsKeys,
+    private readonly code: Pick<CodeStore, 'assertExists'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async put(input: RuntimeConfig): Promise<PutRuntimeResult> {
+    assertRuntimeName(input.name);
+    if (!isDigest(input.codeDigest)) {
+      throw new PlatformError('invalid_function_config', 'code_digest must be "sha256:" followed by 64 lower-case hex digits');
+    }
+    if (input.description.length > MAX_DESCRIPTION_CHARS) {
+      throw new PlatformError('invalid_function_config', `description must be at most ${MAX_DESCRIPTION_CHARS} characters`);
+    }
+    await this.code.assertExists(input.codeDigest);
+    const key = this.keys.runtime(input.name);
+    const previousJson = await withRedis(() => this.redis.get(key));
+    const previous = previousJson === null ? undefined : parseRuntime(previousJson);
+    const now = BigInt(this.now());
+    const runtime = create(RuntimeConfigSchema, {
+      name: input.name,
+      description: input.description,
+      codeDigest: input.codeDigest,
+      createdAtMs: previous?.createdAtMs ?? now,
+      updatedAtMs: now,
+    });
+    await withRedis(() => this.redis.multi().set(key, toJsonString(RuntimeConfigSchema, runtime)).sadd(this.keys.runtimeNames, input.name).exec());
+    return { runtime, created: previous === undefined };
+  }
+
+  async get(name: string): Promise<RuntimeConfig> {
+    assertRuntimeName(name);
+    const json = await withRedis(() => this.redis.get(this.keys.runtime(name)));
+    if (json === null) throw new PlatformError('runtime_not_found', `no custom runtime named ${name}`);
+    return parseRuntime(json);
+  }
+
+  async list(): Promise<RuntimeConfig[]> {
+    const names = await withRedis(() => this.redis.smembers(this.keys.runtimeNames));
+    if (names.length === 0) return [];
+    names.sort();
+    const values = await withRedis(() => this.redis.mget(names.map((name) => this.keys.runtime(name))));
+    return values.filter((json): json is string => json !== null).map(parseRuntime);
+  }
+
+  async codeDigestOf(name: string): Promise<string | undefined> {
+    const json = await withRedis(() => this.redis.get(this.keys.runtime(name)));
+    return json === null ? undefined : parseRuntime(json).codeDigest;
+  }
+}
+
+export function assertRuntimeName(name: string): void {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new PlatformError(
+      'invalid_function_config',
+      `runtime name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
+    );
+  }
+  if ((BUILT_IN_RUNTIMES as readonly string[]).includes(name) || name === CUSTOM_RUNTIME_PREFIX.slice(0, -1)) {
+    throw new PlatformError('invalid_function_config', `runtime name ${name} is taken by a built-in runtime`);
+  }
+}
+
+function parseRuntime(json: string): RuntimeConfig {
+  return fromJsonString(RuntimeConfigSchema, json, { ignoreUnknownFields: true });
+}
