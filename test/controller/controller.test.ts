@@ -224,6 +224,24 @@ describe('invocations through a funclet', () => {
     expect(funcletLog).not.toContain('destroy sb-2');
   });
 
+  it('runs every redeploy on the very next invocation, though configs are held in memory', async () => {
+    await register({ bootId: 'boot-2' });
+    for (let round = 1; round <= 20; round++) {
+      const deployed = await deploy({ name: 'redeployed', environment: { ROUND: String(round) } });
+      const first = (await invoke('redeployed')).result!;
+      const warm = (await invoke('redeployed')).result!;
+      expect([first.functionVersion, warm.functionVersion]).toEqual([deployed.version, deployed.version]);
+    }
+  });
+
+  it('finds a function deployed right after a not-found, and forgets a deleted one at once', async () => {
+    expect((await platformError(invoke('late'))).code).toBe('function_not_found');
+    await deploy({ name: 'late' });
+    expect((await invoke('late')).result).toMatchObject({ functionVersion: 1n });
+    await stubs.deleteFunction({ name: 'late' });
+    expect((await platformError(invoke('late'))).code).toBe('function_not_found');
+  });
+
   it('destroys the sandboxes it created when it is stopped', async () => {
     funcletLog.length = 0;
     const exit = await controllerService.process.stop('SIGTERM');

@@ -28,7 +28,8 @@ export async function startService(
   const service = new ManagedProcess({
     name,
     command: process.execPath,
-    args: ['--import', '@faas/telemetry/register', path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')],
+    // FAAS_NODE_FLAGS adds node flags that NODE_OPTIONS refuses (e.g. --cpu-prof).
+    args: [...nodeFlags(env.FAAS_NODE_FLAGS), '--import', '@faas/telemetry/register', path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')],
     cwd: path.join(REPO_ROOT, 'services', name),
     // Each service names itself in traces unless told otherwise.
     env: { OTEL_SERVICE_NAME: name, ...process.env, ...env },
@@ -36,6 +37,10 @@ export async function startService(
   });
   const address = await service.waitForLine((line) => listeningAddress(line), readyTimeoutMs);
   return { process: service, address };
+}
+
+function nodeFlags(flags: string | undefined): string[] {
+  return flags?.trim() ? flags.trim().split(/\s+/) : [];
 }
 
 function listeningAddress(line: string): string | undefined {

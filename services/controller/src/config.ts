@@ -4,7 +4,8 @@ const controllerEnvSchema = {
   CONTROLLER_LISTEN: optional('127.0.0.1:50051', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
   REDIS_URL: optional('redis://127.0.0.1:6379', parse.url, 'Redis holding funclet membership'),
   REDIS_KEY_PREFIX: optional('faas:', parse.string, 'replaces the leading "faas:" of every Redis key, so platforms can share a Redis'),
-  STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs, asked for the function config on every invocation'),
+  STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs, asked for function configs the controller does not hold in memory'),
+  CONTROLLER_FUNCTION_CACHE_MS: optional(2_000, parse.integer(0, 60_000), 'longest a function config is served from memory without a change notice from stubs (deploys drop it at once; this bounds a silently dead subscription); 0 asks stubs on every invocation'),
   FUNCLET_TTL_MS: optional(10_000, parse.integer(1_000, 600_000), 'a funclet that has not heartbeaten for this long is considered gone'),
   CONTROLLER_QUEUE_TIMEOUT_MS: optional(10_000, parse.integer(1, 3_600_000), 'longest an invocation waits for a sandbox when the function is at max_concurrency'),
   CONTROLLER_MAX_QUEUE: optional(100, parse.integer(0, 1_000_000), 'most invocations waiting per function; beyond, too_many_requests'),
@@ -18,6 +19,7 @@ export interface ControllerConfig {
   readonly REDIS_URL: string;
   readonly REDIS_KEY_PREFIX: string;
   readonly STUBS_ADDRESS: string;
+  readonly CONTROLLER_FUNCTION_CACHE_MS: number;
   readonly FUNCLET_TTL_MS: number;
   readonly CONTROLLER_QUEUE_TIMEOUT_MS: number;
   readonly CONTROLLER_MAX_QUEUE: number;

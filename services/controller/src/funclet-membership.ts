@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FuncletInfo } from './funclet-port.js';
-import { withRedis } from './redis-connection.js';
+import { withRedis } from '@faas/redis';
 import type { ControllerKeys } from './redis-keys.js';
 
 export interface MembershipOptions {

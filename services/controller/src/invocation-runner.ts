@@ -51,8 +51,7 @@ export class InvocationRunner {
     const callId = input.callId || this.newCallId();
     const invocation = create(InvocationSchema, { ...input, callId });
 
-    // Asked on every call, without a cache, so a redeploy takes effect at
-    // once; a short-lived cache is the obvious next step if stubs becomes hot.
+    // Usually from memory; a redeploy still takes effect at once (cached-functions.ts).
     const fn = await this.deps.functions.get(input.functionName, options);
     const finish = (
       result: Pick<InvocationResult, 'coldStart'> & Partial<Pick<InvocationResult, 'result' | 'functionError' | 'sandboxId' | 'logTail'>>,

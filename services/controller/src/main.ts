@@ -1,10 +1,11 @@
-import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
+import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
+import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { CachedFunctions } from './cached-functions.js';
 import { loadControllerConfig } from './config.js';
 import { GrpcFunclets } from './funclet-clients.js';
 import { FuncletMembership } from './funclet-membership.js';
 import { InvocationRunner } from './invocation-runner.js';
-import { connectRedis, isRedisReady, waitForRedis } from './redis-connection.js';
 import { controllerKeys } from './redis-keys.js';
 import { Scheduler } from './scheduler.js';
 import { addControllerService } from './server.js';
@@ -22,9 +23,17 @@ const token = config.FAAS_INTERNAL_TOKEN || undefined;
 const redis = connectRedis(config.REDIS_URL, log);
 if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
 
-const membership = new FuncletMembership(redis, controllerKeys(config.REDIS_KEY_PREFIX), { ttlMs: config.FUNCLET_TTL_MS });
+const keys = controllerKeys(config.REDIS_KEY_PREFIX);
+const membership = new FuncletMembership(redis, keys, { ttlMs: config.FUNCLET_TTL_MS });
 const funclets = new GrpcFunclets(token);
 const stubs = new StubsFunctions(config.STUBS_ADDRESS, token);
+const functionCache = new NoticeCache<FunctionConfig>({ ttlMs: config.CONTROLLER_FUNCTION_CACHE_MS });
+const stubsChanges = subscribeChannel(
+  config.REDIS_URL,
+  keys.stubsChanges,
+  { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
+  log,
+);
 const scheduler = new Scheduler({
   funclets,
   membership,
@@ -35,7 +44,7 @@ const scheduler = new Scheduler({
     idleTtlMs: config.CONTROLLER_IDLE_TTL_MS,
   },
 });
-const runner = new InvocationRunner({ scheduler, funclets, functions: stubs });
+const runner = new InvocationRunner({ scheduler, funclets, functions: new CachedFunctions(stubs, functionCache) });
 
 const maintenance = setInterval(() => void scheduler.maintain(), MAINTENANCE_INTERVAL_MS);
 
@@ -62,6 +71,7 @@ async function stop(signal: string): Promise<void> {
   await scheduler.close(SHUTDOWN_DESTROY_BUDGET_MS);
   funclets.closeAll();
   stubs.close();
+  await stubsChanges.close();
   await redis.quit().catch(() => redis.disconnect());
   await stopTelemetry();
   process.exit(0);

@@ -6,6 +6,8 @@ export interface ControllerKeys {
   funclet(id: string): string;
   /** SCAN pattern matching every funclet key, with the prefix's glob characters escaped. */
   readonly funcletPattern: string;
+  /** Stubs' pub/sub channel of function changes (stubs owns and publishes it; we only listen). */
+  readonly stubsChanges: string;
 }
 
 export function controllerKeys(prefix: string): ControllerKeys {
@@ -13,5 +15,6 @@ export function controllerKeys(prefix: string): ControllerKeys {
   return {
     funclet: (id) => `${prefix}controller:funclet:${id}`,
     funcletPattern: `${escapedPrefix}controller:funclet:*`,
+    stubsChanges: `${prefix}stubs:changes`,
   };
 }

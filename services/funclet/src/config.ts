@@ -21,6 +21,18 @@ function absolutePath(raw: string): string {
   return raw.replace(/\/+$/, '') || '/';
 }
 
+/** "nodejs=100,python3=0" → {nodejs: 100, python3: 0}. */
+export function parsePoolSizes(raw: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const item of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9]+)=(\d+)$/.exec(item);
+    if (!match || Number(match[2]) > MAX_POOL_SIZE) throw new Error(`expected runtime=count (count 0..${MAX_POOL_SIZE}) items separated by commas, got ${JSON.stringify(item)}`);
+    sizes[match[1]!] = Number(match[2]);
+  }
+  return sizes;
+}
+
+const MAX_POOL_SIZE = 1024;
 const defaultMemoryMb = Math.max(64, Math.floor((totalmem() / (1024 * 1024)) * 0.75));
 
 const funcletEnvSchema = {
@@ -35,8 +47,9 @@ const funcletEnvSchema = {
   RUNC_PATH: optional('runc', parse.string, 'the runc binary'),
   FUNCLET_NODE_PATH: optional(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes; must live under /usr, /lib, /bin, /sbin or /etc'),
   FUNCLET_HEARTBEAT_MS: optional(2000, parse.integer(100, 600_000), 'how often the funclet registers with the controller'),
-  FUNCLET_POOL_SIZE: optional(2, parse.integer(0, 64), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
-  FUNCLET_POOL_MAX: optional(8, parse.integer(0, 256), 'most generic sandboxes per runtime when the pool grows with demand'),
+  FUNCLET_POOL_SIZE: optional(2, parse.integer(0, MAX_POOL_SIZE), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
+  FUNCLET_POOL_SIZES: optional({} as Record<string, number>, parsePoolSizes, 'per-runtime overrides of FUNCLET_POOL_SIZE, e.g. "nodejs=100,python3=0"'),
+  FUNCLET_POOL_MAX: optional(8, parse.integer(0, MAX_POOL_SIZE), 'most generic sandboxes per runtime when the pool grows with demand (never below its size)'),
   FUNCLET_POOL_MEMORY_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
   FUNCLET_NETNS_SPARE: optional(4, parse.integer(0, 256), 'network namespaces kept prepared beyond those the pool uses'),
   FUNCLET_CODE_CACHE_MB: optional(2048, parse.integer(1, 16 * 1024 * 1024), 'most MiB of unpacked code kept on disk; least recently used bundles no sandbox holds are evicted'),
@@ -59,6 +72,7 @@ export interface FuncletConfig {
   readonly FUNCLET_NODE_PATH: string;
   readonly FUNCLET_HEARTBEAT_MS: number;
   readonly FUNCLET_POOL_SIZE: number;
+  readonly FUNCLET_POOL_SIZES: Readonly<Record<string, number>>;
   readonly FUNCLET_POOL_MAX: number;
   readonly FUNCLET_POOL_MEMORY_MB: number;
   readonly FUNCLET_NETNS_SPARE: number;

@@ -13,6 +13,7 @@ import { detectCgroupDriver } from './sandbox/cgroup-driver.js';
 import { EgressNetwork } from './sandbox/egress-network.js';
 import { runHostCommand } from './sandbox/host-command.js';
 import { prepareHostMounts } from './sandbox/host-mounts.js';
+import { MountHelper } from './sandbox/mount-helper.js';
 import { NetnsPool } from './sandbox/netns-pool.js';
 import { Runc } from './sandbox/runc.js';
 import { SandboxManager } from './sandbox-manager.js';
@@ -85,7 +86,7 @@ const netns = new NetnsPool({
   run: runHostCommand,
   log: logger,
   // Enough for the pool to boot without waiting, plus a few for sandboxes booted on demand.
-  spare: config.FUNCLET_POOL_SIZE + config.FUNCLET_NETNS_SPARE,
+  spare: Math.max(config.FUNCLET_POOL_SIZE, ...Object.values(config.FUNCLET_POOL_SIZES)) + config.FUNCLET_NETNS_SPARE,
   egress,
   egressSpare: 1,
 });
@@ -99,6 +100,7 @@ if (!existsSync(config.FUNCLET_PYTHON_PATH)) {
   logger.warn({ pythonPath: config.FUNCLET_PYTHON_PATH }, 'no python3 here: python3 functions cannot run (Debian package python3)');
 }
 
+const mounter = await MountHelper.start(config.FUNCLET_PYTHON_PATH, runHostCommand, logger);
 const manager = new SandboxManager({
   funcletId,
   stateDir,
@@ -111,7 +113,8 @@ const manager = new SandboxManager({
   cgroups,
   netns,
   run: runHostCommand,
-  pool: { size: config.FUNCLET_POOL_SIZE, max: config.FUNCLET_POOL_MAX, memoryMb: config.FUNCLET_POOL_MEMORY_MB },
+  mounter,
+  pool: { size: config.FUNCLET_POOL_SIZE, sizes: config.FUNCLET_POOL_SIZES, max: config.FUNCLET_POOL_MAX, memoryMb: config.FUNCLET_POOL_MEMORY_MB },
   log: logger,
   logSink,
 });
@@ -163,6 +166,7 @@ async function stop(signal: string) {
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000))]);
   await manager.destroyAll();
   await netns.destroyAll();
+  mounter.stop();
   await drained;
   const leftovers = await cleanHost(hostResources);
   if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');

@@ -8,12 +8,15 @@
  * its network namespace is scrubbed and reused, its cgroup and bundle go.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
+import { BootSlots } from './boot-slots.js';
 import type { CodeCache, CodeLease } from './code-cache.js';
 import type { CgroupDriver } from './sandbox/cgroup-driver.js';
 import type { HostCommand } from './sandbox/host-command.js';
+import { commandMounter, type Mounter } from './sandbox/mount-helper.js';
 import { limitsFor, poolLimits } from './sandbox/limits.js';
 import type { NetnsPool } from './sandbox/netns-pool.js';
 import { Sandbox, type CallOutcome, type SandboxCall, type SandboxFunction } from './sandbox/sandbox.js';
@@ -59,6 +62,8 @@ export interface PoolSettings {
   readonly max: number;
   /** Memory a waiting pool sandbox is given and holds in the budget. */
   readonly memoryMb: number;
+  /** Per-runtime sizes overriding `size` (e.g. a host that runs mostly nodejs). */
+  readonly sizes?: Readonly<Record<string, number>>;
 }
 
 export interface SandboxManagerOptions {
@@ -73,11 +78,18 @@ export interface SandboxManagerOptions {
   readonly cgroups: CgroupDriver;
   readonly netns: NetnsPool;
   readonly run: HostCommand;
+  /** Code binds into running sandboxes; mount(8) per call when absent. */
+  readonly mounter?: Mounter;
   readonly pool: PoolSettings;
   readonly log: Logger;
   /** Receives the functions' output (per-call logs); dropped when absent. */
   readonly logSink?: LogSink;
+  /** Sandboxes booting at once, pool and requests together; default: the host's cores. */
+  readonly concurrentBoots?: number;
 }
+
+/** Time between taking a pool sandbox and starting its replacement's boot (see SandboxPoolOptions). */
+const POOL_REFILL_DELAY_MS = 50;
 
 interface Entry {
   readonly sandbox: Sandbox;
@@ -92,14 +104,24 @@ export class SandboxManager {
   private poolMb = 0;
   private counter = 0;
   private closing = false;
+  /** CreateSandbox calls between taking a pool sandbox and its LOAD's answer. */
+  private specialising = 0;
   readonly pool: SandboxPool<Sandbox>;
+  private readonly mounter: Mounter;
+  private readonly bootSlots: BootSlots;
 
   constructor(private readonly options: SandboxManagerOptions) {
+    this.mounter = options.mounter ?? commandMounter(options.run);
+    this.bootSlots = new BootSlots(Math.max(1, options.concurrentBoots ?? availableParallelism()));
     const pooledRuntimes = SUPPORTED_RUNTIMES.filter((name) => runtimeNamed(name)?.pooled !== false);
     this.pool = new SandboxPool<Sandbox>({
       runtimes: pooledRuntimes,
       baseSize: options.pool.size,
       maxSize: options.pool.max,
+      sizes: options.pool.sizes,
+      slots: this.bootSlots,
+      refillDelayMs: POOL_REFILL_DELAY_MS,
+      deferRefill: () => this.specialising > 0,
       boot: (runtime) => this.boot(runtime, poolLimits(options.pool.memoryMb)),
       reserve: () => {
         if (this.closing || this.functionMb + this.poolMb + options.pool.memoryMb > options.memoryMbTotal) return false;
@@ -138,6 +160,15 @@ export class SandboxManager {
 
   /** `signal`: the caller gave up; a sandbox it would never learn about is destroyed at once. */
   async create(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
+    this.specialising += 1;
+    try {
+      return await this.createSandbox(fn, signal);
+    } finally {
+      this.specialising -= 1;
+    }
+  }
+
+  private async createSandbox(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
     if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
     const memoryMb = validate(fn);
     const { log } = this.options;
@@ -157,15 +188,30 @@ export class SandboxManager {
     let sandbox = pooled;
     let code: CodeLease | undefined;
     let runtimeCode: CodeLease | undefined;
+    const limits = limitsFor(memoryMb);
+    // Booted without the CPU quota (a 64 MB function's quarter core would
+    // stretch the runtime's start fourfold); specialise applies it before
+    // any function code runs.
+    const bootLimits = { ...limits, cpuQuotaUs: -1 };
+    const runtime = runtimeNamed(fn.runtime)!.name;
+    // No pool sandbox: boot while the code is fetched (a custom runtime needs its bundle to boot).
+    let bootMs = 0;
+    const timed = (boot: Promise<Sandbox>) => {
+      const bootStarted = performance.now();
+      return boot.then((booted) => {
+        bootMs = performance.now() - bootStarted;
+        return booted;
+      });
+    };
+    const booting = pooled || isCustomRuntime(fn.runtime) ? undefined : timed(this.bootForRequest(runtime, bootLimits, fn.networkEgress === true));
+    booting?.catch(() => {});
     try {
       code = await this.options.codeCache.acquire(fn.codeDigest);
       // A custom runtime's bootstrap comes from its own bundle, cached like code.
       if (isCustomRuntime(fn.runtime)) runtimeCode = await this.options.codeCache.acquire(fn.runtimeCodeDigest!);
       const codeReadyMs = performance.now() - started;
-      const limits = limitsFor(memoryMb);
       const extraReadOnlyMounts = runtimeCode ? [{ source: runtimeCode.viewDir, destination: SANDBOX_RUNTIME_DIR }] : undefined;
-      sandbox ??= await this.boot(runtimeNamed(fn.runtime)!.name, limits, fn.networkEgress === true, extraReadOnlyMounts);
-      const bootedMs = performance.now() - started;
+      sandbox ??= await (booting ?? timed(this.bootForRequest(runtime, bootLimits, fn.networkEgress === true, extraReadOnlyMounts)));
       const lease = code;
       const runtimeLease = runtimeCode;
       sandbox.onGone(() => {
@@ -204,7 +250,8 @@ export class SandboxManager {
           fromPool: pooled !== undefined,
           sandboxPid: sandbox.pid,
           codeMs: round(codeReadyMs),
-          bootMs: pooled ? 0 : round(bootedMs - codeReadyMs),
+          // The boot's own duration; with an empty pool it overlaps codeMs.
+          bootMs: round(bootMs),
           ...timings,
           readyMs: round(readyMs),
         },
@@ -214,8 +261,10 @@ export class SandboxManager {
     } catch (error) {
       code?.release();
       runtimeCode?.release();
+      sandbox ??= await booting?.catch(() => undefined);
       if (sandbox) await sandbox.destroy();
-      else release();
+      // Idempotent: a no-op when the sandbox's onGone already gave the memory back.
+      release();
       throw error;
     }
   }
@@ -282,6 +331,16 @@ export class SandboxManager {
     throw new PlatformError('too_many_requests', `funclet ${this.options.funcletId} has ${free} MB free, ${memoryMb} MB asked`);
   }
 
+  /** A boot for a request the pool could not serve, in line for a boot slot ahead of the pool's refills. */
+  private async bootForRequest(...args: Parameters<SandboxManager['boot']>): Promise<Sandbox> {
+    await this.bootSlots.acquire();
+    try {
+      return await this.boot(...args);
+    } finally {
+      this.bootSlots.release();
+    }
+  }
+
   /** Boots a generic sandbox of `runtime` (for the pool, or for one function when the pool had none). */
   private async boot(
     runtime: string,
@@ -307,7 +366,7 @@ export class SandboxManager {
         limits,
         extraReadOnlyMounts,
       },
-      { runc, log, cgroups, run, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink },
+      { runc, log, cgroups, run, mounter: this.mounter, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink },
     );
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@faas/telemetry';
+import { BootSlots } from './boot-slots.js';
 import { PoolPolicy } from './pool-policy.js';
 import { SandboxPool, type PoolMember } from './sandbox-pool.js';
 
@@ -20,8 +21,12 @@ class FakeSandbox implements PoolMember {
   }
 }
 
-function fakePool(options: { baseSize?: number; maxSize?: number; budget?: number; now?: () => number; failBoots?: number } = {}) {
+function fakePool(
+  options: { baseSize?: number; maxSize?: number; budget?: number; now?: () => number; failBoots?: number; sizes?: Record<string, number>; slots?: BootSlots } = {},
+) {
   let booted = 0;
+  let booting = 0;
+  let mostBootingAtOnce = 0;
   const sandboxes: FakeSandbox[] = [];
   let failuresLeft = options.failBoots ?? 0;
   let reserved = 0;
@@ -31,8 +36,13 @@ function fakePool(options: { baseSize?: number; maxSize?: number; budget?: numbe
     baseSize: options.baseSize ?? 2,
     maxSize: options.maxSize ?? 4,
     tickMs: 20,
+    sizes: options.sizes,
+    slots: options.slots,
     boot: async (runtime) => {
+      booting += 1;
+      mostBootingAtOnce = Math.max(mostBootingAtOnce, booting);
       await settle();
+      booting -= 1;
       if (failuresLeft > 0) {
         failuresLeft -= 1;
         throw new Error('runc failed');
@@ -52,7 +62,7 @@ function fakePool(options: { baseSize?: number; maxSize?: number; budget?: numbe
     log: silent,
     now: options.now,
   });
-  return { pool, reservations: () => reserved, booted: () => booted, all: () => sandboxes };
+  return { pool, reservations: () => reserved, booted: () => booted, all: () => sandboxes, mostBootingAtOnce: () => mostBootingAtOnce };
 }
 
 async function until(condition: () => boolean) {
@@ -169,5 +179,68 @@ describe('SandboxPool', () => {
     expect(ready[0]!.isGone).toBe(false);
     expect(pool.size).toBe(0);
     expect(reservations()).toBe(1);
+  });
+
+  it('takes per-runtime sizes, and boots as many at once as the slots allow while drained, one at a time once half full', async () => {
+    const slots = new BootSlots(3);
+    const { pool, mostBootingAtOnce } = fakePool({ baseSize: 1, maxSize: 1, sizes: { nodejs: 8, python3: 0 }, slots });
+    pool.start();
+    await until(() => pool.readyCount('nodejs') === 8);
+    expect(pool.readyCount('python3')).toBe(0);
+    expect(pool.target('nodejs')).toBe(8);
+    expect(mostBootingAtOnce()).toBe(3);
+    expect(slots.busy).toBe(0);
+    await pool.close();
+
+    const gentle = fakePool({ baseSize: 4, maxSize: 4, slots: new BootSlots(3) });
+    gentle.pool.start();
+    await until(() => gentle.pool.readyCount('nodejs') === 4 && gentle.pool.readyCount('python3') === 4);
+    const before = gentle.booted();
+    gentle.pool.take('nodejs');
+    await until(() => gentle.pool.readyCount('nodejs') === 4);
+    expect(gentle.booted()).toBe(before + 1);
+    await gentle.pool.close();
+  });
+
+  it('leaves boot slots to requests waiting for one', async () => {
+    const slots = new BootSlots(1);
+    await slots.acquire();
+    const { pool, booted } = fakePool({ baseSize: 2, slots });
+    pool.start();
+    const request = slots.acquire();
+    slots.release();
+    await request;
+    await settle();
+    expect(booted()).toBe(0);
+    slots.release();
+    await until(() => pool.readyCount('nodejs') === 2 && pool.readyCount('python3') === 2);
+    await pool.close();
+  });
+});
+
+describe('SandboxPool refills during a burst', () => {
+  it('waits while requests are being served, then refills', async () => {
+    let busy = true;
+    const booted: string[] = [];
+    const pool = new SandboxPool<FakeSandbox>({
+      runtimes: ['nodejs'],
+      baseSize: 1,
+      maxSize: 1,
+      tickMs: 1000,
+      deferRefill: () => busy,
+      boot: async (runtime) => {
+        booted.push(runtime);
+        return new FakeSandbox(`sb-${booted.length}`, runtime);
+      },
+      reserve: () => true,
+      unreserve: () => {},
+      log: silent,
+    });
+    pool.start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(booted).toEqual([]);
+    busy = false;
+    await until(() => pool.readyCount('nodejs') === 1);
+    await pool.close();
   });
 });

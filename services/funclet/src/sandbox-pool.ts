@@ -2,12 +2,15 @@
  * Generic sandboxes booted ahead of demand, per runtime: container running,
  * agent listening, cgroup and network namespace in place, no function code.
  * `take` hands one out synchronously (the caller specialises it); the pool
- * then refills in the background, one boot at a time per runtime, so
- * refilling never competes with itself for the CPU. Each pooled sandbox
- * holds a small memory reservation in the funclet's budget; a refill that
- * does not fit the budget waits for the next chance.
+ * then refills in the background. Refills boot one at a time while the pools
+ * are mostly full, so refilling never takes every core from the requests it
+ * serves; a pool drained below half its target (start-up, a burst) boots as
+ * many at once as the boot slots allow. Each pooled sandbox holds a small
+ * memory reservation in the funclet's budget; a refill that does not fit the
+ * budget waits for the next chance.
  */
 import type { Logger } from '@faas/telemetry';
+import type { BootSlots } from './boot-slots.js';
 import { PoolPolicy } from './pool-policy.js';
 
 /** What the pool needs of a sandbox (a fake in unit tests). */
@@ -22,6 +25,22 @@ export interface SandboxPoolOptions<T extends PoolMember> {
   readonly runtimes: readonly string[];
   readonly baseSize: number;
   readonly maxSize: number;
+  /** Per-runtime sizes overriding `baseSize` (the maximum is at least the size). */
+  readonly sizes?: Readonly<Record<string, number>>;
+  /** Shared with boots for requests; at most one pool boot at a time when absent. */
+  readonly slots?: BootSlots;
+  /**
+   * How long after a take the refill starts: a boot forks the funclet and
+   * takes CPU, which the taken sandbox's specialisation and first call
+   * should not share.
+   */
+  readonly refillDelayMs?: number;
+  /**
+   * True while requests are being served sandboxes (a burst): refills wait
+   * (at most `MAX_REFILL_DEFERRAL_MS`), since each boot's CPU would come out
+   * of those requests' latency.
+   */
+  readonly deferRefill?: () => boolean;
   readonly decayAfterMs?: number;
   /** How often targets decay and refills are retried (memory may have come free). */
   readonly tickMs?: number;
@@ -44,10 +63,14 @@ interface RuntimePool<T> {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+const MAX_REFILL_DEFERRAL_MS = 2_000;
+const DEFERRED_REFILL_RETRY_MS = 20;
 
 export class SandboxPool<T extends PoolMember> {
   private readonly pools = new Map<string, RuntimePool<T>>();
   private timer?: NodeJS.Timeout;
+  private refillTimer?: NodeJS.Timeout;
+  private deferredSinceMs?: number;
   private closed = false;
   private readonly boots = new Set<Promise<void>>();
   private bootsInFlight = 0;
@@ -56,18 +79,21 @@ export class SandboxPool<T extends PoolMember> {
 
   constructor(private readonly options: SandboxPoolOptions<T>) {
     for (const runtime of options.runtimes) {
+      const baseSize = options.sizes?.[runtime] ?? options.baseSize;
       this.pools.set(runtime, {
-        policy: new PoolPolicy({ baseSize: options.baseSize, maxSize: Math.max(options.baseSize, options.maxSize), decayAfterMs: options.decayAfterMs }),
+        policy: new PoolPolicy({ baseSize, maxSize: Math.max(baseSize, options.maxSize), decayAfterMs: options.decayAfterMs }),
         ready: [],
         booting: 0,
         failuresInARow: 0,
         retryAtMs: 0,
       });
     }
+    options.slots?.onRelease(() => this.refill());
   }
 
+  /** Whether any runtime is pooled. */
   get enabled(): boolean {
-    return this.options.baseSize > 0;
+    return [...this.pools.values()].some((pool) => pool.policy.enabled);
   }
 
   /** Starts filling every runtime's pool and the periodic decay/retry. */
@@ -89,7 +115,7 @@ export class SandboxPool<T extends PoolMember> {
     }
     pool.policy.recordTake(taken !== undefined, this.now());
     if (taken) this.holdingReservation.delete(taken);
-    this.refill(runtime);
+    this.refillLater();
     return taken;
   }
 
@@ -111,6 +137,13 @@ export class SandboxPool<T extends PoolMember> {
     return dropped;
   }
 
+  /** Ready sandboxes, all runtimes. */
+  get readyTotal(): number {
+    let ready = 0;
+    for (const pool of this.pools.values()) ready += pool.ready.length;
+    return ready;
+  }
+
   readyCount(runtime: string): number {
     return this.pools.get(runtime)?.ready.length ?? 0;
   }
@@ -130,6 +163,7 @@ export class SandboxPool<T extends PoolMember> {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.refillTimer);
     await Promise.all([...this.boots]);
     const all = [...this.pools.values()].flatMap((pool) => pool.ready.splice(0));
     await Promise.all(all.map((member) => member.destroy()));
@@ -144,26 +178,58 @@ export class SandboxPool<T extends PoolMember> {
     this.refill();
   }
 
-  /**
-   * Boots one sandbox for the runtime furthest below its target, unless a
-   * boot is already running: one at a time across all runtimes, so that on a
-   * small host the pool never takes both cores from the requests it serves.
-   */
-  private refill(_runtime?: string): void {
-    if (this.closed || this.bootsInFlight > 0) return;
-    const candidates = [...this.pools].filter(([, pool]) => pool.retryAtMs <= this.now() && pool.ready.length < pool.policy.target);
-    if (candidates.length === 0) return;
-    const [runtime, pool] = candidates.sort(([, a], [, b]) => b.policy.target - b.ready.length - (a.policy.target - a.ready.length))[0]!;
-    if (!this.options.reserve()) return;
-    pool.booting += 1;
-    this.bootsInFlight += 1;
-    const boot = this.bootOne(runtime, pool).finally(() => {
-      this.boots.delete(boot);
-      pool.booting -= 1;
-      this.bootsInFlight -= 1;
+  /** Refills after the usual short delay (the manager calls it when a burst of requests is over). */
+  refillLater(delayMs = this.options.refillDelayMs ?? 0): void {
+    if (delayMs <= 0) {
       this.refill();
-    });
-    this.boots.add(boot);
+      return;
+    }
+    this.refillTimer ??= setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refill();
+    }, delayMs);
+  }
+
+  /**
+   * Boots sandboxes for the runtimes furthest below their targets: one at a
+   * time while every pool is at least half full, as many as the boot slots
+   * allow while one is drained (and never ahead of a request waiting for a
+   * slot).
+   */
+  private refill(): void {
+    if (this.options.deferRefill?.() && !this.closed) {
+      this.deferredSinceMs ??= this.now();
+      if (this.now() - this.deferredSinceMs < MAX_REFILL_DEFERRAL_MS) {
+        this.refillLater(DEFERRED_REFILL_RETRY_MS);
+        return;
+      }
+    }
+    this.deferredSinceMs = undefined;
+    while (!this.closed) {
+      const candidates = [...this.pools].filter(([, pool]) => pool.retryAtMs <= this.now() && pool.ready.length + pool.booting < pool.policy.target);
+      if (candidates.length === 0) return;
+      const [runtime, pool] = candidates.sort(([, a], [, b]) => deficit(b) - deficit(a))[0]!;
+      const drained = pool.ready.length < pool.policy.target / 2;
+      const slots = this.options.slots;
+      const allowed = drained && slots ? slots.limit : 1;
+      if (this.bootsInFlight >= allowed) return;
+      if (slots && !slots.tryAcquire()) return;
+      if (!this.options.reserve()) {
+        slots?.release();
+        return;
+      }
+      pool.booting += 1;
+      this.bootsInFlight += 1;
+      const boot = this.bootOne(runtime, pool).finally(() => {
+        this.boots.delete(boot);
+        pool.booting -= 1;
+        this.bootsInFlight -= 1;
+        // Releasing the slot refills through onRelease when nobody waits for it.
+        if (slots) slots.release();
+        else this.refill();
+      });
+      this.boots.add(boot);
+    }
   }
 
   private async bootOne(runtime: string, pool: RuntimePool<T>): Promise<void> {
@@ -201,4 +267,8 @@ export class SandboxPool<T extends PoolMember> {
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
+}
+
+function deficit(pool: RuntimePool<unknown>): number {
+  return pool.policy.target - pool.ready.length - pool.booting;
 }

@@ -280,12 +280,13 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     return send(reply, eventReply(result));
   });
 
-  const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+  /** The HTTP request as an HTTP-kind invocation, shared by the sync and async routes. */
+  const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
     assertFunctionName(request.params.name);
     const payload = await readBody(request.raw, deps.maxPayloadBytes);
-    const invocation = httpInvocation({
+    return httpInvocation({
       functionName: request.params.name,
       callId,
       method: request.method,
@@ -293,6 +294,10 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
       headers: request.headers,
       payload,
     });
+  };
+
+  const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const invocation = await readHttpInvocation(request, reply);
     invocation.wantLogTail = wantsLogTail(request);
     const { result } = await controller.invoke({ invocation }, { signal: cancelOnDisconnect(reply) });
     if (!result) throw new PlatformError('bad_gateway', 'the controller answered without a result');
@@ -302,21 +307,8 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   app.all('/function/:name', invokeOverHttp);
   app.all('/function/:name/*', invokeOverHttp);
 
-  const invokeAsyncOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const callId = resolveCallId(request.headers['x-call-id']);
-    startInvocation(request, reply, callId);
-    assertFunctionName(request.params.name);
-    const payload = await readBody(request.raw, deps.maxPayloadBytes);
-    const invocation = httpInvocation({
-      functionName: request.params.name,
-      callId,
-      method: request.method,
-      rawUrl: request.raw.url ?? request.url,
-      headers: request.headers,
-      payload,
-    });
-    return enqueue(request, reply, invocation);
-  };
+  const invokeAsyncOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
+    enqueue(request, reply, await readHttpInvocation(request, reply));
   app.post('/async-function/:name', invokeAsyncOverHttp);
   app.post('/async-function/:name/*', invokeAsyncOverHttp);
 

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Controller, QueueWorker, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
+import { connectRedis, isRedisReady, waitForRedis } from '@faas/redis';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
 import { CallStore } from './call-store.js';
@@ -15,13 +15,9 @@ const config = loadQueueWorkerConfig();
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 
-const redis = new Redis(config.REDIS_URL, {
-  // Fail commands fast while Redis is away: the message is nak'ed and comes back later.
-  maxRetriesPerRequest: 2,
-  connectTimeout: 2_000,
-  lazyConnect: false,
-});
-redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+// Commands fail at once while Redis is away: the message is nak'ed and comes back later.
+const redis = connectRedis(config.REDIS_URL, logger);
+if (!(await waitForRedis(redis, 5_000))) logger.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; starting anyway');
 const store = new CallStore(redis, config.REDIS_KEY_PREFIX, config.CALL_RESULT_TTL_SECONDS);
 const controller = createClient(Controller, config.CONTROLLER_ADDRESS, { token, peerName: 'controller' });
 
@@ -81,7 +77,7 @@ addService(server, QueueWorker, queueWorkerService(store), {
   token,
   onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
 });
-addHealthService(server, () => natsConnected && redis.status === 'ready');
+addHealthService(server, () => natsConnected && isRedisReady(redis));
 const port = await listen(server, config.QUEUE_WORKER_LISTEN);
 tracker.start();
 worker.start();

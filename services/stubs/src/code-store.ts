@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
 import type { BlobStore } from './blob-store.js';
 import { digestHex, digestOf } from './digest.js';
-import { withRedis } from './redis-connection.js';
+import { withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
 export interface PutCodeResult {

@@ -5,20 +5,23 @@ import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import { assertFunctionName, customRuntimeName, normaliseFunctionConfig } from './function-validation.js';
 import type { RuntimeLookup } from './runtime-registry.js';
-import { withRedis } from './redis-connection.js';
+import { NoticeCache, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
 /**
  * Compare-and-set: writes the new config only if the stored one is still
  * the one the new version was computed from ('' = none yet). Versions are
  * computed in TypeScript and Redis only guards the swap, so concurrent PUTs
- * of one function each get their own version number.
+ * of one function each get their own version number. The change notice is
+ * published in the same atomic step, so no reader can see the new config
+ * without the notice having been sent (ARGV[4] is the changes channel).
  */
 const COMPARE_AND_SET = `
 local current = redis.call('GET', KEYS[1])
 if (current or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[3])
 return 1
 `;
 const MAX_SWAP_ATTEMPTS = 50;
@@ -35,6 +38,12 @@ export class FunctionRegistry {
     private readonly code: Pick<CodeStore, 'assertExists'>,
     private readonly now: () => number = Date.now,
     private readonly runtimes?: RuntimeLookup,
+    /**
+     * Configs as served by get(), fed the changes channel by main.ts so that
+     * other replicas' writes reach it; this replica's own writes drop their
+     * entry before answering.
+     */
+    private readonly cache: NoticeCache<FunctionConfig> = new NoticeCache({ ttlMs: 0 }),
   ) {}
 
   async put(input: FunctionConfig): Promise<PutFunctionResult> {
@@ -54,8 +63,18 @@ export class FunctionRegistry {
         updatedAtMs: now,
       });
       const swapped = await withRedis(() =>
-        this.redis.eval(COMPARE_AND_SET, 2, key, this.keys.functionNames, storedJson ?? '', toJsonString(FunctionConfigSchema, next), config.name),
+        this.redis.eval(
+          COMPARE_AND_SET,
+          2,
+          key,
+          this.keys.functionNames,
+          storedJson ?? '',
+          toJsonString(FunctionConfigSchema, next),
+          config.name,
+          this.keys.changes,
+        ),
       );
+      this.cache.drop(config.name);
       if (swapped === 1) return { function: { ...next, runtimeCodeDigest }, created: previous === undefined };
     }
     throw new PlatformError('service_unavailable', `function ${config.name} is being updated by too many callers at once; try again`);
@@ -63,9 +82,11 @@ export class FunctionRegistry {
 
   async get(name: string): Promise<FunctionConfig> {
     assertFunctionName(name);
-    const json = await withRedis(() => this.redis.get(this.keys.function(name)));
-    if (json === null) throw notFound(name);
-    return this.withRuntimeDigest(parseConfig(json));
+    return this.cache.get(name, async () => {
+      const json = await withRedis(() => this.redis.get(this.keys.function(name)));
+      if (json === null) throw notFound(name);
+      return this.withRuntimeDigest(parseConfig(json));
+    });
   }
 
   /** Every function, sorted by name. */
@@ -101,8 +122,9 @@ export class FunctionRegistry {
   async delete(name: string): Promise<void> {
     assertFunctionName(name);
     const replies = await withRedis(() =>
-      this.redis.multi().del(this.keys.function(name)).srem(this.keys.functionNames, name).exec(),
+      this.redis.multi().del(this.keys.function(name)).srem(this.keys.functionNames, name).publish(this.keys.changes, name).exec(),
     );
+    this.cache.drop(name);
     const [deleteError, deleted] = replies?.[0] ?? [new Error('transaction aborted'), 0];
     if (deleteError) throw new PlatformError('internal', `deleting ${name} failed: ${deleteError.message}`, { cause: deleteError });
     if (deleted === 0) throw notFound(name);

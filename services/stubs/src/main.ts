@@ -1,10 +1,10 @@
-import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
+import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
+import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
 import { CodeStore } from './code-store.js';
 import { loadStubsConfig } from './config.js';
 import { FunctionRegistry } from './function-registry.js';
-import { connectRedis, isRedisReady, waitForRedis } from './redis-connection.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
@@ -22,8 +22,17 @@ if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, '
 
 const keys = stubsKeys(config.REDIS_KEY_PREFIX);
 const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 * 1024);
-const runtimes = new RuntimeRegistry(redis, keys, code);
-const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes);
+// Other replicas' writes reach this replica's cache through the changes
+// channel; until the subscription is confirmed the cache is bypassed.
+const functionCache = new NoticeCache<FunctionConfig>({ ttlMs: config.STUBS_FUNCTION_CACHE_MS });
+const changes = subscribeChannel(
+  config.REDIS_URL,
+  keys.changes,
+  { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
+  log,
+);
+const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, () => functionCache.dropAll());
+const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
 
 const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
@@ -45,6 +54,7 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down');
   await shutdown(server, 5_000);
+  await changes.close();
   await redis.quit().catch(() => redis.disconnect());
   await stopTelemetry();
   process.exit(0);

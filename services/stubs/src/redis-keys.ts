@@ -8,6 +8,8 @@ export interface StubsKeys {
   code(digest: string): string;
   runtime(name: string): string;
   readonly runtimeNames: string;
+  /** Pub/sub channel: a function's name after it changed, or "*" when every function may have (a runtime changed). */
+  readonly changes: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -17,5 +19,6 @@ export function stubsKeys(prefix: string): StubsKeys {
     code: (digest) => `${prefix}stubs:code:${digest}`,
     runtime: (name) => `${prefix}stubs:runtime:${name}`,
     runtimeNames: `${prefix}stubs:runtimes`,
+    changes: `${prefix}stubs:changes`,
   };
 }

@@ -5,7 +5,7 @@ import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import { isDigest } from './digest.js';
 import { BUILT_IN_RUNTIMES, CUSTOM_RUNTIME_PREFIX, FUNCTION_NAME } from './function-validation.js';
-import { withRedis } from './redis-connection.js';
+import { DROP_ALL_NOTICE, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
 const MAX_DESCRIPTION_CHARS = 1024;
@@ -33,6 +33,8 @@ export class RuntimeRegistry implements RuntimeLookup {
     private readonly keys: StubsKeys,
     private readonly code: Pick<CodeStore, 'assertExists'>,
     private readonly now: () => number = Date.now,
+    /** Told after a runtime changed, before the caller is answered: functions' resolved runtime digests are now stale. */
+    private readonly changed: () => void = () => {},
   ) {}
 
   async put(input: RuntimeConfig): Promise<PutRuntimeResult> {
@@ -55,7 +57,16 @@ export class RuntimeRegistry implements RuntimeLookup {
       createdAtMs: previous?.createdAtMs ?? now,
       updatedAtMs: now,
     });
-    await withRedis(() => this.redis.multi().set(key, toJsonString(RuntimeConfigSchema, runtime)).sadd(this.keys.runtimeNames, input.name).exec());
+    // Functions carry their runtime's digest as resolved when read, so every cached function config is now suspect.
+    await withRedis(() =>
+      this.redis
+        .multi()
+        .set(key, toJsonString(RuntimeConfigSchema, runtime))
+        .sadd(this.keys.runtimeNames, input.name)
+        .publish(this.keys.changes, DROP_ALL_NOTICE)
+        .exec(),
+    );
+    this.changed();
     return { runtime, created: previous === undefined };
   }
 

@@ -34,6 +34,12 @@ export interface AgentRuntime {
   load(header: LoadHeader): Promise<void>;
   /** Runs one call; resolves with the JSON-encoded result, throws for a function error. */
   invoke(header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array>;
+  /**
+   * Runs once at boot, before the agent listens: first-use costs (module
+   * loaders, the call path's code) paid ahead of the function's LOAD. Must
+   * leave nothing a function could see.
+   */
+  warmUp?(): Promise<void>;
   /** Stops what the runtime started (its server, its bootstrap); tests use it. */
   stop?(): void;
 }
@@ -130,6 +136,8 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
     }
   };
 
+  // The frame code's first run (compiling it) happens now rather than on the function's LOAD.
+  new FrameDecoder().push(encodeFrame(0, FrameType.OK, { warm: true }, new Uint8Array(1)));
   if (existsSync(socketPath)) unlinkSync(socketPath);
   const server = createServer((socket) => {
     const decoder = new FrameDecoder();

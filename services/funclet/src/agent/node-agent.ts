@@ -7,24 +7,22 @@
  * of the platform (mounted read-only at /opt/faas).
  */
 import { serveAgent, type AgentRuntime } from './agent-server.js';
-import { createCustomRuntime } from './custom-runtime.js';
-import { createExecRuntime } from './exec-runtime.js';
-import { createHttpRuntime } from './http-runtime.js';
-import { createNodeRuntime } from './node-runtime.js';
 
 const SOCKET_PATH = process.env.FAAS_AGENT_SOCKET || '/run/faas/agent.sock';
 
-const MODES: Record<string, () => AgentRuntime> = {
-  nodejs: createNodeRuntime,
-  exec: createExecRuntime,
-  http: createHttpRuntime,
-  custom: createCustomRuntime,
+// Each mode's module is imported only by the agents that run it: every
+// module (and node:http, node:child_process behind some) is boot time.
+const MODES: Record<string, () => Promise<() => AgentRuntime>> = {
+  nodejs: async () => (await import('./node-runtime.js')).createNodeRuntime,
+  exec: async () => (await import('./exec-runtime.js')).createExecRuntime,
+  http: async () => (await import('./http-runtime.js')).createHttpRuntime,
+  custom: async () => (await import('./custom-runtime.js')).createCustomRuntime,
 };
 
 const modeArgument = process.argv.slice(2).find((arg) => arg.startsWith('--mode='));
 const mode = modeArgument ? modeArgument.slice('--mode='.length) : 'nodejs';
-const createRuntime = MODES[mode];
-if (!createRuntime) {
+const loadMode = MODES[mode];
+if (!loadMode) {
   process.stderr.write(`unknown agent mode ${JSON.stringify(mode)} (${Object.keys(MODES).join(', ')})\n`);
   process.exit(2);
 }
@@ -33,6 +31,9 @@ if (!createRuntime) {
 process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
 
-const agent = serveAgent(createRuntime(), SOCKET_PATH);
+const runtime = (await loadMode!())();
+// Before listening: the host takes a listening agent as ready, so a warm-up here is boot time, not the function's LOAD.
+await runtime.warmUp?.();
+const agent = serveAgent(runtime, SOCKET_PATH);
 process.on('uncaughtException', (error) => agent.reportUncaught(error));
 process.on('unhandledRejection', (error) => agent.reportUncaught(error));

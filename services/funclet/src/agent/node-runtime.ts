@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LoadError, errorHeader, type AgentRuntime } from './agent-server.js';
-import type { CallLog, LogStream } from './call-log.js';
+import { CallLog, type LogStream } from './call-log.js';
 import { buildEvent } from './event.js';
 import { buildContext, type FunctionIdentity } from './handler-context.js';
 import type { InvokeHeader, LoadHeader } from './wire.js';
@@ -101,6 +101,35 @@ function captureStream(stream: NodeJS.WriteStream, name: LogStream): void {
   stream.write = patched as typeof stream.write;
 }
 
+function runCall(fn: Handler, identity: FunctionIdentity, header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array> {
+  const context = buildContext(header, identity);
+  return currentCall.run(log, async () => {
+    const result = await callHandler(fn, buildEvent(header, payload), context);
+    return Buffer.from(JSON.stringify(result ?? null) ?? 'null', 'utf8');
+  });
+}
+
+/** Modules of ours, in the agent's folder, that take the paths a function's module takes (ESM, and CommonJS through import()). */
+const WARM_UP_MODULES = ['./warmup/probe.mjs', './warmup/probe.cjs'];
+
+/**
+ * The first import() of a file sets up the ESM loader's file handling and,
+ * for CommonJS, its export lexer: ~3–5 ms a function's LOAD would pay. The
+ * first call through runCall compiles that path. Both happen here, at boot,
+ * on modules of ours; nothing under the code directory is touched (Node
+ * caches package.json lookups per folder), and nothing is left in the
+ * environment or the module graph that a function could see.
+ */
+async function warmUp(): Promise<void> {
+  const identity: FunctionIdentity = { functionName: '', version: '0', memoryMb: 0 };
+  const header: InvokeHeader = { callId: 'warm-up', kind: 'event', contentType: 'application/json', deadlineMs: Date.now() + 1000 };
+  for (const specifier of WARM_UP_MODULES) {
+    const namespace = (await import(new URL(specifier, import.meta.url).href)) as Record<string, unknown>;
+    const probe = (namespace.probe ?? (namespace.default as Record<string, unknown> | undefined)?.probe) as Handler;
+    await runCall(probe, identity, header, Buffer.from('{"warm":true}'), new CallLog('warm-up', () => {}));
+  }
+}
+
 export function createNodeRuntime(): AgentRuntime {
   let handler: Handler | undefined;
   let identity: FunctionIdentity | undefined;
@@ -108,18 +137,15 @@ export function createNodeRuntime(): AgentRuntime {
   captureStream(process.stderr, 'stderr');
 
   return {
+    warmUp,
+
     async load(header: LoadHeader) {
       handler = await resolveHandler(header.codeDir, header.handler);
       identity = { functionName: header.functionName, version: header.version, memoryMb: header.memoryMb };
     },
 
     invoke(header: InvokeHeader, payload: Buffer, log: CallLog) {
-      const fn = handler!;
-      const context = buildContext(header, identity!);
-      return currentCall.run(log, async () => {
-        const result = await callHandler(fn, buildEvent(header, payload), context);
-        return Buffer.from(JSON.stringify(result ?? null) ?? 'null', 'utf8');
-      });
+      return runCall(handler!, identity!, header, payload, log);
     },
   };
 }

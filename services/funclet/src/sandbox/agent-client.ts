@@ -3,7 +3,7 @@
  * replies by request id, and fails everything still waiting when the
  * connection drops (the runtime died).
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,10 @@ import { FrameDecoder, encodeFrame, type Frame } from '../agent/wire.js';
 export class AgentDisconnectedError extends Error {
   override readonly name = 'AgentDisconnectedError';
 }
+
+/** Retry intervals for the agent's socket, with and without a watch on its folder. */
+const SLOW_POLL_MS = 25;
+const FAST_POLL_MS = 3;
 
 /** A unix socket path longer than this does not fit sockaddr_un. */
 const MAX_SOCKET_PATH_BYTES = 100;
@@ -58,20 +62,35 @@ export class AgentClient {
   }
 
   /**
-   * Connects as soon as the agent listens. `isAlive` lets the wait end early
-   * when the sandbox died before ever listening.
+   * Connects as soon as the agent listens: the socket's appearance in its
+   * folder wakes the wait (inotify), with a slow poll behind it in case a
+   * watch cannot be set. `isAlive` lets the wait end early when the sandbox
+   * died before ever listening.
    */
   static async connectWhenReady(socketPath: string, timeoutMs: number, isAlive: () => boolean): Promise<AgentClient> {
     const deadline = Date.now() + timeoutMs;
     let lastError: Error | undefined;
-    while (Date.now() < deadline) {
-      if (!isAlive()) throw new AgentDisconnectedError('the sandbox exited before its agent listened');
-      try {
-        return new AgentClient(await connectOnce(socketPath));
-      } catch (error) {
-        lastError = error as Error;
+    let wake: (() => void) | undefined;
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(dirname(socketPath), () => wake?.());
+      watcher.on('error', () => {});
+    } catch {
+      // Polling alone.
+    }
+    try {
+      while (Date.now() < deadline) {
+        if (!isAlive()) throw new AgentDisconnectedError('the sandbox exited before its agent listened');
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        try {
+          return new AgentClient(await connectOnce(socketPath));
+        } catch (error) {
+          lastError = error as Error;
+        }
+        await Promise.race([woken, sleep(watcher ? SLOW_POLL_MS : FAST_POLL_MS)]);
       }
-      await sleep(3);
+    } finally {
+      watcher?.close();
     }
     throw new AgentDisconnectedError(`the agent did not listen within ${timeoutMs} ms (${lastError?.message ?? 'no attempt'})`);
   }

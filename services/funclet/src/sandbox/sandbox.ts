@@ -21,6 +21,7 @@ import type { LogSink, LogSource } from '../log-sink.js';
 import { AgentClient, AgentDisconnectedError } from './agent-client.js';
 import type { CgroupDriver } from './cgroup-driver.js';
 import type { HostCommand } from './host-command.js';
+import type { Mounter } from './mount-helper.js';
 import type { SandboxLimits } from './limits.js';
 import type { NetworkNamespace } from './netns-pool.js';
 import { SANDBOX_CODE_DIR, buildSandboxSpec, type ReadOnlyMount } from './oci-spec.js';
@@ -95,6 +96,8 @@ export interface SandboxDeps {
   readonly log: Logger;
   readonly cgroups: CgroupDriver;
   readonly run: HostCommand;
+  /** Binds the code into a running sandbox (and undoes it) without a fork per call. */
+  readonly mounter: Mounter;
   /** Called once the container is gone, to scrub and reuse its network namespace. */
   readonly releaseNetns: (netns: NetworkNamespace) => void;
   /** Where the function's output (LOG frames) goes; dropped when absent. */
@@ -244,7 +247,7 @@ export class Sandbox {
     this.state = 'specialising';
     this.function = fn;
     const started = performance.now();
-    await this.deps.run('mount', ['--bind', codeViewDir, join(this.setup.bundleDir, 'code')]);
+    await this.deps.mounter.bind(codeViewDir, join(this.setup.bundleDir, 'code'));
     this.codeMounted = true;
     const mounted = performance.now();
     await this.applyLimits(limits);
@@ -392,7 +395,7 @@ export class Sandbox {
       log.warn({ sandbox: this.id, err: error }, 'runc delete failed');
     }
     if (this.codeMounted) {
-      await this.deps.run('umount', ['-l', join(this.setup.bundleDir, 'code')]).catch((error: unknown) =>
+      await this.deps.mounter.detach(join(this.setup.bundleDir, 'code')).catch((error: unknown) =>
         log.warn({ sandbox: this.id, err: error }, 'cannot unmount the sandbox code'),
       );
     }

@@ -1,0 +1,92 @@
+/** The notice that drops every entry at once (names never take this form). */
+export const DROP_ALL_NOTICE = '*';
+
+export interface NoticeCacheOptions {
+  /** Longest an entry is served; 0 turns the cache off (every get loads). */
+  readonly ttlMs: number;
+  /** Beyond this many entries the cache starts over, so forgotten names cannot pile up. */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+interface Entry<V> {
+  readonly value: V;
+  readonly loadStartedMs: number;
+}
+
+/**
+ * A read-through cache kept fresh by change notices (a name, or
+ * DROP_ALL_NOTICE) from the data's owner, for data read far more often than
+ * it changes.
+ *
+ * It serves entries only while notices are known to flow (`setNoticesFlowing`),
+ * i.e. while a pub/sub subscription is confirmed; otherwise every read goes
+ * to the source and nothing is kept. Entries also expire after `ttlMs`, which
+ * bounds the damage of a connection that died without telling anyone.
+ *
+ * Failed loads (not found included) are never cached: a function deployed
+ * right after a miss is seen at once.
+ */
+export class NoticeCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private flowing = false;
+  /**
+   * Bumped by every invalidation. A load that began before one may have read
+   * the old value, so its result is returned but not kept.
+   */
+  private epoch = 0;
+
+  constructor(options: NoticeCacheOptions) {
+    this.ttlMs = options.ttlMs;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The subscription was confirmed (true) or lost (false). Notices may have
+   * been missed on either side of that edge, so everything goes.
+   */
+  setNoticesFlowing(flowing: boolean): void {
+    this.flowing = flowing;
+    this.dropAll();
+  }
+
+  /** Applies one change notice. */
+  onNotice(notice: string): void {
+    if (notice === DROP_ALL_NOTICE) this.dropAll();
+    else this.drop(notice);
+  }
+
+  drop(key: string): void {
+    this.epoch++;
+    this.entries.delete(key);
+  }
+
+  dropAll(): void {
+    this.epoch++;
+    this.entries.clear();
+  }
+
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    if (!this.flowing || this.ttlMs <= 0) return load();
+    const startedMs = this.now();
+    const hit = this.entries.get(key);
+    if (hit && startedMs - hit.loadStartedMs < this.ttlMs) return hit.value;
+
+    const epoch = this.epoch;
+    const value = await load();
+    if (this.flowing && epoch === this.epoch) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      // Aged from when the read began: the value is at least that old.
+      this.entries.set(key, { value, loadStartedMs: startedMs });
+    }
+    return value;
+  }
+}
