@@ -1,5 +1,7 @@
 // The whole engine end to end: five services as separate processes, real
 // NATS JetStream, real Redis, every invocation in a real runc sandbox.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -116,6 +118,14 @@ describe('code upload and deploy', () => {
     const gone = await http(`${platform.httpUrl}/v1/functions/crud-fn`);
     expect(gone.status).toBe(404);
     expect(gone.json.code).toBe('function_not_found');
+  });
+
+  it('sends a deployed function\'s code to the funclet before its first call', async () => {
+    const digest = await uploadZip({ 'index.js': `exports.handler = async () => 'prefetched ${Date.now()}';` });
+    const cached = path.join(platform.funcletStateDir, 'code', digest.slice('sha256:'.length));
+    expect(existsSync(cached)).toBe(false);
+    await deploy('prefetched-fn', digest);
+    await eventually(async () => existsSync(cached) || undefined, 10_000, 'the code in the funclet cache');
   });
 
   it('deploys from a tar.gz bundle and runs CommonJS handlers', async () => {

@@ -117,4 +117,52 @@ describe('NoticeCache', () => {
     expect(await slowRead).toBe('v1');
     expect(await cache.get('hello', source.load('hello'))).toBe('v2');
   });
+
+  describe('refresh on notice', () => {
+    function refreshing() {
+      const source = new FakeSource();
+      source.values.set('hello', 'v1');
+      const pending: Array<() => void> = [];
+      // Each reload waits until the test lets it finish, to interleave notices.
+      const cache = new NoticeCache<string>({
+        ttlMs: 2_000,
+        refresh: (name) => new Promise((resolve, reject) => pending.push(() => source.load(name)().then(resolve, reject))),
+      });
+      cache.setNoticesFlowing(true);
+      const settle = async () => {
+        for (const finish of pending.splice(0)) finish();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      };
+      return { cache, source, settle };
+    }
+
+    it('reloads the changed name so the next read is served from memory', async () => {
+      const { cache, source, settle } = refreshing();
+      source.values.set('hello', 'v2');
+      cache.onNotice('hello');
+      await settle();
+      const readsAfterRefresh = source.reads;
+      expect(await cache.get('hello', source.load('hello'))).toBe('v2');
+      expect(source.reads).toBe(readsAfterRefresh);
+    });
+
+    it('keeps nothing when another notice lands while the reload runs', async () => {
+      const { cache, source, settle } = refreshing();
+      cache.onNotice('hello');
+      source.values.set('hello', 'v3');
+      cache.onNotice('other');
+      await settle();
+      // The first reload read v3 but began before the second notice: not kept.
+      source.values.set('hello', 'v4');
+      expect(await cache.get('hello', source.load('hello'))).toBe('v4');
+    });
+
+    it('keeps nothing when the reload fails (e.g. the function was deleted)', async () => {
+      const { cache, source, settle } = refreshing();
+      source.values.delete('hello');
+      cache.onNotice('hello');
+      await settle();
+      expect(cache.size).toBe(0);
+    });
+  });
 });

@@ -1,12 +1,18 @@
 /** The notice that drops every entry at once (names never take this form). */
 export const DROP_ALL_NOTICE = '*';
 
-export interface NoticeCacheOptions {
+export interface NoticeCacheOptions<V = unknown> {
   /** Longest an entry is served; 0 turns the cache off (every get loads). */
   readonly ttlMs: number;
   /** Beyond this many entries the cache starts over, so forgotten names cannot pile up. */
   readonly maxEntries?: number;
   readonly now?: () => number;
+  /**
+   * Reloads a name in the background when its notice arrives, so the first
+   * read after a change (typically the first call after a deploy) is served
+   * from memory instead of paying the round trip to the source.
+   */
+  readonly refresh?: (key: string) => Promise<V>;
 }
 
 interface Entry<V> {
@@ -32,6 +38,7 @@ export class NoticeCache<V> {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly refresh?: (key: string) => Promise<V>;
   private flowing = false;
   /**
    * Bumped by every invalidation. A load that began before one may have read
@@ -39,10 +46,11 @@ export class NoticeCache<V> {
    */
   private epoch = 0;
 
-  constructor(options: NoticeCacheOptions) {
+  constructor(options: NoticeCacheOptions<V>) {
     this.ttlMs = options.ttlMs;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.refresh = options.refresh;
   }
 
   get size(): number {
@@ -60,8 +68,9 @@ export class NoticeCache<V> {
 
   /** Applies one change notice. */
   onNotice(notice: string): void {
-    if (notice === DROP_ALL_NOTICE) this.dropAll();
-    else this.drop(notice);
+    if (notice === DROP_ALL_NOTICE) return this.dropAll();
+    this.drop(notice);
+    if (this.refresh) this.reloadInBackground(notice, this.refresh);
   }
 
   drop(key: string): void {
@@ -82,11 +91,24 @@ export class NoticeCache<V> {
 
     const epoch = this.epoch;
     const value = await load();
-    if (this.flowing && epoch === this.epoch) {
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
-      // Aged from when the read began: the value is at least that old.
-      this.entries.set(key, { value, loadStartedMs: startedMs });
-    }
+    this.keep(key, value, epoch, startedMs);
     return value;
+  }
+
+  /** Stores a loaded value unless a notice (or a lost subscription) came while it loaded. */
+  private keep(key: string, value: V, epoch: number, loadStartedMs: number): void {
+    if (!this.flowing || this.ttlMs <= 0 || epoch !== this.epoch) return;
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    // Aged from when the read began: the value is at least that old.
+    this.entries.set(key, { value, loadStartedMs });
+  }
+
+  private reloadInBackground(key: string, load: (key: string) => Promise<V>): void {
+    if (!this.flowing || this.ttlMs <= 0) return;
+    const epoch = this.epoch;
+    const startedMs = this.now();
+    // A failed reload (deleted function, source down) keeps nothing: the next
+    // read goes to the source as it would have anyway.
+    load(key).then((value) => this.keep(key, value, epoch, startedMs), () => undefined);
   }
 }

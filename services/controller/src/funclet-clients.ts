@@ -47,6 +47,10 @@ export class GrpcFunclets implements FuncletPort {
     await this.call(funclet, (client) => client.destroySandbox({ sandboxId }, callOptions(options)));
   }
 
+  async prefetchCode(funclet: FuncletInfo, digests: readonly string[], options: FuncletCallOptions): Promise<void> {
+    await this.call(funclet, (client) => client.prefetchCode({ digests: [...digests] }, callOptions(options)));
+  }
+
   disconnect(funclet: FuncletInfo): void {
     this.clients.get(funclet.address)?.close();
     this.clients.delete(funclet.address);

@@ -39,6 +39,8 @@ export interface FuncletPort {
     options: FuncletCallOptions,
   ): Promise<FuncletInvokeOutcome>;
   destroySandbox(funclet: FuncletInfo, sandboxId: string, options: FuncletCallOptions): Promise<void>;
+  /** Asks the funclet to cache code bundles before a sandbox needs them. */
+  prefetchCode(funclet: FuncletInfo, digests: readonly string[], options: FuncletCallOptions): Promise<void>;
   /** Drops the connection to a funclet that is gone or restarted. */
   disconnect(funclet: FuncletInfo): void;
 }

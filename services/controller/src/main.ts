@@ -27,13 +27,6 @@ const keys = controllerKeys(config.REDIS_KEY_PREFIX);
 const membership = new FuncletMembership(redis, keys, { ttlMs: config.FUNCLET_TTL_MS });
 const funclets = new GrpcFunclets(token);
 const stubs = new StubsFunctions(config.STUBS_ADDRESS, token);
-const functionCache = new NoticeCache<FunctionConfig>({ ttlMs: config.CONTROLLER_FUNCTION_CACHE_MS });
-const stubsChanges = subscribeChannel(
-  config.REDIS_URL,
-  keys.stubsChanges,
-  { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
-  log,
-);
 const scheduler = new Scheduler({
   funclets,
   membership,
@@ -44,6 +37,22 @@ const scheduler = new Scheduler({
     idleTtlMs: config.CONTROLLER_IDLE_TTL_MS,
   },
 });
+// A deploy's notice also reloads the config, so its first call finds it in
+// memory, and sends its code to the funclets likely to run it.
+const functionCache = new NoticeCache<FunctionConfig>({
+  ttlMs: config.CONTROLLER_FUNCTION_CACHE_MS,
+  refresh: async (name) => {
+    const fn = await stubs.get(name, { deadlineMs: Date.now() + 5_000 });
+    void scheduler.prefetchCode(fn);
+    return fn;
+  },
+});
+const stubsChanges = subscribeChannel(
+  config.REDIS_URL,
+  keys.stubsChanges,
+  { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
+  log,
+);
 const runner = new InvocationRunner({ scheduler, funclets, functions: new CachedFunctions(stubs, functionCache) });
 
 const maintenance = setInterval(() => void scheduler.maintain(), MAINTENANCE_INTERVAL_MS);

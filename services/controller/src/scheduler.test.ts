@@ -63,6 +63,12 @@ class FakeFunclets implements FuncletPort {
   async destroySandbox(_target: FuncletInfo, sandboxId: string): Promise<void> {
     this.destroyed.push(sandboxId);
   }
+  prefetched: { funcletId: string; digests: readonly string[] }[] = [];
+  prefetchFails = false;
+  async prefetchCode(target: FuncletInfo, digests: readonly string[]): Promise<void> {
+    if (this.prefetchFails) throw new PlatformError('service_unavailable', 'funclet down');
+    this.prefetched.push({ funcletId: target.id, digests });
+  }
   disconnect(target: FuncletInfo): void {
     this.disconnected.push(target.id);
   }
@@ -338,5 +344,29 @@ describe('scheduling invocations', () => {
     held.open();
     await Promise.all(calls);
     expect(await platformCode(invoke())).toBe('service_unavailable');
+  });
+});
+
+describe('code prefetch on deploy', () => {
+  const threeFunclets = [
+    funclet({ id: 'busy', memoryMbUsed: 3000 }),
+    funclet({ id: 'idle', memoryMbUsed: 0 }),
+    funclet({ id: 'half', memoryMbUsed: 2000 }),
+    funclet({ id: 'python-only', memoryMbUsed: 0, runtimes: ['python3'] }),
+  ];
+
+  it('sends the code to the two funclets the next sandboxes would go to', async () => {
+    const { fake, scheduler } = setup({ funclets: threeFunclets });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await scheduler.prefetchCode(fnConfig({ codeDigest: digest }));
+    expect(fake.prefetched.map((p) => p.funcletId)).toEqual(['idle', 'half']);
+    expect(fake.prefetched[0]!.digests).toEqual([digest]);
+  });
+
+  it('is best effort: a funclet that fails is only logged', async () => {
+    const { fake, scheduler } = setup({ funclets: threeFunclets });
+    fake.prefetchFails = true;
+    await expect(scheduler.prefetchCode(fnConfig({ codeDigest: `sha256:${'b'.repeat(64)}` }))).resolves.toBeUndefined();
+    expect(fake.prefetched).toEqual([]);
   });
 });

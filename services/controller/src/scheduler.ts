@@ -56,6 +56,8 @@ export interface SchedulerDeps {
 /** Longest a CreateSandbox may take (code download and unpacking included). */
 const CREATE_SANDBOX_BUDGET_MS = 60_000;
 const DESTROY_SANDBOX_BUDGET_MS = 5_000;
+/** How many funclets get a deployed function's code ahead of its first call. */
+const PREFETCH_FUNCLETS = 2;
 
 /** What a waiter receives: a sandbox to use, or a counted slot to create one in. */
 type Grant = { readonly kind: 'sandbox'; readonly sandbox: Sandbox } | { readonly kind: 'slot' };
@@ -319,23 +321,45 @@ export class Scheduler {
     const live = await this.deps.membership.live();
     this.reconcile(live);
     if (live.length === 0) throw new PlatformError('no_funclets', 'no funclet is registered and alive');
-    // A funclet announcing "custom" runs every registered "custom:<name>" runtime.
-    const runtime = fn.runtime.startsWith('custom:') ? 'custom' : fn.runtime;
-    const able = live.filter((funclet) => funclet.runtimes.length === 0 || funclet.runtimes.includes(runtime));
-    if (able.length === 0) throw new PlatformError('no_funclets', `no live funclet runs the ${fn.runtime} runtime`);
-
-    let best = able[0]!;
-    let bestFree = this.freeMemoryMb(best);
-    for (const funclet of able.slice(1)) {
-      const free = this.freeMemoryMb(funclet);
-      if (free > bestFree) [best, bestFree] = [funclet, free];
-    }
+    const [best] = this.placementOrder(fn, live);
+    if (!best) throw new PlatformError('no_funclets', `no live funclet runs the ${fn.runtime} runtime`);
+    const bestFree = this.freeMemoryMb(best);
     // A funclet reporting no total does not limit by memory.
     if (best.memoryMbTotal > 0 && bestFree < fn.memoryMb) {
       throw new PlatformError('too_many_requests', `no funclet has ${fn.memoryMb} MiB free for another sandbox of ${fn.name}`);
     }
     this.addPendingMemory(best.id, fn.memoryMb);
     return best;
+  }
+
+  /** Funclets able to run the function, most free memory first: where its next sandbox goes. */
+  private placementOrder(fn: FunctionConfig, live: readonly FuncletInfo[]): FuncletInfo[] {
+    // A funclet announcing "custom" runs every registered "custom:<name>" runtime.
+    const runtime = fn.runtime.startsWith('custom:') ? 'custom' : fn.runtime;
+    return live
+      .filter((funclet) => funclet.runtimes.length === 0 || funclet.runtimes.includes(runtime))
+      .map((funclet) => ({ funclet, free: this.freeMemoryMb(funclet) }))
+      .sort((a, b) => b.free - a.free)
+      .map(({ funclet }) => funclet);
+  }
+
+  /**
+   * Asks the funclets where the function's next sandboxes would go to fetch
+   * its code now, so its first call does not wait for the download. Best
+   * effort: a failure only means the first call fetches the code itself.
+   */
+  async prefetchCode(fn: FunctionConfig): Promise<void> {
+    const digests = [fn.codeDigest, fn.runtimeCodeDigest].filter((digest): digest is string => Boolean(digest));
+    if (digests.length === 0 || this.closed) return;
+    const live = await this.deps.membership.live().catch(() => []);
+    const targets = this.placementOrder(fn, live).slice(0, PREFETCH_FUNCLETS);
+    await Promise.all(
+      targets.map((funclet) =>
+        this.deps.funclets.prefetchCode(funclet, digests, { deadlineMs: this.now() + CREATE_SANDBOX_BUDGET_MS }).catch((error: unknown) =>
+          this.deps.log.debug({ funclet: funclet.id, function: fn.name, err: (error as Error).message }, 'code prefetch failed'),
+        ),
+      ),
+    );
   }
 
   /**

@@ -269,6 +269,11 @@ export class SandboxManager {
     }
   }
 
+  /** Brings bundles into the code cache now, so the first sandbox that needs them does not wait. */
+  async prefetchCode(digests: readonly string[]): Promise<void> {
+    await Promise.all(digests.map(async (digest) => (await this.options.codeCache.acquire(digest)).release()));
+  }
+
   async invoke(sandboxId: string, call: Omit<SandboxCall, 'callId'> & { callId?: string }, timeoutMs: number): Promise<CallOutcome> {
     const entry = this.get(sandboxId);
     const budgetMs = timeoutMs > 0 ? timeoutMs : entry.timeoutSeconds * 1000;

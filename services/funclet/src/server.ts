@@ -45,6 +45,11 @@ export function funcletService(manager: SandboxManager): ServiceImpl<typeof Func
     async listSandboxes() {
       return { sandboxes: manager.list() };
     },
+
+    async prefetchCode(request) {
+      await manager.prefetchCode(request.digests.filter(Boolean));
+      return {};
+    },
   };
 }
 

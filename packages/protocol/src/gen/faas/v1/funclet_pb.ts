@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/funclet.proto.
  */
 export const file_faas_v1_funclet: GenFile = /*@__PURE__*/
-  fileDesc("ChVmYWFzL3YxL2Z1bmNsZXQucHJvdG8SB2ZhYXMudjEiQQoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIlcKFUNyZWF0ZVNhbmRib3hSZXNwb25zZRISCgpzYW5kYm94X2lkGAEgASgJEioKCmluaXRfZXJyb3IYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3IiZwoURnVuY2xldEludm9rZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRInCgppbnZvY2F0aW9uGAIgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uEhIKCnRpbWVvdXRfbXMYAyABKA0iWAoVRnVuY2xldEludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdBIUCgxzYW5kYm94X2xvc3QYAiABKAgiKwoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkiGAoWRGVzdHJveVNhbmRib3hSZXNwb25zZSIWChRMaXN0U2FuZGJveGVzUmVxdWVzdCKHAQoLU2FuZGJveEluZm8SEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEgsKA3BpZBgFIAEoBRITCgtjZ3JvdXBfcGF0aBgGIAEoCSJAChVMaXN0U2FuZGJveGVzUmVzcG9uc2USJwoJc2FuZGJveGVzGAEgAygLMhQuZmFhcy52MS5TYW5kYm94SW5mbzLFAgoHRnVuY2xldBJOCg1DcmVhdGVTYW5kYm94Eh0uZmFhcy52MS5DcmVhdGVTYW5kYm94UmVxdWVzdBoeLmZhYXMudjEuQ3JlYXRlU2FuZGJveFJlc3BvbnNlEkcKBkludm9rZRIdLmZhYXMudjEuRnVuY2xldEludm9rZVJlcXVlc3QaHi5mYWFzLnYxLkZ1bmNsZXRJbnZva2VSZXNwb25zZRJRCg5EZXN0cm95U2FuZGJveBIeLmZhYXMudjEuRGVzdHJveVNhbmRib3hSZXF1ZXN0Gh8uZmFhcy52MS5EZXN0cm95U2FuZGJveFJlc3BvbnNlEk4KDUxpc3RTYW5kYm94ZXMSHS5mYWFzLnYxLkxpc3RTYW5kYm94ZXNSZXF1ZXN0Gh4uZmFhcy52MS5MaXN0U2FuZGJveGVzUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function, file_faas_v1_invocation]);
+  fileDesc("ChVmYWFzL3YxL2Z1bmNsZXQucHJvdG8SB2ZhYXMudjEiQQoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIlcKFUNyZWF0ZVNhbmRib3hSZXNwb25zZRISCgpzYW5kYm94X2lkGAEgASgJEioKCmluaXRfZXJyb3IYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3IiZwoURnVuY2xldEludm9rZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRInCgppbnZvY2F0aW9uGAIgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uEhIKCnRpbWVvdXRfbXMYAyABKA0iWAoVRnVuY2xldEludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdBIUCgxzYW5kYm94X2xvc3QYAiABKAgiKwoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkiGAoWRGVzdHJveVNhbmRib3hSZXNwb25zZSIWChRMaXN0U2FuZGJveGVzUmVxdWVzdCKHAQoLU2FuZGJveEluZm8SEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEgsKA3BpZBgFIAEoBRITCgtjZ3JvdXBfcGF0aBgGIAEoCSJAChVMaXN0U2FuZGJveGVzUmVzcG9uc2USJwoJc2FuZGJveGVzGAEgAygLMhQuZmFhcy52MS5TYW5kYm94SW5mbyImChNQcmVmZXRjaENvZGVSZXF1ZXN0Eg8KB2RpZ2VzdHMYASADKAkiFgoUUHJlZmV0Y2hDb2RlUmVzcG9uc2UykgMKB0Z1bmNsZXQSTgoNQ3JlYXRlU2FuZGJveBIdLmZhYXMudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QaHi5mYWFzLnYxLkNyZWF0ZVNhbmRib3hSZXNwb25zZRJHCgZJbnZva2USHS5mYWFzLnYxLkZ1bmNsZXRJbnZva2VSZXF1ZXN0Gh4uZmFhcy52MS5GdW5jbGV0SW52b2tlUmVzcG9uc2USUQoORGVzdHJveVNhbmRib3gSHi5mYWFzLnYxLkRlc3Ryb3lTYW5kYm94UmVxdWVzdBofLmZhYXMudjEuRGVzdHJveVNhbmRib3hSZXNwb25zZRJOCg1MaXN0U2FuZGJveGVzEh0uZmFhcy52MS5MaXN0U2FuZGJveGVzUmVxdWVzdBoeLmZhYXMudjEuTGlzdFNhbmRib3hlc1Jlc3BvbnNlEksKDFByZWZldGNoQ29kZRIcLmZhYXMudjEuUHJlZmV0Y2hDb2RlUmVxdWVzdBodLmZhYXMudjEuUHJlZmV0Y2hDb2RlUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function, file_faas_v1_invocation]);
 
 /**
  * @generated from message faas.v1.CreateSandboxRequest
@@ -220,6 +220,38 @@ export const ListSandboxesResponseSchema: GenMessage<ListSandboxesResponse> = /*
   messageDesc(file_faas_v1_funclet, 8);
 
 /**
+ * @generated from message faas.v1.PrefetchCodeRequest
+ */
+export type PrefetchCodeRequest = Message<"faas.v1.PrefetchCodeRequest"> & {
+  /**
+   * "sha256:<hex>" digests: the function's code and, for custom runtimes, the runtime's.
+   *
+   * @generated from field: repeated string digests = 1;
+   */
+  digests: string[];
+};
+
+/**
+ * Describes the message faas.v1.PrefetchCodeRequest.
+ * Use `create(PrefetchCodeRequestSchema)` to create a new message.
+ */
+export const PrefetchCodeRequestSchema: GenMessage<PrefetchCodeRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 9);
+
+/**
+ * @generated from message faas.v1.PrefetchCodeResponse
+ */
+export type PrefetchCodeResponse = Message<"faas.v1.PrefetchCodeResponse"> & {
+};
+
+/**
+ * Describes the message faas.v1.PrefetchCodeResponse.
+ * Use `create(PrefetchCodeResponseSchema)` to create a new message.
+ */
+export const PrefetchCodeResponseSchema: GenMessage<PrefetchCodeResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 10);
+
+/**
  * One per host: runs sandboxes and invocations inside them.
  *
  * @generated from service faas.v1.Funclet
@@ -260,6 +292,17 @@ export const Funclet: GenService<{
     methodKind: "unary";
     input: typeof ListSandboxesRequestSchema;
     output: typeof ListSandboxesResponseSchema;
+  },
+  /**
+   * Fetches code bundles into the funclet's cache ahead of their first use
+   * (the controller asks when a deploy lands), so a cold start skips it.
+   *
+   * @generated from rpc faas.v1.Funclet.PrefetchCode
+   */
+  prefetchCode: {
+    methodKind: "unary";
+    input: typeof PrefetchCodeRequestSchema;
+    output: typeof PrefetchCodeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_funclet, 0);
