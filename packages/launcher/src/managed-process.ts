@@ -11,6 +11,16 @@ export interface ManagedProcessOptions {
   readonly onLine?: (line: string) => void;
 }
 
+/** Children still running, stopped if this process exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  // Children run in their own process group, so nothing else takes them
+  // down when a test runner or launcher dies with them still up. SIGTERM,
+  // not SIGKILL: each service then releases what it holds (the funclet its
+  // sandboxes) on its own, after we are gone.
+  for (const child of running) child.kill('SIGTERM');
+});
+
 /**
  * A child process we started and must stop: keeps its recent output for
  * error messages, and knows how to wait for a line and for its exit.
@@ -33,8 +43,12 @@ export class ManagedProcess {
       // NATS and Redis, funclet cleaning its sandboxes on the way).
       detached: true,
     });
+    running.add(this.child);
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => resolve({ code, signal }));
+      this.child.once('exit', (code, signal) => {
+        running.delete(this.child);
+        resolve({ code, signal });
+      });
       this.child.once('error', (error) => {
         this.remember(`spawn failed: ${error.message}`);
         resolve({ code: -1, signal: null });
