@@ -24,7 +24,7 @@ import {
   fmt,
   handlerBundle,
   invokeFunction,
-  parseArgs,
+  optionsOrExit,
   runTag,
   send,
   serverMs,
@@ -40,17 +40,7 @@ const USAGE = `usage: npm run build && node bench/cold-start.mjs [--url http://h
 const TARGETS = { poolP50: 15, poolP99: 50, emptyP50: 150, burstP99: 1000 };
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-let options;
-try {
-  options = parseArgs(process.argv.slice(2), { url: '', samples: 40, pauseMs: 300, warm: 1000, burst: 100, memoryMb: 64, verbose: false, help: false });
-} catch (error) {
-  console.error(`${error.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = optionsOrExit({ url: '', samples: 40, pauseMs: 300, warm: 1000, burst: 100, memoryMb: 64, verbose: false }, USAGE);
 
 const out = (line = '') => console.log(line);
 const verdicts = [];

@@ -25,7 +25,7 @@ import {
   handlerBundle,
   invokeFunction,
   mb,
-  parseArgs,
+  optionsOrExit,
   runTag,
   sleep,
   smapsRollup,
@@ -37,17 +37,7 @@ const TARGET_MB = 10;
 const POOL_SIZE = 2;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-let options;
-try {
-  options = parseArgs(process.argv.slice(2), { functions: 50, baseline: 10, memoryMb: 64, flagsExperiment: false, verbose: false, help: false });
-} catch (error) {
-  console.error(`${error.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = optionsOrExit({ functions: 50, baseline: 10, memoryMb: 64, flagsExperiment: false, verbose: false }, USAGE);
 const out = (line = '') => console.log(line);
 const f1 = (value) => value.toFixed(1);
 

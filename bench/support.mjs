@@ -192,3 +192,19 @@ export async function mapLimited(items, limit, work) {
   await Promise.all(runners);
   return results;
 }
+
+/** The command line as options (see parseArgs), or a usage message and exit. */
+export function optionsOrExit(defaults, usage) {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2), { ...defaults, help: false });
+  } catch (error) {
+    console.error(`${error.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return options;
+}

@@ -119,7 +119,7 @@ beforeAll(async () => {
     // The controller must send the internal token to funclets too.
     { token: TOKEN },
   );
-  fakeFuncletAddress = `127.0.0.1:${await listen(fakeFunclet, '127.0.0.1:0')}`;
+  fakeFuncletAddress = await listen(fakeFunclet, '127.0.0.1:0');
 });
 
 afterAll(async () => {

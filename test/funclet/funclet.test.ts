@@ -216,7 +216,7 @@ beforeAll(async () => {
     },
     invoke: unimplemented,
   });
-  fakeAddress = `127.0.0.1:${await listen(fakeServer, '127.0.0.1:0')}`;
+  fakeAddress = await listen(fakeServer, '127.0.0.1:0');
   funclet = await startFunclet();
   client = connect(funclet.address);
 });

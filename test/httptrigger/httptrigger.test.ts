@@ -95,7 +95,7 @@ beforeAll(async () => {
       throw new PlatformError('bad_request', 'not here');
     },
   });
-  fakesAddress = `127.0.0.1:${await listen(fakes, '127.0.0.1:0')}`;
+  fakesAddress = await listen(fakes, '127.0.0.1:0');
 
   queueWorker = await startService('queue-worker', {
     QUEUE_WORKER_LISTEN: '127.0.0.1:0',

@@ -74,14 +74,14 @@ beforeAll(async () => {
       throw new PlatformError('bad_request', 'not in this test');
     },
   });
-  const controllerPort = await listen(controllerServer, '127.0.0.1:0');
+  const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 
   queueWorker = await startService('queue-worker', {
     QUEUE_WORKER_LISTEN: '127.0.0.1:0',
     NATS_URL: natsUrl,
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_KEY_PREFIX: 'qwtest:',
-    CONTROLLER_ADDRESS: `127.0.0.1:${controllerPort}`,
+    CONTROLLER_ADDRESS: controllerAddress,
     QUEUE_WORKER_CONCURRENCY: '4',
     QUEUE_WORKER_MAX_ATTEMPTS: '5',
     LOG_LEVEL: 'info',

@@ -154,12 +154,15 @@ export function addHealthService(server: grpc.Server, isServing: () => boolean =
   });
 }
 
-/** Binds and starts a server; resolves with the port actually bound (for port 0). */
-export function listen(server: grpc.Server, address: string): Promise<number> {
+/**
+ * Binds and starts a server; resolves with the address actually bound,
+ * "host:port", where port 0 was replaced by the port the kernel chose.
+ */
+export function listen(server: grpc.Server, address: string): Promise<string> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
       if (error) reject(new Error(`cannot listen on ${address}: ${error.message}`, { cause: error }));
-      else resolve(port);
+      else resolve(`${address.slice(0, address.lastIndexOf(':'))}:${port}`);
     });
   });
 }

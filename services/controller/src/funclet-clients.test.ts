@@ -40,7 +40,7 @@ describe('GrpcFunclets', () => {
         return { sandboxes: [] };
       },
     });
-    address = `127.0.0.1:${await listen(server, '127.0.0.1:0')}`;
+    address = await listen(server, '127.0.0.1:0');
   });
   afterAll(async () => {
     clients.closeAll();

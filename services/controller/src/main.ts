@@ -65,9 +65,7 @@ addControllerService(
 );
 addHealthService(server, () => isRedisReady(redis));
 
-const port = await listen(server, config.CONTROLLER_LISTEN);
-const host = config.CONTROLLER_LISTEN.slice(0, config.CONTROLLER_LISTEN.lastIndexOf(':'));
-log.info({ address: `${host}:${port}` }, 'listening');
+log.info({ address: await listen(server, config.CONTROLLER_LISTEN) }, 'listening');
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

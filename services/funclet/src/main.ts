@@ -127,9 +127,9 @@ addService(server, Funclet, funcletService(manager), {
 });
 let serving = true;
 addHealthService(server, () => serving);
-const port = await listen(server, config.FUNCLET_LISTEN);
-const listenHost = config.FUNCLET_LISTEN.slice(0, config.FUNCLET_LISTEN.lastIndexOf(':'));
-const boundAddress = `${listenHost}:${port}`;
+const boundAddress = await listen(server, config.FUNCLET_LISTEN);
+const listenHost = boundAddress.slice(0, boundAddress.lastIndexOf(':'));
+const port = boundAddress.slice(boundAddress.lastIndexOf(':') + 1);
 // A wildcard address cannot be dialled; without an explicit advertise address, assume a single host.
 const advertised =
   config.FUNCLET_ADVERTISE_ADDRESS || (['0.0.0.0', '[::]', '::'].includes(listenHost) ? `127.0.0.1:${port}` : boundAddress);

@@ -148,17 +148,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   });
 
   app.put<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
-    const contentType = request.headers['content-type'];
-    if (contentType !== undefined && !/json/i.test(contentType)) {
-      throw new PlatformError('unsupported_media_type', 'send the function as application/json');
-    }
-    const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
-    let body: unknown;
-    try {
-      body = JSON.parse(bytes.toString('utf8'));
-    } catch (error) {
-      throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
-    }
+    const body = await readJsonBody(request, 'function');
     const { function: saved, created } = await stubs.putFunction({ function: functionFromRequest(request.params.name, body) });
     if (!saved) throw new PlatformError('bad_gateway', 'stubs answered without the function');
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
@@ -189,17 +179,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   };
 
   app.put<{ Params: Params }>('/v1/runtimes/:name', async (request, reply) => {
-    const contentType = request.headers['content-type'];
-    if (contentType !== undefined && !/json/i.test(contentType)) {
-      throw new PlatformError('unsupported_media_type', 'send the runtime as application/json');
-    }
-    const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
-    let body: unknown;
-    try {
-      body = JSON.parse(bytes.toString('utf8'));
-    } catch (error) {
-      throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
-    }
+    const body = await readJsonBody(request, 'runtime');
     const { runtime, created } = await runtimeRpc('putRuntime')({ runtime: runtimeFromRequest(request.params.name, body) });
     if (!runtime) throw new PlatformError('bad_gateway', 'stubs answered without the runtime');
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(runtimeToJson(runtime));
@@ -313,6 +293,20 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   app.post('/async-function/:name/*', invokeAsyncOverHttp);
 
   return app;
+}
+
+/** A management request's JSON body (a function or runtime definition), parsed or refused with a code. */
+async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime'): Promise<unknown> {
+  const contentType = request.headers['content-type'];
+  if (contentType !== undefined && !/json/i.test(contentType)) {
+    throw new PlatformError('unsupported_media_type', `send the ${what} as application/json`);
+  }
+  const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 /** Anything thrown in a route, as the platform error the client sees. */

@@ -78,11 +78,10 @@ addService(server, QueueWorker, queueWorkerService(store), {
   onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
 });
 addHealthService(server, () => natsConnected && isRedisReady(redis));
-const port = await listen(server, config.QUEUE_WORKER_LISTEN);
+const boundAddress = await listen(server, config.QUEUE_WORKER_LISTEN);
 tracker.start();
 worker.start();
-const host = config.QUEUE_WORKER_LISTEN.slice(0, config.QUEUE_WORKER_LISTEN.lastIndexOf(':'));
-logger.info({ address: `${host}:${port}`, stream: STREAM_NAME }, 'listening');
+logger.info({ address: boundAddress, stream: STREAM_NAME }, 'listening');
 
 let stopping = false;
 async function stop(signal: string) {

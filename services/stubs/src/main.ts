@@ -44,9 +44,7 @@ addStubsService(server, { code, functions, runtimes }, {
 });
 addHealthService(server, () => isRedisReady(redis));
 
-const port = await listen(server, config.STUBS_LISTEN);
-const host = config.STUBS_LISTEN.slice(0, config.STUBS_LISTEN.lastIndexOf(':'));
-log.info({ address: `${host}:${port}` }, 'listening');
+log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
