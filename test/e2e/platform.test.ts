@@ -33,6 +33,15 @@ export const handler = async (event, context) => {
       const error = new TypeError('bad input: ' + event.why);
       throw error;
     }
+    case 'fill-tmp': {
+      let written = 0;
+      try {
+        for (; written < event.mb; written++) writeFileSync('/tmp/fill-' + written, Buffer.alloc(1024 * 1024, 1));
+        return { written, error: null };
+      } catch (error) {
+        return { written, error: error.code };
+      }
+    }
     case 'inspect': {
       let rootWrite;
       try {
@@ -225,6 +234,25 @@ describe('synchronous invocations', () => {
     });
     const fresh = await invoke('probe', { action: 'count' });
     expect(fresh.json).toMatchObject({ invocations: 1001, version: 'two' });
+  });
+
+  it('sizes /tmp from the function\'s config', async () => {
+    const digest = await uploadZip({ 'index.js': PROBE_FUNCTION, 'package.json': '{"type":"module"}' });
+    const deployed = await deploy('small-tmp', digest, { tmpSizeMb: 8 });
+    expect(deployed.json.tmpSizeMb).toBe(8);
+    const small = await invoke('small-tmp', { action: 'fill-tmp', mb: 12 });
+    expect(small.json).toMatchObject({ error: 'ENOSPC' });
+    expect(small.json.written).toBeLessThanOrEqual(8);
+
+    await deploy('default-tmp', digest);
+    expect((await invoke('default-tmp', { action: 'fill-tmp', mb: 12 })).json).toEqual({ written: 12, error: null });
+
+    const tooBig = await http(`${platform.httpUrl}/v1/functions/big-tmp`, {
+      method: 'PUT',
+      json: { runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, tmpSizeMb: 256 },
+    });
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.json.code).toBe('invalid_function_config');
   });
 
   it('runs the handler in a locked-down runc sandbox', async () => {

@@ -40,6 +40,8 @@ export interface FunctionToRun {
   readonly environment: Readonly<Record<string, string>>;
   /** Outbound network (veth, bridge, NAT); loopback only otherwise. */
   readonly networkEgress?: boolean;
+  /** /tmp size in MiB; 0 or absent: the default. */
+  readonly tmpSizeMb?: number;
   /** A custom runtime's bundle (stubs resolves "custom:<name>" to it); mounted at /opt/runtime. */
   readonly runtimeCodeDigest?: string;
 }
@@ -188,7 +190,7 @@ export class SandboxManager {
     let sandbox = pooled;
     let code: CodeLease | undefined;
     let runtimeCode: CodeLease | undefined;
-    const limits = limitsFor(memoryMb);
+    const limits = limitsFor(memoryMb, { tmpMb: fn.tmpSizeMb || undefined });
     // Booted without the CPU quota (a 64 MB function's quarter core would
     // stretch the runtime's start fourfold); specialise applies it before
     // any function code runs.

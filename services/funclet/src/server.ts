@@ -19,6 +19,7 @@ export function funcletService(manager: SandboxManager): ServiceImpl<typeof Func
         timeoutSeconds: fn.timeoutSeconds,
         environment: fn.environment,
         networkEgress: fn.networkEgress,
+        tmpSizeMb: fn.tmpSizeMb,
         runtimeCodeDigest: fn.runtimeCodeDigest,
       }, context.signal);
       return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };

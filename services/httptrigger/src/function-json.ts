@@ -11,6 +11,8 @@ export interface FunctionJson {
   readonly timeoutSeconds: number;
   readonly environment: Record<string, string>;
   readonly maxConcurrency: number;
+  /** Size of /tmp in MiB (counted in memoryMb). */
+  readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
   readonly network: { readonly egress: boolean };
   readonly version: number;
@@ -19,11 +21,11 @@ export interface FunctionJson {
 }
 
 /** Defaults from docs/design.md "Functions", applied when a PUT leaves a field out. */
-export const FUNCTION_DEFAULTS = { memoryMb: 128, timeoutSeconds: 30, maxConcurrency: 10 } as const;
+export const FUNCTION_DEFAULTS = { memoryMb: 128, timeoutSeconds: 30, maxConcurrency: 10, tmpSizeMb: 64 } as const;
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'network']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'tmpSizeMb', 'network']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -35,6 +37,7 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     timeoutSeconds: config.timeoutSeconds,
     environment: { ...config.environment },
     maxConcurrency: config.maxConcurrency,
+    tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
     version: Number(config.version),
     createdAt: isoOrNull(config.createdAtMs),
@@ -64,6 +67,7 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     memoryMb: optionalInteger(body, 'memoryMb') ?? FUNCTION_DEFAULTS.memoryMb,
     timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? FUNCTION_DEFAULTS.timeoutSeconds,
     maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? FUNCTION_DEFAULTS.maxConcurrency,
+    tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? FUNCTION_DEFAULTS.tmpSizeMb,
     environment: optionalEnvironment(body),
     networkEgress: optionalNetworkEgress(body),
   };

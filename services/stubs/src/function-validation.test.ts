@@ -37,6 +37,14 @@ describe('normaliseFunctionConfig', () => {
     expect([high.memoryMb, high.timeoutSeconds, high.maxConcurrency]).toEqual([10240, 900, 1000]);
   });
 
+  it('sizes /tmp from 1 MiB up to the function\'s memory, 64 MiB by default', () => {
+    expect(normaliseFunctionConfig(config()).tmpSizeMb).toBe(64);
+    expect(normaliseFunctionConfig(config({ memoryMb: 256, tmpSizeMb: 256 })).tmpSizeMb).toBe(256);
+    const tooBig = failure({ memoryMb: 128, tmpSizeMb: 129 });
+    expect(tooBig.code).toBe('invalid_function_config');
+    expect(tooBig.message).toContain('tmp_size_mb');
+  });
+
   it.each(['Hello', '1abc', '-a', 'a_b', '', 'a'.repeat(64), 'é'])('rejects the name %j as invalid_function_name', (name) => {
     expect(failure({ name }).code).toBe('invalid_function_name');
   });

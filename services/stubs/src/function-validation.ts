@@ -15,6 +15,7 @@ export function customRuntimeName(runtime: string): string | undefined {
 export const MEMORY_MB = { min: 64, max: 10240, default: 128 } as const;
 export const TIMEOUT_SECONDS = { min: 1, max: 900, default: 30 } as const;
 export const MAX_CONCURRENCY = { min: 1, max: 1000, default: 10 } as const;
+export const TMP_SIZE_MB = { min: 1, max: 10240, default: 64 } as const;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_VALUE_MAX_BYTES = 4 * 1024;
 const ENV_TOTAL_MAX_BYTES = 64 * 1024;
@@ -97,12 +98,17 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     throw invalid('code_digest', 'must be "sha256:" followed by 64 lower-case hex digits');
   }
   checkEnvironment(input.environment);
+  const memoryMb = withinRange('memory_mb', input.memoryMb, MEMORY_MB);
+  const tmpSizeMb = withinRange('tmp_size_mb', input.tmpSizeMb, TMP_SIZE_MB);
+  // /tmp is memory (tmpfs) charged to the function's cgroup: it cannot outgrow it.
+  if (tmpSizeMb > memoryMb) throw invalid('tmp_size_mb', `must not exceed memory_mb (${memoryMb})`);
   return create(FunctionConfigSchema, {
     name: input.name,
     runtime: input.runtime,
     handler: input.handler,
     codeDigest: input.codeDigest,
-    memoryMb: withinRange('memory_mb', input.memoryMb, MEMORY_MB),
+    memoryMb,
+    tmpSizeMb,
     timeoutSeconds: withinRange('timeout_seconds', input.timeoutSeconds, TIMEOUT_SECONDS),
     maxConcurrency: withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY),
     environment: { ...input.environment },

@@ -11,8 +11,9 @@
  *   the quota stops one sandbox from taking the host.
  * - pids: 256 (threads included), enough for a runtime and a few children,
  *   too few for a fork bomb to hurt the host.
- * - /tmp: a 64 MiB tmpfs; what is written there is charged to the memory
- *   cgroup too, so it can never exceed memory_mb either.
+ * - /tmp: a tmpfs of the function's tmp_size_mb (64 MiB by default); what is
+ *   written there is charged to the memory cgroup too, so it can never
+ *   exceed memory_mb either.
  */
 import { availableParallelism } from 'node:os';
 
@@ -31,7 +32,14 @@ export interface SandboxLimits {
   readonly tmpMb: number;
 }
 
-export function limitsFor(memoryMb: number, hostCores = availableParallelism()): SandboxLimits {
+export interface LimitOptions {
+  /** The function's /tmp size; DEFAULT_TMP_MB when absent. */
+  readonly tmpMb?: number;
+  /** The host's cores, which cap the CPU quota. */
+  readonly hostCores?: number;
+}
+
+export function limitsFor(memoryMb: number, { tmpMb = DEFAULT_TMP_MB, hostCores = availableParallelism() }: LimitOptions = {}): SandboxLimits {
   const cores = Math.min(hostCores, Math.max(MIN_CORES, memoryMb / 1024));
   return {
     memoryBytes: memoryMb * 1024 * 1024,
@@ -39,7 +47,7 @@ export function limitsFor(memoryMb: number, hostCores = availableParallelism()):
     cpuQuotaUs: Math.round(cores * CPU_PERIOD_US),
     cpuPeriodUs: CPU_PERIOD_US,
     pids: DEFAULT_PIDS_LIMIT,
-    tmpMb: DEFAULT_TMP_MB,
+    tmpMb,
   };
 }
 

@@ -8,7 +8,7 @@ const spec = buildSandboxSpec({
   agentDir: '/srv/funclet/dist/agent',
   runDir: '/state/sandboxes/x/run',
   args: ['/usr/bin/node', '/opt/faas/node-agent.js'],
-  limits: limitsFor(256, 2),
+  limits: limitsFor(256, { hostCores: 2 }),
   cgroupsPath: '/faas/f1/faas-f1-1',
   netnsPath: '/run/netns/faas-f1-net3',
   codePropagates: true,
