@@ -27,7 +27,8 @@ ensure_commands() {
 
 ensure_platform_commands() {
   # python3 sandboxes run Debian's /usr/bin/python3 (a pyenv shim on PATH would not do).
-  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2 /usr/bin/python3:python3
+  # iptables: opt-in egress (NAT and isolation rules for the sandboxes' bridge).
+  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2 iptables:iptables /usr/bin/python3:python3
 }
 
 # npm packages: (re)install when node_modules is missing or older than the lock file.
