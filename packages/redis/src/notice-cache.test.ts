@@ -165,4 +165,35 @@ describe('NoticeCache', () => {
       expect(cache.size).toBe(0);
     });
   });
+
+  describe('while the owner writes', () => {
+    it('answers reads from the source and keeps nothing until the write returned', async () => {
+      const { cache, source } = setup();
+      cache.setNoticesFlowing(true);
+      await cache.get('hello', source.load('hello')); // cached: v1
+      let finishWrite!: () => void;
+      const writing = cache.whileChanging('hello', () => new Promise<void>((resolve) => (finishWrite = resolve)));
+      // The write has reached the store (and its notice other processes) but not returned yet.
+      source.values.set('hello', 'v2');
+      expect(await cache.get('hello', source.load('hello'))).toBe('v2');
+      finishWrite();
+      await writing;
+      const reads = source.reads;
+      expect(await cache.get('hello', source.load('hello'))).toBe('v2');
+      expect(source.reads).toBe(reads + 1); // nothing read during the write was kept
+    });
+
+    it('bypasses every name while a drop-everything write runs', async () => {
+      const { cache, source } = setup();
+      cache.setNoticesFlowing(true);
+      await cache.get('hello', source.load('hello'));
+      let finishWrite!: () => void;
+      const writing = cache.whileChanging(DROP_ALL_NOTICE, () => new Promise<void>((resolve) => (finishWrite = resolve)));
+      source.values.set('hello', 'v2');
+      expect(await cache.get('hello', source.load('hello'))).toBe('v2');
+      finishWrite();
+      await writing;
+      expect(cache.size).toBe(0);
+    });
+  });
 });

@@ -45,6 +45,8 @@ export class NoticeCache<V> {
    * the old value, so its result is returned but not kept.
    */
   private epoch = 0;
+  /** Names the owner is writing right now: their cached values may already be stale. */
+  private readonly changing = new Map<string, number>();
 
   constructor(options: NoticeCacheOptions<V>) {
     this.ttlMs = options.ttlMs;
@@ -83,8 +85,38 @@ export class NoticeCache<V> {
     this.entries.clear();
   }
 
+  /**
+   * Runs the owner's own write of `key` (DROP_ALL_NOTICE: a write that may
+   * change every entry). From before the write is sent until after it
+   * returns, reads of `key` go to the source and keep nothing: the
+   * change notice can reach other processes (which then read through us)
+   * before our own write call has returned, and they must not be answered
+   * from the entry the write is replacing.
+   */
+  async whileChanging<T>(key: string, write: () => Promise<T>): Promise<T> {
+    this.changing.set(key, (this.changing.get(key) ?? 0) + 1);
+    this.onNoticeDrop(key);
+    try {
+      return await write();
+    } finally {
+      const left = (this.changing.get(key) ?? 1) - 1;
+      if (left > 0) this.changing.set(key, left);
+      else this.changing.delete(key);
+      this.onNoticeDrop(key);
+    }
+  }
+
+  private onNoticeDrop(key: string): void {
+    if (key === DROP_ALL_NOTICE) this.dropAll();
+    else this.drop(key);
+  }
+
+  private isChanging(key: string): boolean {
+    return this.changing.has(key) || this.changing.has(DROP_ALL_NOTICE);
+  }
+
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    if (!this.flowing || this.ttlMs <= 0) return load();
+    if (!this.flowing || this.ttlMs <= 0 || this.isChanging(key)) return load();
     const startedMs = this.now();
     const hit = this.entries.get(key);
     if (hit && startedMs - hit.loadStartedMs < this.ttlMs) return hit.value;
@@ -97,7 +129,7 @@ export class NoticeCache<V> {
 
   /** Stores a loaded value unless a notice (or a lost subscription) came while it loaded. */
   private keep(key: string, value: V, epoch: number, loadStartedMs: number): void {
-    if (!this.flowing || this.ttlMs <= 0 || epoch !== this.epoch) return;
+    if (!this.flowing || this.ttlMs <= 0 || epoch !== this.epoch || this.isChanging(key)) return;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     // Aged from when the read began: the value is at least that old.
     this.entries.set(key, { value, loadStartedMs });

@@ -62,7 +62,7 @@ export class FunctionRegistry {
         createdAtMs: previous?.createdAtMs ?? now,
         updatedAtMs: now,
       });
-      const swapped = await withRedis(() =>
+      const swapped = await this.cache.whileChanging(config.name, () => withRedis(() =>
         this.redis.eval(
           COMPARE_AND_SET,
           2,
@@ -73,8 +73,7 @@ export class FunctionRegistry {
           config.name,
           this.keys.changes,
         ),
-      );
-      this.cache.drop(config.name);
+      ));
       if (swapped === 1) return { function: { ...next, runtimeCodeDigest }, created: previous === undefined };
     }
     throw new PlatformError('service_unavailable', `function ${config.name} is being updated by too many callers at once; try again`);
@@ -121,10 +120,9 @@ export class FunctionRegistry {
 
   async delete(name: string): Promise<void> {
     assertFunctionName(name);
-    const replies = await withRedis(() =>
+    const replies = await this.cache.whileChanging(name, () => withRedis(() =>
       this.redis.multi().del(this.keys.function(name)).srem(this.keys.functionNames, name).publish(this.keys.changes, name).exec(),
-    );
-    this.cache.drop(name);
+    ));
     const [deleteError, deleted] = replies?.[0] ?? [new Error('transaction aborted'), 0];
     if (deleteError) throw new PlatformError('internal', `deleting ${name} failed: ${deleteError.message}`, { cause: deleteError });
     if (deleted === 0) throw notFound(name);

@@ -1,5 +1,5 @@
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
-import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
+import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
 import { CodeStore } from './code-store.js';
@@ -31,7 +31,7 @@ const changes = subscribeChannel(
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   log,
 );
-const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, () => functionCache.dropAll());
+const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, (write) => functionCache.whileChanging(DROP_ALL_NOTICE, write));
 const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
 
 const server = new grpc.Server({

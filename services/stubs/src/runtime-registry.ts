@@ -33,8 +33,12 @@ export class RuntimeRegistry implements RuntimeLookup {
     private readonly keys: StubsKeys,
     private readonly code: Pick<CodeStore, 'assertExists'>,
     private readonly now: () => number = Date.now,
-    /** Told after a runtime changed, before the caller is answered: functions' resolved runtime digests are now stale. */
-    private readonly changed: () => void = () => {},
+    /**
+     * Wraps each runtime write: functions carry their runtime's digest as
+     * resolved when read, so while and after a runtime changes, cached
+     * function configs must not be served.
+     */
+    private readonly whileChanging: <T>(write: () => Promise<T>) => Promise<T> = (write) => write(),
   ) {}
 
   async put(input: RuntimeConfig): Promise<PutRuntimeResult> {
@@ -57,16 +61,16 @@ export class RuntimeRegistry implements RuntimeLookup {
       createdAtMs: previous?.createdAtMs ?? now,
       updatedAtMs: now,
     });
-    // Functions carry their runtime's digest as resolved when read, so every cached function config is now suspect.
-    await withRedis(() =>
-      this.redis
-        .multi()
-        .set(key, toJsonString(RuntimeConfigSchema, runtime))
-        .sadd(this.keys.runtimeNames, input.name)
-        .publish(this.keys.changes, DROP_ALL_NOTICE)
-        .exec(),
+    await this.whileChanging(() =>
+      withRedis(() =>
+        this.redis
+          .multi()
+          .set(key, toJsonString(RuntimeConfigSchema, runtime))
+          .sadd(this.keys.runtimeNames, input.name)
+          .publish(this.keys.changes, DROP_ALL_NOTICE)
+          .exec(),
+      ),
     );
-    this.changed();
     return { runtime, created: previous === undefined };
   }
 
