@@ -93,8 +93,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     const failure = toHttpError(error);
     if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     else logger.debug({ code: failure.code, message: failure.message, url: request.url }, 'request refused');
-    // The rest of an oversized body is not read; the connection cannot be reused.
-    if (failure.code === 'payload_too_large') reply.header('connection', 'close');
+    if (failure.code === 'payload_too_large') refuseRestOfBody(request, reply);
     void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
   });
 
@@ -293,6 +292,23 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   app.post('/async-function/:name/*', invokeAsyncOverHttp);
 
   return app;
+}
+
+/** Largest refused body still read (and discarded) to the end, rather than cut off. */
+const MAX_DISCARDED_BODY_BYTES = 128 * 1024 * 1024;
+
+/**
+ * After a 413. A body refused by its declared length is still unread, and
+ * its client is still sending it: closing now would reset the connection
+ * and the client would see a network error instead of the 413. So it is
+ * read and dropped (Node's request timeout bounds a slow sender). A body
+ * already cut off mid-read, or one too large to be worth reading, ends the
+ * connection instead.
+ */
+function refuseRestOfBody(request: FastifyRequest, reply: FastifyReply): void {
+  const declared = Number(request.headers['content-length']);
+  if (!request.raw.destroyed && declared <= MAX_DISCARDED_BODY_BYTES) request.raw.resume();
+  else reply.header('connection', 'close');
 }
 
 /** A management request's JSON body (a function or runtime definition), parsed or refused with a code. */
