@@ -1,4 +1,5 @@
 export { serviceDefinition } from './definition.js';
+export { CALL_ID, FUNCTION_NAME, assertCallId, assertFunctionName } from './identifiers.js';
 export { toServiceError, fromServiceError } from './error-mapping.js';
 export { ERROR_CODE_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type ServeOptions, type ServiceImpl } from './server.js';

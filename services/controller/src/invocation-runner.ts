@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PlatformError, isPlatformError } from '@faas/errors';
-import { create, InvocationResultSchema, InvocationSchema, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
+import { assertCallId, assertFunctionName, create, InvocationResultSchema, InvocationSchema, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
 import { FuncletUnreachableError, type FuncletPort } from './funclet-port.js';
-import { assertCallId, assertFunctionName } from './invocation-validation.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface FunctionSource {

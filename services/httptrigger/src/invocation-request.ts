@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PlatformError } from '@faas/errors';
-import { InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
+import { CALL_ID, InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
 
-export const CALL_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const FUNCTION_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** Headers that describe one hop, not the request (RFC 9110 §7.6.1), plus framing we recompute. */
 const HOP_BY_HOP = new Set([
@@ -19,17 +17,11 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-export function assertFunctionName(name: string): void {
-  if (!FUNCTION_NAME_PATTERN.test(name)) {
-    throw new PlatformError('invalid_function_name', `"${name.slice(0, 80)}" is not a function name (a-z, 0-9 and "-", starting with a letter, at most 63)`);
-  }
-}
-
 /** The caller's `X-Call-Id` when it is valid, else a fresh UUID. */
 export function resolveCallId(header: string | string[] | undefined, generate: () => string = randomUUID): string {
   if (header === undefined || header === '') return generate();
   const value = Array.isArray(header) ? header[0] ?? '' : header;
-  if (!CALL_ID_PATTERN.test(value)) throw new PlatformError('bad_request', 'X-Call-Id must match ^[A-Za-z0-9_.:-]{1,128}$');
+  if (!CALL_ID.test(value)) throw new PlatformError('bad_request', 'X-Call-Id must match ^[A-Za-z0-9_.:-]{1,128}$');
   return value;
 }
 

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
-import type { Invocation, InvocationResult } from '@faas/protocol';
+import { CALL_ID, assertFunctionName, type Invocation, type InvocationResult } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import { limitedChunks, readBody } from './body-reader.js';
@@ -8,8 +8,6 @@ import { callToJson } from './call-json.js';
 import type { Clients } from './clients.js';
 import { functionFromRequest, functionToJson } from './function-json.js';
 import {
-  CALL_ID_PATTERN,
-  assertFunctionName,
   callbackUrlFrom,
   eventInvocation,
   httpInvocation,
@@ -235,7 +233,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
 
   app.get<{ Params: { callId: string } }>('/v1/calls/:callId', async (request, reply) => {
     const { callId } = request.params;
-    if (!CALL_ID_PATTERN.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
+    if (!CALL_ID.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
     const { call } = await queueWorker.getCall({ callId });
     if (!call) throw new PlatformError('call_not_found', `no call "${callId}"`);
     return reply.type(JSON_TYPE).send(callToJson(call));

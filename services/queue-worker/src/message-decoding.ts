@@ -1,12 +1,10 @@
-import { AsyncInvocationSchema, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
+import { AsyncInvocationSchema, CALL_ID, FUNCTION_NAME, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
 
 export const SUBJECT_PREFIX = 'faas.invoke.';
 export const ENVELOPE_HEADER = 'Faas-Envelope';
 export const ENVELOPE_ASYNC_INVOCATION = 'faas.v1.AsyncInvocation';
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
-const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** The parts of a JetStream message decoding looks at. */
 export interface RawMessage {

@@ -1,11 +1,9 @@
-import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
+import { FUNCTION_NAME, assertFunctionName, create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import { isDigest } from './digest.js';
 
 /** The rules of docs/design.md "Functions". */
-export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export const RUNTIMES = ['nodejs', 'python3', 'exec', 'http'] as const;
-export const BUILT_IN_RUNTIMES = RUNTIMES;
 /** "custom:<name>" runs a runtime registered with PutRuntime. */
 export const CUSTOM_RUNTIME_PREFIX = 'custom:';
 
@@ -34,15 +32,6 @@ function isModuleHandler(handler: string): boolean {
   const file = handler.slice(0, dot);
   if (!EXPORT_NAME.test(handler.slice(dot + 1))) return false;
   return file.split('/').every((segment) => PATH_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
-}
-
-export function assertFunctionName(name: string): void {
-  if (!FUNCTION_NAME.test(name)) {
-    throw new PlatformError(
-      'invalid_function_name',
-      `function name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
-    );
-  }
 }
 
 function invalid(field: string, problem: string): PlatformError {

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
-import { create, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
+import { FUNCTION_NAME, create, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import { isDigest } from './digest.js';
-import { BUILT_IN_RUNTIMES, CUSTOM_RUNTIME_PREFIX, FUNCTION_NAME } from './function-validation.js';
+import { CUSTOM_RUNTIME_PREFIX, RUNTIMES } from './function-validation.js';
 import { DROP_ALL_NOTICE, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -102,7 +102,7 @@ export function assertRuntimeName(name: string): void {
       `runtime name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
     );
   }
-  if ((BUILT_IN_RUNTIMES as readonly string[]).includes(name) || name === CUSTOM_RUNTIME_PREFIX.slice(0, -1)) {
+  if ((RUNTIMES as readonly string[]).includes(name) || name === CUSTOM_RUNTIME_PREFIX.slice(0, -1)) {
     throw new PlatformError('invalid_function_config', `runtime name ${name} is taken by a built-in runtime`);
   }
 }

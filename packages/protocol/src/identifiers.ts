@@ -1,8 +1,12 @@
 import { PlatformError } from '@faas/errors';
 
-/** The rules of docs/design.md "Functions" and "Invocations". */
-const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/**
+ * The names every service checks the same way (docs/design.md "Functions"
+ * and "Invocations"): one definition, so the edge, the registry, the
+ * scheduler and the queue can never disagree on what is valid.
+ */
+export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function assertFunctionName(name: string): void {
   if (!FUNCTION_NAME.test(name)) {
