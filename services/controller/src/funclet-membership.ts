@@ -33,7 +33,14 @@ export class FuncletMembership {
   async register(funclet: Omit<FuncletInfo, 'seenAtMs'>): Promise<FuncletInfo> {
     const info: FuncletInfo = { ...funclet, seenAtMs: this.now() };
     await withRedis(() => this.redis.set(this.keys.funclet(info.id), JSON.stringify(info), 'PX', this.options.ttlMs));
-    this.cached = undefined;
+    // Heartbeats come from every funclet every few seconds: update the
+    // listing in place rather than dropping it, or nearly every placement
+    // would rescan Redis. Its age is kept, so expiries still show at the next scan.
+    if (this.cached) {
+      const funclets = this.cached.funclets.filter((known) => known.id !== info.id).concat(info);
+      funclets.sort((a, b) => a.id.localeCompare(b.id));
+      this.cached = { atMs: this.cached.atMs, funclets };
+    }
     return info;
   }
 
