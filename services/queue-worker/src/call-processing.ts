@@ -4,7 +4,7 @@ import { context, extractTraceContext, trace, type Logger } from '@faas/telemetr
 import { finishedRecord, isTerminal, platformFailureRecord, queuedRecord, runningRecord } from './call-records.js';
 import type { CallStore } from './call-store.js';
 import { decodeMessage, type RawMessage } from './message-decoding.js';
-import { decideRetry, isRetryable } from './retry-policy.js';
+import { backoffDelayMs, decideRetry, isRetryable } from './retry-policy.js';
 
 /** The parts of a JetStream message the tracker and the worker use. */
 export interface QueueMessage extends RawMessage {
@@ -25,10 +25,12 @@ export interface Invoker {
 /** How long to wait before trying a message again when Redis cannot be reached. */
 export const STORE_RETRY_DELAY_MS = 2_000;
 const STORE_RETRY_MAX_DELAY_MS = 30_000;
+/** Quick retries of one record write inside a single delivery. */
+const WRITE_RETRY_BACKOFF = { baseMs: 200, capMs: 5_000 };
 
 /** Waits grow with each delivery so a long Redis outage is not a busy loop. */
 export function storeRetryDelayMs(deliveryCount: number): number {
-  return Math.min(STORE_RETRY_MAX_DELAY_MS, STORE_RETRY_DELAY_MS * 2 ** Math.min(Math.max(deliveryCount - 1, 0), 10));
+  return backoffDelayMs(deliveryCount, { baseMs: STORE_RETRY_DELAY_MS, capMs: STORE_RETRY_MAX_DELAY_MS });
 }
 /** Longest function timeout (900 s) plus room for queueing in the controller. */
 const INVOKE_TIMEOUT_MS = 960_000;
@@ -185,7 +187,7 @@ async function tryWrite(write: () => Promise<void>, deps: WorkerDeps, callId: st
         deps.logger.error({ err: error, callId }, 'cannot write the call record');
         return false;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1)));
+      await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, WRITE_RETRY_BACKOFF)));
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { CallRecordSchema, fromJson, toJson, type CallRecord } from '@faas/protocol';
+import { withRedis } from '@faas/redis';
 
 /**
  * Call records in Redis (`<prefix>calls:<callId>`, protobuf JSON), the
@@ -18,16 +19,16 @@ export class CallStore {
 
   /** Writes only when no record exists yet, so a late `queued` never hides progress. */
   async createIfAbsent(record: CallRecord): Promise<boolean> {
-    const reply = await this.redis.set(this.key(record.callId), encode(record), 'EX', this.ttlSeconds, 'NX');
+    const reply = await withRedis(() => this.redis.set(this.key(record.callId), encode(record), 'EX', this.ttlSeconds, 'NX'));
     return reply === 'OK';
   }
 
   async put(record: CallRecord): Promise<void> {
-    await this.redis.set(this.key(record.callId), encode(record), 'EX', this.ttlSeconds);
+    await withRedis(() => this.redis.set(this.key(record.callId), encode(record), 'EX', this.ttlSeconds));
   }
 
   async get(callId: string): Promise<CallRecord | undefined> {
-    const raw = await this.redis.get(this.key(callId));
+    const raw = await withRedis(() => this.redis.get(this.key(callId)));
     if (raw === null) return undefined;
     return fromJson(CallRecordSchema, JSON.parse(raw), { ignoreUnknownFields: true });
   }

@@ -23,7 +23,7 @@ export interface BackoffOptions {
   readonly capMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 60_000 };
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 60_000 };
 
 /** Delay before the attempt after `attempt` (1-based): base·2^(attempt-1), capped. */
 export function backoffDelayMs(attempt: number, options: BackoffOptions = DEFAULT_BACKOFF): number {

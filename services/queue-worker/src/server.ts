@@ -1,4 +1,4 @@
-import { PlatformError, toPlatformError } from '@faas/errors';
+import { PlatformError } from '@faas/errors';
 import { QueueWorker, type ServiceImpl } from '@faas/protocol';
 import type { CallStore } from './call-store.js';
 
@@ -9,12 +9,7 @@ export function queueWorkerService(store: Pick<CallStore, 'get'>) {
   return {
     async getCall(request) {
       if (!request.callId) throw new PlatformError('bad_request', 'call_id is required');
-      let call;
-      try {
-        call = await store.get(request.callId);
-      } catch (error) {
-        throw toPlatformError(error, 'service_unavailable');
-      }
+      const call = await store.get(request.callId);
       if (!call) throw new PlatformError('call_not_found', `no call "${request.callId}" (it may have expired)`);
       return { call };
     },
