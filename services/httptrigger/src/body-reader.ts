@@ -13,23 +13,16 @@ export function assertDeclaredLength(request: Pick<IncomingMessage, 'headers'>, 
 
 /** Reads a whole body, at most `limitBytes` of it. */
 export async function readBody(stream: AsyncIterable<Buffer | string> & Pick<IncomingMessage, 'headers'>, limitBytes: number): Promise<Buffer> {
-  assertDeclaredLength(stream, limitBytes);
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buffer.byteLength;
-    if (size > limitBytes) throw tooLarge(limitBytes);
-    chunks.push(buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  for await (const chunk of limitedChunks(stream, limitBytes)) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**
  * Passes a body on chunk by chunk without holding it, counting as it goes:
  * the code upload path, where bundles can be tens of MiB.
  */
-export async function* limitedChunks(stream: AsyncIterable<Buffer | string> & Pick<IncomingMessage, 'headers'>, limitBytes: number): AsyncGenerator<Uint8Array> {
+export async function* limitedChunks(stream: AsyncIterable<Buffer | string> & Pick<IncomingMessage, 'headers'>, limitBytes: number): AsyncGenerator<Buffer> {
   assertDeclaredLength(stream, limitBytes);
   let size = 0;
   for await (const chunk of stream) {

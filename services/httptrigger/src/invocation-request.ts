@@ -68,16 +68,14 @@ export function pathBelowFunction(rawUrl: string): { path: string; rawQuery: str
 
 /** Request headers as the function sees them: lower-case, one string each, no hop-by-hop ones. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const named = new Set(HOP_BY_HOP);
+  // Headers the Connection header names are hop-by-hop too; most requests name none.
   const connection = headers.connection;
-  if (typeof connection === 'string') {
-    for (const token of connection.split(',')) named.add(token.trim().toLowerCase());
-  }
+  const namedByConnection = typeof connection === 'string' ? new Set(connection.split(',').map((token) => token.trim().toLowerCase())) : undefined;
   const forwarded: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const key = name.toLowerCase();
-    if (named.has(key)) continue;
+    if (HOP_BY_HOP.has(key) || namedByConnection?.has(key)) continue;
     forwarded[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return forwarded;
