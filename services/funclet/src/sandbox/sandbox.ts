@@ -226,11 +226,6 @@ export class Sandbox {
     return this.setup.cgroupsPath;
   }
 
-  /** Frames the agent sends unasked (LOG), for the log pipeline. */
-  onUnsolicited(listener: Parameters<AgentClient['onUnsolicited']>[0]): void {
-    this.agent.onUnsolicited(listener);
-  }
-
   /** Called once the sandbox is destroyed, whatever the reason. */
   onGone(listener: () => void): void {
     this.goneListeners.push(listener);
