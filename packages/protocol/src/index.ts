@@ -1,5 +1,15 @@
 export { serviceDefinition } from './definition.js';
 export { CALL_ID, FUNCTION_NAME, assertCallId, assertFunctionName } from './identifiers.js';
+export {
+  ENVELOPE_ASYNC_INVOCATION,
+  ENVELOPE_HEADER,
+  INVOCATION_SUBJECT_PREFIX,
+  LOG_STREAM,
+  LOG_SUBJECT_PREFIX,
+  invocationSubject,
+  logSubject,
+  type LogLine,
+} from './subjects.js';
 export { toServiceError, fromServiceError } from './error-mapping.js';
 export { ERROR_CODE_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type ServeOptions, type ServiceImpl } from './server.js';

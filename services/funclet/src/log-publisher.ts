@@ -7,12 +7,11 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
+import { LOG_STREAM, LOG_SUBJECT_PREFIX, logSubject } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { LogPublisher, LogRecord } from './log-sink.js';
 
-export const LOG_STREAM = 'FAAS_LOGS';
-export const LOG_SUBJECTS = 'faas.logs.>';
-export const logSubject = (functionName: string) => `faas.logs.${functionName}`;
+const LOG_SUBJECTS = `${LOG_SUBJECT_PREFIX}>`;
 const MAX_LINES_PER_FUNCTION = 10_000;
 const MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const DROP_WARNING_INTERVAL_MS = 30_000;

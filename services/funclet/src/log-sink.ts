@@ -5,6 +5,7 @@
  * (X-Log-Type: Tail). Everything is bounded: the agents cap a call's output,
  * and this module holds at most a partial line and a 4 KiB tail per call.
  */
+import type { LogLine } from '@faas/protocol';
 import type { LogHeader } from './agent/wire.js';
 
 export const LOG_TAIL_BYTES = 4096;
@@ -18,14 +19,7 @@ export interface LogSource {
 }
 
 /** One published line (the JSON body of a faas.logs.<function> message). */
-export interface LogRecord {
-  readonly time: string;
-  readonly callId: string;
-  readonly stream: LogHeader['stream'];
-  readonly sandboxId: string;
-  readonly version: string;
-  readonly line: string;
-}
+export type LogRecord = LogLine;
 
 export interface LogPublisher {
   publish(functionName: string, record: LogRecord): void;

@@ -1,11 +1,9 @@
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
-import { AsyncInvocationSchema, create, toBinary, type Invocation } from '@faas/protocol';
+import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
 import { injectTraceContext, type Logger } from '@faas/telemetry';
 
-export const ENVELOPE_HEADER = 'Faas-Envelope';
-export const ENVELOPE_ASYNC_INVOCATION = 'faas.v1.AsyncInvocation';
 const PUBLISH_TIMEOUT_MS = 5_000;
 
 /** Where asynchronous invocations go. */
@@ -71,7 +69,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
       create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),
     );
     try {
-      await this.js.publish(`faas.invoke.${invocation.functionName}`, body, { msgID: invocation.callId, headers, timeout: PUBLISH_TIMEOUT_MS });
+      await this.js.publish(invocationSubject(invocation.functionName), body, { msgID: invocation.callId, headers, timeout: PUBLISH_TIMEOUT_MS });
     } catch (error) {
       // No responders means no stream (queue-worker never started); the rest are outages.
       throw new PlatformError('service_unavailable', `asynchronous invocations are unavailable: ${(error as Error).message}`, { cause: error });

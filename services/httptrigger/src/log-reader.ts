@@ -7,20 +7,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
+import { LOG_STREAM, logSubject, type LogLine } from '@faas/protocol';
 
-export const LOG_STREAM = 'FAAS_LOGS';
 export const DEFAULT_TAIL_LINES = 100;
 export const MAX_TAIL_LINES = 10_000;
 
-/** One log line as funclets publish it. */
-export interface LogLine {
-  readonly time: string;
-  readonly callId: string;
-  readonly stream: string;
-  readonly sandboxId: string;
-  readonly version: string;
-  readonly line: string;
-}
 
 export interface LogReadOptions {
   /** How many of the newest stored lines come first. */
@@ -41,7 +32,7 @@ export class NatsLogReader implements LogReader {
   async open(functionName: string, { tail, follow, signal }: LogReadOptions): Promise<AsyncIterable<LogLine>> {
     const connection = this.connection();
     if (!connection || connection.isClosed()) throw new PlatformError('service_unavailable', 'function logs are unavailable: NATS is not connected');
-    const subject = `faas.logs.${functionName}`;
+    const subject = logSubject(functionName);
     let stored: number;
     try {
       const info = await (await jetstreamManager(connection)).streams.info(LOG_STREAM, { subjects_filter: subject });

@@ -1,8 +1,5 @@
-import { AsyncInvocationSchema, CALL_ID, FUNCTION_NAME, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
+import { AsyncInvocationSchema, CALL_ID, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
 
-export const SUBJECT_PREFIX = 'faas.invoke.';
-export const ENVELOPE_HEADER = 'Faas-Envelope';
-export const ENVELOPE_ASYNC_INVOCATION = 'faas.v1.AsyncInvocation';
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 
@@ -40,7 +37,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   const fallbackCallId = headerCallId ?? `nats-${message.streamSequence}`;
   const knownCallId = CALL_ID.test(fallbackCallId) ? fallbackCallId : undefined;
 
-  const functionName = message.subject.startsWith(SUBJECT_PREFIX) ? message.subject.slice(SUBJECT_PREFIX.length) : '';
+  const functionName = message.subject.startsWith(INVOCATION_SUBJECT_PREFIX) ? message.subject.slice(INVOCATION_SUBJECT_PREFIX.length) : '';
   if (!FUNCTION_NAME.test(functionName)) {
     return { ok: false, reason: `subject "${message.subject}" does not name a function (faas.invoke.<name>)`, callId: knownCallId };
   }

@@ -7,10 +7,11 @@ import {
   StorageType,
   type JetStreamManager,
 } from '@nats-io/jetstream';
+import { INVOCATION_SUBJECT_PREFIX } from '@faas/protocol';
 
 /** Names fixed by docs/design.md "Async invocations". */
 export const STREAM_NAME = 'FAAS_INVOCATIONS';
-export const STREAM_SUBJECTS = 'faas.invoke.>';
+const STREAM_SUBJECTS = `${INVOCATION_SUBJECT_PREFIX}>`;
 export const TRACKER_CONSUMER = 'tracker';
 export const WORKER_CONSUMER = 'worker';
 
