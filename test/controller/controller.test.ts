@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { PlatformError } from '@faas/errors';
+
 import {
   Controller,
   Funclet,
@@ -22,6 +22,7 @@ import {
 } from '@faas/protocol';
 import { freePort, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
+import { platformError } from '../support/errors.js';
 
 const PREFIX = 'controller-test:';
 const TOKEN = 'controller-test-token';
@@ -45,12 +46,6 @@ const funcletLog: string[] = [];
 let fakeFunclet: grpc.Server;
 let fakeFuncletAddress: string;
 let sandboxCount = 0;
-
-async function platformError(promise: Promise<unknown>): Promise<PlatformError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(PlatformError);
-  return error as PlatformError;
-}
 
 async function deploy(overrides: MessageInitShape<typeof FunctionConfigSchema> = {}) {
   const { function: fn } = await stubs.putFunction({

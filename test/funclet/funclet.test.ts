@@ -27,6 +27,7 @@ import { REPO_ROOT, startService, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually } from '../support/http.js';
 import { hostLeftovers } from '../support/leftovers.js';
+import { platformError } from '../support/errors.js';
 
 // Room for the pools of every runtime (which grow with demand) beside the tests' own sandboxes.
 const FUNCLET_MEMORY_MB = 4096;
@@ -133,15 +134,6 @@ let funclet: RunningService;
 let client: ReturnType<typeof connect>;
 
 const connect = (address: string) => createClient(Funclet, address, { peerName: 'funclet', defaultTimeoutMs: 30_000 });
-
-async function platformError(promise: Promise<unknown>): Promise<PlatformError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PlatformError);
-  return error as PlatformError;
-}
 
 /** The funclet's JSON log lines written after `from` (an offset into its output). */
 const logLines = (from = 0): Array<Record<string, unknown>> =>

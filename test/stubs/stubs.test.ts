@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { PlatformError } from '@faas/errors';
+
 import { Health, HealthCheckResponse_ServingStatus, Stubs, createClient, type MessageInitShape, type FunctionConfigSchema } from '@faas/protocol';
 import { freePort, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
 import { tarGzBundle, zipBundle } from '../support/bundles.js';
+import { platformError } from '../support/errors.js';
 
 const PREFIX = 'stubs-test:';
 const MAX_CODE_MB = 1;
@@ -27,12 +28,6 @@ let health: ReturnType<typeof connectHealth>;
 
 async function* chunksOf(bytes: Uint8Array, size = 64 * 1024) {
   for (let offset = 0; offset < bytes.length; offset += size) yield { chunk: bytes.subarray(offset, offset + size) };
-}
-
-async function platformError(promise: Promise<unknown>): Promise<PlatformError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(PlatformError);
-  return error as PlatformError;
 }
 
 async function eventually<T>(probe: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
