@@ -59,7 +59,7 @@ try {
 
 say(`
 The platform is up at ${platform.httpUrl}
-  curl -X POST ${platform.httpUrl}/v1/functions/hello/invocations -d '{"name":"you"}'
+  curl ${platform.httpUrl}/v1/functions/hello/invocations -H 'content-type: application/json' -d '{"name":"you"}'
   curl '${platform.httpUrl}/function/hello?name=you'
 Press Ctrl-C to stop.`);
 
