@@ -65,9 +65,14 @@ export function statLine(label, stats, unit = 'ms') {
   return `${label.padEnd(58)} p50 ${fmt(stats.p50).padStart(7)} ${unit}  p99 ${fmt(stats.p99).padStart(7)} ${unit}  max ${fmt(stats.max).padStart(7)} ${unit}  n=${stats.n}`;
 }
 
-/** "PASS"/"MISS" with the target beside it. */
+/** "PASS"/"MISS" with the target beside it: `value` must be at most `limit`. */
 export function verdict(value, limit, what) {
   return `${value <= limit ? 'PASS' : 'MISS'}  ${what}: ${fmt(value)} (target ≤ ${limit})`;
+}
+
+/** "PASS"/"MISS" with the target beside it: `value` must be at least `limit`. */
+export function verdictAtLeast(value, limit, what) {
+  return `${value >= limit ? 'PASS' : 'MISS'}  ${what}: ${value.toFixed(3)} (target ≥ ${limit})`;
 }
 
 /** A zip holding one ESM handler; `tag` makes the bytes (so the digest) unique. */
