@@ -110,6 +110,9 @@ beforeAll(async () => {
       async listSandboxes() {
         return { sandboxes: [] };
       },
+      async prefetchCode() {
+        return {};
+      },
     },
     // The controller must send the internal token to funclets too.
     { token: TOKEN },

@@ -200,6 +200,9 @@ beforeAll(async () => {
     getFunction: unimplemented,
     listFunctions: unimplemented,
     deleteFunction: unimplemented,
+    putRuntime: unimplemented,
+    getRuntime: unimplemented,
+    listRuntimes: unimplemented,
   });
   addService(fakeServer, Controller, {
     async registerFunclet(request) {

@@ -22,6 +22,9 @@ import { freePort, startNats, startRedis, startService, type ManagedProcess, typ
 import { eventually, http } from '../support/http.js';
 
 const digest = `sha256:${'c'.repeat(64)}`;
+const notPartOfThisTest = async (): Promise<never> => {
+  throw new PlatformError('internal', 'not part of this test');
+};
 
 let workDir: string;
 let nats: ManagedProcess;
@@ -76,6 +79,9 @@ beforeAll(async () => {
       if (!functions.delete(name)) throw new PlatformError('function_not_found', `no function "${name}"`);
       return {};
     },
+    putRuntime: notPartOfThisTest,
+    getRuntime: notPartOfThisTest,
+    listRuntimes: notPartOfThisTest,
   });
   addService(fakes, Controller, {
     async invoke({ invocation }, context) {

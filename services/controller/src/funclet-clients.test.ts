@@ -39,6 +39,9 @@ describe('GrpcFunclets', () => {
       async listSandboxes() {
         return { sandboxes: [] };
       },
+      async prefetchCode() {
+        return {};
+      },
     });
     address = await listen(server, '127.0.0.1:0');
   });
