@@ -22,10 +22,9 @@ import {
   type CallRecord,
   type Client,
 } from '@faas/protocol';
+import * as jetstreamModule from '@nats-io/jetstream';
+import * as transport from '@nats-io/transport-node';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
-import { loadNats } from './nats-client.js';
-
-const { transport, jetstream: jetstreamModule } = await loadNats();
 
 let workDir: string;
 let nats: ManagedProcess;
