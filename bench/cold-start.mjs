@@ -183,7 +183,7 @@ function printCold(title, result, targets) {
   out(statLine(`${title} (client)`, result.client));
   if (result.server.n > 0) out(statLine(`${title} (httptrigger x-duration)`, result.server));
   if (result.failures > 0) out(`  ${result.failures} of ${options.samples} failed; first: ${result.firstFailure}`);
-  for (const [limit, p, what] of targets) out(`  ${judge(result.client[p], limit, `${title} ${p}`)}`);
+  for (const [limit, p] of targets) out(`  ${judge(result.client[p], limit, `${title} ${p}`)}`);
 }
 
 function printFuncletTimings(fields) {

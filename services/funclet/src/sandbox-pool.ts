@@ -170,7 +170,7 @@ export class SandboxPool<T extends PoolMember> {
   }
 
   private tick(): void {
-    for (const [runtime, pool] of this.pools) {
+    for (const pool of this.pools.values()) {
       pool.policy.tick(this.now());
       // Too many for the target (after a decay): let the extras go.
       while (pool.ready.length > pool.policy.target) void pool.ready.pop()!.destroy();
