@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, builds, checks the contracts and the
-# compose file, then runs the unit and integration tests (real NATS, Redis
-# and runc; each integration file starts its own on free ports).
+# `npm test`: installs what is missing, builds, checks the contracts,
+# type-checks the tests, lints, then runs the unit and integration tests
+# (real NATS, Redis and runc; each integration file starts its own on free
+# ports).
 source "$(dirname "$0")/lib.sh"
 ensure_platform_commands
 ensure_commands docker-compose:docker-compose
@@ -13,5 +14,10 @@ npx buf lint
 if git -C "$ROOT" rev-parse --verify -q refs/heads/main >/dev/null; then
   npx buf breaking --against "$ROOT/.git#branch=main"
 fi
+# After the build: tests see the other workspaces through their declarations.
+log "typecheck (tests and the sources they import)"
+npm run --silent typecheck
+log "eslint"
+npm run --silent lint
 log "vitest"
 npx vitest run "$@"
