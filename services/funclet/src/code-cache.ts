@@ -16,13 +16,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
+import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf, isCodeDigest } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import { DEFAULT_UNPACK_LIMITS, unpackBundle, type UnpackLimits } from './bundle-unpacker.js';
 
 /** Streams a bundle's bytes; stubs' GetCode in production. */
 export type BundleSource = (digest: string) => AsyncIterable<Uint8Array>;
 
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
 const TEMP_PREFIX = '.tmp-';
 /** Largest bundle (compressed) the funclet will download. */
 const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
@@ -72,15 +72,15 @@ export class CodeCache {
     await mkdir(codeRoot, { recursive: true, mode: 0o755 });
     for (const name of await readdir(codeRoot)) {
       if (name.startsWith(TEMP_PREFIX)) await rm(join(codeRoot, name), { recursive: true, force: true });
-      else if (/^[0-9a-f]{64}$/.test(name)) this.add(name, await directoryBytes(join(codeRoot, name)));
+      else if (isCodeDigest(codeDigestOf(name))) this.add(name, await directoryBytes(join(codeRoot, name)));
     }
     await this.evict();
   }
 
   /** The bundle's read-only directory, fetching it on first use; held until released. */
   async acquire(digest: string): Promise<CodeLease> {
-    const hex = DIGEST.exec(digest)?.[1];
-    if (!hex) throw new PlatformError('invalid_function_config', `code digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+    const hex = codeDigestHex(digest);
+    if (!hex) throw new PlatformError('invalid_function_config', `code digest ${JSON.stringify(digest)} is not ${CODE_DIGEST_RULE}`);
     if (!this.entries.has(hex)) {
       let fetch = this.fetches.get(hex);
       if (!fetch) {
@@ -110,7 +110,7 @@ export class CodeCache {
   async ensure(digest: string): Promise<string> {
     const lease = await this.acquire(digest);
     lease.release();
-    return join(this.options.codeRoot, DIGEST.exec(digest)![1]!);
+    return join(this.options.codeRoot, codeDigestHex(digest)!);
   }
 
   private add(hex: string, bytes: number): void {
@@ -128,7 +128,7 @@ export class CodeCache {
       this.entries.delete(hex);
       this.totalBytes -= entry.bytes;
       await rm(join(this.options.codeRoot, hex), { recursive: true, force: true });
-      this.options.log.info({ digest: `sha256:${hex}`, bytes: entry.bytes, cacheBytes: this.totalBytes }, 'code evicted');
+      this.options.log.info({ digest: codeDigestOf(hex), bytes: entry.bytes, cacheBytes: this.totalBytes }, 'code evicted');
     }
   }
 

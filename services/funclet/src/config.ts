@@ -1,18 +1,19 @@
 import { hostname, totalmem } from 'node:os';
 import { loadEnvOrExit, optional, parse } from '@faas/config';
+import { FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE } from '@faas/protocol';
 
-/** Container ids, cgroup paths and Redis keys embed the funclet id, so it is kept to a safe alphabet. */
+/** The default id: the host name, made to fit the funclet id rule. */
 export function sanitiseFuncletId(raw: string): string {
   const cleaned = raw
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
+    .slice(0, FUNCLET_ID_MAX_CHARS);
   return cleaned || 'funclet';
 }
 
 function funcletId(raw: string): string {
-  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(raw)) throw new Error('expected 1-40 characters of a-z, 0-9 and "-", starting with a letter or digit');
+  if (!FUNCLET_ID.test(raw)) throw new Error(`expected ${FUNCLET_ID_RULE}`);
   return raw;
 }
 

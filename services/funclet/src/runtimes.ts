@@ -3,6 +3,7 @@
  * generic agent. A booted agent serves no function until LOAD tells it which,
  * which is what lets a pool of sandboxes start before anyone asks.
  */
+import { CUSTOM_RUNTIME, runtimeFamily } from '@faas/protocol';
 import { SANDBOX_AGENT_DIR } from './sandbox/oci-spec.js';
 
 export interface RuntimeHostPaths {
@@ -27,7 +28,6 @@ export interface RuntimeDefinition {
 export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
 /** Where a custom runtime's bundle is mounted (read-only) in its sandboxes. */
 export const SANDBOX_RUNTIME_DIR = '/opt/runtime';
-export const CUSTOM_RUNTIME_PREFIX = 'custom:';
 
 const nodeAgent = (mode: string) => (paths: RuntimeHostPaths) => [paths.nodePath, `${SANDBOX_AGENT_DIR}/node-agent.js`, `--mode=${mode}`];
 
@@ -41,7 +41,7 @@ const RUNTIMES: readonly RuntimeDefinition[] = [
   { name: 'exec', pooled: true, agentArgs: nodeAgent('exec') },
   { name: 'http', pooled: true, agentArgs: nodeAgent('http') },
   // Every "custom:<name>" function runs this, with its runtime's bundle at /opt/runtime.
-  { name: 'custom', pooled: false, agentArgs: nodeAgent('custom') },
+  { name: CUSTOM_RUNTIME, pooled: false, agentArgs: nodeAgent('custom') },
 ];
 
 /** What the funclet announces to the controller ("custom" stands for every custom:<name>). */
@@ -49,10 +49,9 @@ export const SUPPORTED_RUNTIMES: readonly string[] = RUNTIMES.map((runtime) => r
 
 /** The definition that runs functions of `name` ("custom:<x>" → the custom runtime). */
 export function runtimeNamed(name: string): RuntimeDefinition | undefined {
-  const key = isCustomRuntime(name) ? 'custom' : name;
-  return RUNTIMES.find((runtime) => runtime.name === key);
+  const family = runtimeFamily(name);
+  return RUNTIMES.find((runtime) => runtime.name === family);
 }
 
-export function isCustomRuntime(name: string): boolean {
-  return name.startsWith(CUSTOM_RUNTIME_PREFIX) && name.length > CUSTOM_RUNTIME_PREFIX.length;
-}
+/** Re-exported until sandbox-manager.ts imports it from @faas/protocol, where the rule lives. */
+export { isCustomRuntime } from '@faas/protocol';

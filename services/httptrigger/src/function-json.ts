@@ -1,5 +1,5 @@
 import { PlatformError } from '@faas/errors';
-import type { FunctionConfig, FunctionConfigSchema, MessageInitShape } from '@faas/protocol';
+import { MAX_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
 
 /** A function as the REST API shows it. */
 export interface FunctionJson {
@@ -19,9 +19,6 @@ export interface FunctionJson {
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
-
-/** Defaults from docs/design.md "Functions", applied when a PUT leaves a field out. */
-export const FUNCTION_DEFAULTS = { memoryMb: 128, timeoutSeconds: 30, maxConcurrency: 10, tmpSizeMb: 64 } as const;
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
@@ -64,10 +61,10 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     runtime: requiredString(body, 'runtime'),
     handler: requiredString(body, 'handler'),
     codeDigest: requiredString(code, 'digest', 'code.digest'),
-    memoryMb: optionalInteger(body, 'memoryMb') ?? FUNCTION_DEFAULTS.memoryMb,
-    timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? FUNCTION_DEFAULTS.timeoutSeconds,
-    maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? FUNCTION_DEFAULTS.maxConcurrency,
-    tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? FUNCTION_DEFAULTS.tmpSizeMb,
+    memoryMb: optionalInteger(body, 'memoryMb') ?? MEMORY_MB.default,
+    timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? TIMEOUT_SECONDS.default,
+    maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? MAX_CONCURRENCY.default,
+    tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? TMP_SIZE_MB.default,
     environment: optionalEnvironment(body),
     networkEgress: optionalNetworkEgress(body),
   };

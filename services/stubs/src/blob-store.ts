@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
-import { FORMAT_SNIFF_BYTES, sniffBundleFormat } from './bundle-format.js';
+import { FORMAT_SNIFF_BYTES, sniffBundleFormat } from '@faas/protocol';
 
 export interface StoredBlob {
   readonly hex: string;

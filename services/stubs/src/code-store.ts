@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
+import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf } from '@faas/protocol';
 import type { BlobStore } from './blob-store.js';
-import { digestHex, digestOf } from './digest.js';
 import { withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -25,7 +25,7 @@ export class CodeStore {
 
   async put(chunks: AsyncIterable<Uint8Array>): Promise<PutCodeResult> {
     const blob = await this.blobs.put(chunks, this.maxBytes);
-    const digest = digestOf(blob.hex);
+    const digest = codeDigestOf(blob.hex);
     // HSETNX keeps the first upload's time when the same bytes come again,
     // and re-creates the record if Redis lost it while the blob survived.
     await withRedis(() =>
@@ -40,7 +40,9 @@ export class CodeStore {
 
   /** Streams the bundle; bad_request for a malformed digest, code_not_found when unknown. */
   read(digest: string): Promise<AsyncIterable<Buffer>> {
-    return this.blobs.read(digestHex(digest));
+    const hex = codeDigestHex(digest);
+    if (!hex) throw new PlatformError('bad_request', `digest must be ${CODE_DIGEST_RULE}, got ${JSON.stringify(digest.slice(0, 80))}`);
+    return this.blobs.read(hex);
   }
 
   async assertExists(digest: string): Promise<void> {

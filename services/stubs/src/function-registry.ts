@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
-import { assertFunctionName, create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
+import { assertFunctionName, create, customRuntimeName, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
-import { customRuntimeName, normaliseFunctionConfig } from './function-validation.js';
+import { normaliseFunctionConfig } from './function-validation.js';
 import type { RuntimeLookup } from './runtime-registry.js';
 import { NoticeCache, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';

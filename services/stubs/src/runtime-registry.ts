@@ -1,10 +1,8 @@
 import type { Redis } from 'ioredis';
 import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
-import { FUNCTION_NAME, create, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
+import { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CUSTOM_RUNTIME, FUNCTION_NAME, create, isCodeDigest, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
-import { isDigest } from './digest.js';
-import { CUSTOM_RUNTIME_PREFIX, RUNTIMES } from './function-validation.js';
 import { DROP_ALL_NOTICE, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -43,9 +41,7 @@ export class RuntimeRegistry implements RuntimeLookup {
 
   async put(input: RuntimeConfig): Promise<PutRuntimeResult> {
     assertRuntimeName(input.name);
-    if (!isDigest(input.codeDigest)) {
-      throw new PlatformError('invalid_function_config', 'code_digest must be "sha256:" followed by 64 lower-case hex digits');
-    }
+    if (!isCodeDigest(input.codeDigest)) throw new PlatformError('invalid_function_config', `code_digest must be ${CODE_DIGEST_RULE}`);
     if (input.description.length > MAX_DESCRIPTION_CHARS) {
       throw new PlatformError('invalid_function_config', `description must be at most ${MAX_DESCRIPTION_CHARS} characters`);
     }
@@ -102,7 +98,7 @@ export function assertRuntimeName(name: string): void {
       `runtime name ${JSON.stringify(name.slice(0, 80))} must be 1-63 characters of a-z, 0-9 and "-", starting with a letter`,
     );
   }
-  if ((RUNTIMES as readonly string[]).includes(name) || name === CUSTOM_RUNTIME_PREFIX.slice(0, -1)) {
+  if ((BUILT_IN_RUNTIMES as readonly string[]).includes(name) || name === CUSTOM_RUNTIME) {
     throw new PlatformError('invalid_function_config', `runtime name ${name} is taken by a built-in runtime`);
   }
 }
