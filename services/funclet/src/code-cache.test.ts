@@ -35,10 +35,12 @@ describe('CodeCache', () => {
     const source = countingSource(bundle);
     const cache = new CodeCache({ codeRoot: join(root, 'code'), source, log: silent, maxBytes: 1 << 30 });
     await cache.init();
-    const dirs = await Promise.all([cache.ensure(digest), cache.ensure(digest), cache.ensure(digest)]);
+    const leases = await Promise.all([cache.acquire(digest), cache.acquire(digest), cache.acquire(digest)]);
+    const dirs = leases.map((lease) => lease.viewDir);
     expect(new Set(dirs).size).toBe(1);
     expect(await readFile(join(dirs[0]!, 'index.js'), 'utf8')).toBe('exports.handler = () => 1;');
-    await cache.ensure(digest);
+    for (const lease of leases) lease.release();
+    (await cache.acquire(digest)).release();
     expect(source.calls).toBe(1);
     expect(await readdir(join(root, 'code'))).toEqual([digest.slice('sha256:'.length)]);
   });
@@ -47,7 +49,7 @@ describe('CodeCache', () => {
     const other = zipSync({ 'index.js': strToU8('tampered') });
     const cache = new CodeCache({ codeRoot: join(root, 'code'), source: countingSource(other), log: silent, maxBytes: 1 << 30 });
     await cache.init();
-    const error = await cache.ensure(digest).catch((e: unknown) => e);
+    const error = await cache.acquire(digest).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PlatformError);
     expect((error as PlatformError).code).toBe('bad_gateway');
     expect(await readdir(join(root, 'code'))).toEqual([]);
@@ -58,7 +60,7 @@ describe('CodeCache', () => {
     const cache = new CodeCache({ codeRoot: join(root, 'code'), source: countingSource(bundle), log: silent, maxBytes: 1 << 30 });
     await cache.init();
     expect(await readdir(join(root, 'code'))).toEqual([]);
-    const error = await cache.ensure('md5:abc').catch((e: unknown) => e);
+    const error = await cache.acquire('md5:abc').catch((e: unknown) => e);
     expect((error as PlatformError).code).toBe('invalid_function_config');
   });
 

@@ -13,7 +13,7 @@
  * used ones that no sandbox holds are deleted.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
 import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf, isCodeDigest } from '@faas/protocol';
@@ -106,13 +106,6 @@ export class CodeCache {
     };
   }
 
-  /** The unpacked directory (fetching on first use), without holding it. */
-  async ensure(digest: string): Promise<string> {
-    const lease = await this.acquire(digest);
-    lease.release();
-    return join(this.options.codeRoot, codeDigestHex(digest)!);
-  }
-
   private add(hex: string, bytes: number): void {
     this.entries.set(hex, { bytes, lastUsedAt: ++this.clock, users: 0 });
     this.totalBytes += bytes;
@@ -180,12 +173,4 @@ async function directoryBytes(dir: string): Promise<number> {
     else total += (await lstat(path).catch(() => ({ size: 0 }))).size;
   }
   return total;
-}
-
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }
