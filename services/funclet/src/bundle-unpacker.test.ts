@@ -1,7 +1,7 @@
 import { lstat, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { Header } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,46 @@ function tarGz(entries: TarEntry[]): Buffer {
 
 const text = (value: string) => new TextEncoder().encode(value);
 
+/**
+ * A stored (uncompressed) zip in ZIP64 form: every size and offset in the
+ * classic records is 0xFFFFFFFF and the real ones are in ZIP64 extra fields
+ * and end records, as tools write for large or streamed archives.
+ */
+function zip64(entries: { name: string; data: string; mode: number }[]): Buffer {
+  const u16 = (value: number) => Buffer.from(Uint16Array.of(value).buffer);
+  const u32 = (value: number) => Buffer.from(Uint32Array.of(value).buffer);
+  const u64 = (value: number) => Buffer.from(BigUint64Array.of(BigInt(value)).buffer);
+  const UNKNOWN = 0xffffffff;
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name);
+    const data = Buffer.from(entry.data);
+    const crc = crc32(data);
+    const localExtra = Buffer.concat([u16(0x0001), u16(16), u64(data.length), u64(data.length)]);
+    const local = Buffer.concat([
+      u32(0x04034b50), u16(45), u16(0), u16(0), u16(0), u16(0), u32(crc), u32(UNKNOWN), u32(UNKNOWN),
+      u16(name.length), u16(localExtra.length), name, localExtra, data,
+    ]);
+    const centralExtra = Buffer.concat([u16(0x0001), u16(24), u64(data.length), u64(data.length), u64(offset)]);
+    centrals.push(Buffer.concat([
+      u32(0x02014b50), u16((3 << 8) | 45), u16(45), u16(0), u16(0), u16(0), u16(0), u32(crc), u32(UNKNOWN), u32(UNKNOWN),
+      u16(name.length), u16(centralExtra.length), u16(0), u16(0), u16(0), u32((entry.mode << 16) >>> 0), u32(UNKNOWN),
+      name, centralExtra,
+    ]));
+    locals.push(local);
+    offset += local.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const zip64End = Buffer.concat([
+    u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(entries.length), u64(entries.length), u64(directory.length), u64(offset),
+  ]);
+  const locator = Buffer.concat([u32(0x07064b50), u32(0), u64(offset + directory.length), u32(1)]);
+  const end = Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(UNKNOWN), u32(UNKNOWN), u16(0)]);
+  return Buffer.concat([...locals, directory, zip64End, locator, end]);
+}
+
 let root: string;
 let target: string;
 beforeEach(async () => {
@@ -82,6 +122,19 @@ describe('unpackBundle', () => {
     expect((await stat(join(target, 'bin/tool'))).mode & 0o777).toBe(0o755);
     expect((await stat(target)).mode & 0o777).toBe(0o755);
     expect((await readdir(target)).sort()).toEqual(['bin', 'index.js', 'lib']);
+  });
+
+  it('unpacks a ZIP64 zip, still telling links from files', async () => {
+    const bundle = zip64([
+      { name: 'index.js', data: 'exports.handler = async () => 64;', mode: 0o100644 },
+      { name: 'bin/run', data: '#!/bin/sh', mode: 0o100755 },
+      { name: 'shadow', data: '/etc/shadow', mode: 0o120777 },
+    ]);
+    const summary = await unpackBundle(bundle, target);
+    expect(summary).toEqual({ files: 2, bytes: 42 });
+    expect(await readFile(join(target, 'index.js'), 'utf8')).toBe('exports.handler = async () => 64;');
+    expect((await stat(join(target, 'bin/run'))).mode & 0o777).toBe(0o755);
+    expect((await readdir(target)).sort()).toEqual(['bin', 'index.js']);
   });
 
   it('unpacks a tar.gz, skipping links and devices and dropping ownership', async () => {

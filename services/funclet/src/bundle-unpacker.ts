@@ -7,10 +7,11 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { unzipSync } from 'fflate';
+import { buffer } from 'node:stream/consumers';
 import { Parser, type ReadEntry } from 'tar';
+import yauzl from 'yauzl';
 import { PlatformError } from '@faas/errors';
-import { UnixFileType, fileType, readZipModes } from './zip-directory.js';
+import { sniffBundleFormat } from '@faas/protocol';
 
 export interface UnpackLimits {
   /** Sum of all unpacked file sizes. */
@@ -33,19 +34,11 @@ interface BundleEntry {
   readonly executable: boolean;
 }
 
-export type BundleFormat = 'zip' | 'tar.gz';
-
-export function detectFormat(bytes: Uint8Array): BundleFormat | undefined {
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'zip';
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'tar.gz';
-  return undefined;
-}
-
 /** `targetDir` must not exist yet; it is created world-readable. */
 export async function unpackBundle(bytes: Uint8Array, targetDir: string, limits: UnpackLimits = DEFAULT_UNPACK_LIMITS): Promise<UnpackSummary> {
-  const format = detectFormat(bytes);
+  const format = sniffBundleFormat(bytes);
   if (!format) throw invalid('the bundle is neither a zip nor a tar.gz archive');
-  const entries = format === 'zip' ? readZip(bytes, limits) : await readTarGz(bytes, limits);
+  const entries = format === 'zip' ? await readZip(bytes, limits) : await readTarGz(bytes, limits);
   const files = entries.filter((entry) => entry.kind === 'file');
   if (files.length === 0) throw invalid('the bundle contains no files');
   await writeEntries(targetDir, entries);
@@ -79,36 +72,45 @@ class Budget {
   }
 }
 
-function readZip(bytes: Uint8Array, limits: UnpackLimits): BundleEntry[] {
-  const modes = readZipModes(bytes);
+const UNIX_HOST = 3;
+const FILE_TYPE_MASK = 0o170000;
+const REGULAR_FILE = 0o100000;
+const DIRECTORY = 0o040000;
+
+/** The entry's unix mode (type and permissions); undefined when it was not made on unix. */
+function unixMode(entry: yauzl.Entry): number | undefined {
+  const mode = entry.externalFileAttributes >>> 16;
+  return entry.versionMadeBy >> 8 === UNIX_HOST && mode !== 0 ? mode : undefined;
+}
+
+async function readZip(bytes: Uint8Array, limits: UnpackLimits): Promise<BundleEntry[]> {
   const budget = new Budget(limits);
-  const kinds = new Map<string, { path: string; kind: 'file' | 'directory'; executable: boolean }>();
-  let unzipped: Record<string, Uint8Array>;
+  const entries: BundleEntry[] = [];
   try {
-    unzipped = unzipSync(bytes, {
-      filter(file) {
-        const mode = modes.get(file.name)?.mode;
-        const isDirectory = file.name.endsWith('/') || (mode !== undefined && fileType(mode) === UnixFileType.directory);
-        // Links and special files are dropped: only plain files and folders make it into a sandbox.
-        if (mode !== undefined && !isDirectory && fileType(mode) !== UnixFileType.regular) return false;
-        const path = safeRelativePath(file.name);
-        if (!path) return false;
-        // fflate sizes its output buffer from the declared size, so capping
-        // the declared sizes caps what inflation can produce.
-        if (!isDirectory) budget.admit(file.originalSize);
-        kinds.set(file.name, { path, kind: isDirectory ? 'directory' : 'file', executable: mode !== undefined && (mode & 0o111) !== 0 });
-        return true;
-      },
-    });
+    // Undecoded names: safeRelativePath then says what is wrong with a bad
+    // one, where yauzl's own check would only call the whole archive corrupt.
+    const zip = await yauzl.fromBufferPromise(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { decodeStrings: false });
+    for await (const entry of zip.eachEntry()) {
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
+      const mode = unixMode(entry);
+      const isDirectory = name.endsWith('/') || (mode !== undefined && (mode & FILE_TYPE_MASK) === DIRECTORY);
+      // Links and special files are dropped: only plain files and folders make it into a sandbox.
+      if (mode !== undefined && !isDirectory && (mode & FILE_TYPE_MASK) !== REGULAR_FILE) continue;
+      const path = safeRelativePath(name);
+      if (!path) continue;
+      const executable = mode !== undefined && (mode & 0o111) !== 0;
+      if (isDirectory) {
+        entries.push({ path, kind: 'directory', executable });
+        continue;
+      }
+      // yauzl fails an entry that inflates to more than its declared size,
+      // so capping the declared sizes caps what inflation can produce.
+      budget.admit(entry.uncompressedSize);
+      entries.push({ path, kind: 'file', executable, data: await buffer(await zip.openReadStreamPromise(entry)) });
+    }
   } catch (error) {
     if (error instanceof PlatformError) throw error;
     throw invalid(`the zip archive is corrupt: ${(error as Error).message}`, error);
-  }
-  const entries: BundleEntry[] = [];
-  for (const [name, data] of Object.entries(unzipped)) {
-    const kind = kinds.get(name);
-    if (!kind) continue;
-    entries.push(kind.kind === 'file' ? { ...kind, data } : kind);
   }
   return entries;
 }
