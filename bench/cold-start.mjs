@@ -19,12 +19,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
+  argumentsOrExit,
   closeClient,
   deployFunction,
   fmt,
   handlerBundle,
   invokeFunction,
-  optionsOrExit,
   runTag,
   send,
   serverMs,
@@ -40,7 +40,27 @@ const USAGE = `usage: npm run build && node bench/cold-start.mjs [--url http://h
 const TARGETS = { poolP50: 15, poolP99: 50, emptyP50: 150, burstP99: 1000 };
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const options = optionsOrExit({ url: '', samples: 40, pauseMs: 300, warm: 1000, burst: 100, memoryMb: 64, verbose: false }, USAGE);
+const args = argumentsOrExit(
+  {
+    url: { type: 'string', default: '' },
+    samples: { type: 'string', default: '40' },
+    'pause-ms': { type: 'string', default: '300' },
+    warm: { type: 'string', default: '1000' },
+    burst: { type: 'string', default: '100' },
+    'memory-mb': { type: 'string', default: '64' },
+    verbose: { type: 'boolean', default: false },
+  },
+  USAGE,
+);
+const options = {
+  url: args.url,
+  samples: Number(args.samples),
+  pauseMs: Number(args['pause-ms']),
+  warm: Number(args.warm),
+  burst: Number(args.burst),
+  memoryMb: Number(args['memory-mb']),
+  verbose: args.verbose,
+};
 
 const out = (line = '') => console.log(line);
 const verdicts = [];

@@ -20,12 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  argumentsOrExit,
   closeClient,
   deployFunction,
   handlerBundle,
   invokeFunction,
   mb,
-  optionsOrExit,
   runTag,
   sleep,
   smapsRollup,
@@ -37,7 +37,23 @@ const TARGET_MB = 10;
 const POOL_SIZE = 2;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const options = optionsOrExit({ functions: 50, baseline: 10, memoryMb: 64, flagsExperiment: false, verbose: false }, USAGE);
+const args = argumentsOrExit(
+  {
+    functions: { type: 'string', default: '50' },
+    baseline: { type: 'string', default: '10' },
+    'memory-mb': { type: 'string', default: '64' },
+    'flags-experiment': { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+  USAGE,
+);
+const options = {
+  functions: Number(args.functions),
+  baseline: Number(args.baseline),
+  memoryMb: Number(args['memory-mb']),
+  flagsExperiment: args['flags-experiment'],
+  verbose: args.verbose,
+};
 const out = (line = '') => console.log(line);
 const f1 = (value) => value.toFixed(1);
 

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { strToU8, zipSync } from 'fflate';
 
 // One connection per request in flight, reused: the cost measured is the
@@ -166,24 +167,6 @@ export const mb = (bytes) => bytes / (1024 * 1024);
 
 export { sleep };
 
-/** Parses `--name value` and `--flag` arguments. */
-export function parseArgs(argv, defaults) {
-  const options = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const key = arg.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown option ${arg}`);
-    if (typeof defaults[key] === 'boolean') options[key] = true;
-    else {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      options[key] = typeof defaults[key] === 'number' ? Number(value) : value;
-    }
-  }
-  return options;
-}
-
 /** Runs `work` with at most `limit` of them in flight. */
 export async function mapLimited(items, limit, work) {
   const results = new Array(items.length);
@@ -198,18 +181,21 @@ export async function mapLimited(items, limit, work) {
   return results;
 }
 
-/** The command line as options (see parseArgs), or a usage message and exit. */
-export function optionsOrExit(defaults, usage) {
-  let options;
+/**
+ * The command line by node:util parseArgs `options`, with --help added: a
+ * bad command line prints the problem and the usage and exits 2.
+ */
+export function argumentsOrExit(options, usage) {
+  let values;
   try {
-    options = parseArgs(process.argv.slice(2), { ...defaults, help: false });
+    ({ values } = parseArgs({ options: { ...options, help: { type: 'boolean', default: false } } }));
   } catch (error) {
     console.error(`${error.message}\n${usage}`);
     process.exit(2);
   }
-  if (options.help) {
+  if (values.help) {
     console.log(usage);
     process.exit(0);
   }
-  return options;
+  return values;
 }
