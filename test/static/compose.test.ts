@@ -27,14 +27,20 @@ describe('compose.yaml', () => {
     expect(resolved).toMatch(/- -js/);
   });
 
-  it('builds every service from its own Dockerfile that starts its compiled entry point', () => {
+  it('builds every service from the one Dockerfile, named by its SERVICE argument, starting its compiled entry point', () => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('COPY --from=build /src/services/${SERVICE} ./services/${SERVICE}');
+    expect(dockerfile).toContain('"dist/main.js"');
+    // The funclet's image also has what its sandboxes need.
+    expect(dockerfile).toMatch(/if \[ "\$SERVICE" = funclet \]; then[^]*install[^]*\brunc\b/);
+
+    const resolved = execFileSync('docker-compose', ['-f', composeFile, 'config'], { encoding: 'utf8' });
     for (const name of SERVICE_NAMES) {
-      const dockerfile = path.join(REPO_ROOT, 'services', name, 'Dockerfile');
-      expect(existsSync(dockerfile), dockerfile).toBe(true);
-      const text = readFileSync(dockerfile, 'utf8');
-      expect(text).toContain(`--filter=@faas/${name}...`);
-      expect(text).toContain('"dist/main.js"');
+      const section = resolved.slice(resolved.indexOf(`\n  ${name}:\n`) + 1).split(/\n {2}(?=\S)/)[0]!;
+      expect(section, name).toMatch(new RegExp(`\\n    build:\\n      args:\\n        SERVICE: ${name}\\n      context: `));
+      expect(section, name).not.toContain('dockerfile:');
       expect(existsSync(path.join(REPO_ROOT, 'services', name, 'src', 'main.ts'))).toBe(true);
+      expect(existsSync(path.join(REPO_ROOT, 'services', name, 'Dockerfile')), `a second Dockerfile for ${name}`).toBe(false);
     }
   });
 });
