@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, optional, parse, readEnv, required } from './index.js';
+import { ConfigError, optional, parse, platformVariables, readEnv, redisVariables, required } from './index.js';
 
 const schema = {
   PORT: optional(8080, parse.port, 'HTTP port'),
@@ -31,5 +31,14 @@ describe('readEnv', () => {
   it('checks host:port addresses', () => {
     expect(parse.address('127.0.0.1:50051')).toBe('127.0.0.1:50051');
     expect(() => parse.address('127.0.0.1')).toThrow('host:port');
+  });
+});
+
+describe('the variables every service shares', () => {
+  it('have one default and one parser everywhere', () => {
+    const shared = { ...redisVariables('test data'), ...platformVariables };
+    expect(readEnv(shared, {})).toEqual({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: 'faas:', FAAS_INTERNAL_TOKEN: '', LOG_LEVEL: 'info' });
+    expect(() => readEnv(shared, { LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL="loud" is invalid: expected one of trace, debug, info, warn, error, fatal, silent');
+    expect(shared.REDIS_URL.description).toBe('Redis holding test data');
   });
 });

@@ -13,6 +13,8 @@ type Source = Readonly<Record<string, string | undefined>>;
 export interface VariableSpec<T> {
   /** Default used when the variable is unset or empty; omit to make it required. */
   readonly default?: T;
+  /** The default is worked out on each host (its name, its memory): listings describe it rather than show this host's. */
+  readonly defaultVaries?: boolean;
   readonly parse: (raw: string) => T;
   /** What the variable does, rendered into `--help`-style listings. */
   readonly description: string;
@@ -85,6 +87,11 @@ export const parse = {
 /** Shorthand for a variable with a default. */
 export function optional<T>(defaultValue: T, parser: (raw: string) => T, description: string): VariableSpec<T> {
   return { default: defaultValue, parse: parser, description };
+}
+
+/** Shorthand for a variable whose default depends on the host it runs on. */
+export function optionalPerHost<T>(defaultValue: T, parser: (raw: string) => T, description: string): VariableSpec<T> {
+  return { default: defaultValue, defaultVaries: true, parse: parser, description };
 }
 
 /** Shorthand for a variable that must be set. */

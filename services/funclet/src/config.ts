@@ -1,5 +1,5 @@
 import { hostname, totalmem } from 'node:os';
-import { loadEnvOrExit, optional, parse } from '@faas/config';
+import { loadEnvOrExit, optional, optionalPerHost, parse, platformVariables, type ConfigOf } from '@faas/config';
 import { FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE } from '@faas/protocol';
 
 /** The default id: the host name, made to fit the funclet id rule. */
@@ -36,55 +36,32 @@ export function parsePoolSizes(raw: string): Record<string, number> {
 const MAX_POOL_SIZE = 1024;
 const defaultMemoryMb = Math.max(64, Math.floor((totalmem() / (1024 * 1024)) * 0.75));
 
-const funcletEnvSchema = {
+export const envSchema = {
   FUNCLET_LISTEN: optional('127.0.0.1:50053', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
   FUNCLET_ADVERTISE_ADDRESS: optional('', parse.address, 'host:port the controller should call; default: the listen address with the bound port'),
-  FUNCLET_ID: optional(sanitiseFuncletId(hostname()), funcletId, 'this funclet\'s id (default: the host name); names its containers and cgroups'),
+  FUNCLET_ID: optionalPerHost(sanitiseFuncletId(hostname()), funcletId, 'this funclet\'s id (default: the host name); names its containers and cgroups'),
   CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'controller gRPC address, for registration and heartbeats'),
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'stubs gRPC address, for fetching code bundles'),
   FUNCLET_STATE_DIR: optional('/var/lib/faas/funclet', absolutePath, 'code cache (code/<hex>) and sandbox bundles (sandboxes/<id>)'),
   FUNCLET_RUNC_ROOT: optional('/run/faas/runc', absolutePath, 'runc state directory (runc --root)'),
-  FUNCLET_MEMORY_MB: optional(defaultMemoryMb, parse.integer(64, 16 * 1024 * 1024), 'memory (MiB) all sandboxes together may use; default 75% of RAM'),
+  FUNCLET_MEMORY_MB: optionalPerHost(defaultMemoryMb, parse.integer(64, 16 * 1024 * 1024), 'memory (MiB) all sandboxes together may use; default 75% of RAM'),
   RUNC_PATH: optional('runc', parse.string, 'the runc binary'),
-  FUNCLET_NODE_PATH: optional(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes; must live under /usr, /lib, /bin, /sbin or /etc'),
+  FUNCLET_NODE_PATH: optionalPerHost(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes (default: the one running the funclet); must live under /usr, /lib, /bin, /sbin or /etc'),
   FUNCLET_HEARTBEAT_MS: optional(2000, parse.integer(100, 600_000), 'how often the funclet registers with the controller'),
   FUNCLET_POOL_SIZE: optional(2, parse.integer(0, MAX_POOL_SIZE), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
-  FUNCLET_POOL_SIZES: optional({} as Record<string, number>, parsePoolSizes, 'per-runtime overrides of FUNCLET_POOL_SIZE, e.g. "nodejs=100,python3=0"'),
+  FUNCLET_POOL_SIZES: optional<Readonly<Record<string, number>>>({}, parsePoolSizes, 'per-runtime overrides of FUNCLET_POOL_SIZE, e.g. "nodejs=100,python3=0"'),
   FUNCLET_POOL_MAX: optional(8, parse.integer(0, MAX_POOL_SIZE), 'most generic sandboxes per runtime when the pool grows with demand (never below its size)'),
   FUNCLET_POOL_MEMORY_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
   FUNCLET_NETNS_SPARE: optional(4, parse.integer(0, 256), 'network namespaces kept prepared beyond those the pool uses'),
   FUNCLET_CODE_CACHE_MB: optional(2048, parse.integer(1, 16 * 1024 * 1024), 'most MiB of unpacked code kept on disk; least recently used bundles no sandbox holds are evicted'),
-  FAAS_INTERNAL_TOKEN: optional('', parse.string, 'bearer token every gRPC call must carry; empty disables authentication'),
   NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, where function logs go (stream FAAS_LOGS); not needed to start'),
   FUNCLET_PYTHON_PATH: optional('/usr/bin/python3', absolutePath, 'python3 run inside python3 sandboxes; must live under a directory sandboxes see'),
-  LOG_LEVEL: optional('info', parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level'),
+  ...platformVariables,
 };
 
-export interface FuncletConfig {
-  readonly FUNCLET_LISTEN: string;
-  readonly FUNCLET_ADVERTISE_ADDRESS: string;
-  readonly FUNCLET_ID: string;
-  readonly CONTROLLER_ADDRESS: string;
-  readonly STUBS_ADDRESS: string;
-  readonly FUNCLET_STATE_DIR: string;
-  readonly FUNCLET_RUNC_ROOT: string;
-  readonly FUNCLET_MEMORY_MB: number;
-  readonly RUNC_PATH: string;
-  readonly FUNCLET_NODE_PATH: string;
-  readonly FUNCLET_HEARTBEAT_MS: number;
-  readonly FUNCLET_POOL_SIZE: number;
-  readonly FUNCLET_POOL_SIZES: Readonly<Record<string, number>>;
-  readonly FUNCLET_POOL_MAX: number;
-  readonly FUNCLET_POOL_MEMORY_MB: number;
-  readonly FUNCLET_NETNS_SPARE: number;
-  readonly FUNCLET_CODE_CACHE_MB: number;
-  readonly FAAS_INTERNAL_TOKEN: string;
-  readonly NATS_URL: string;
-  readonly FUNCLET_PYTHON_PATH: string;
-  readonly LOG_LEVEL: string;
-}
+export type FuncletConfig = ConfigOf<typeof envSchema>;
 
 /** Reads the environment, or exits naming every bad variable. */
 export function loadFuncletConfig(): FuncletConfig {
-  return loadEnvOrExit('funclet', funcletEnvSchema);
+  return loadEnvOrExit('funclet', envSchema);
 }

@@ -1,6 +1,6 @@
-import { loadEnvOrExit, optional, parse } from '@faas/config';
+import { loadEnvOrExit, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
 
-const httpTriggerEnvSchema = {
+export const envSchema = {
   HTTP_HOST: optional('0.0.0.0', parse.string, 'interface the HTTP server binds'),
   HTTP_PORT: optional(8080, parse.port, 'HTTP port (0 binds a free port)'),
   CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'host:port of the controller (synchronous invocations)'),
@@ -10,25 +10,12 @@ const httpTriggerEnvSchema = {
   HTTP_MAX_CODE_MB: optional(50, parse.integer(1, 4096), 'largest code bundle accepted by POST /v1/code, in MiB'),
   HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest invocation body, in MiB'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
-  FAAS_INTERNAL_TOKEN: optional('', parse.string, 'bearer token sent to the other services; empty disables authentication'),
-  LOG_LEVEL: optional('info', parse.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), 'pino log level'),
+  ...platformVariables,
 };
 
-export interface HttpTriggerConfig {
-  readonly HTTP_HOST: string;
-  readonly HTTP_PORT: number;
-  readonly CONTROLLER_ADDRESS: string;
-  readonly STUBS_ADDRESS: string;
-  readonly QUEUE_WORKER_ADDRESS: string;
-  readonly NATS_URL: string;
-  readonly HTTP_MAX_CODE_MB: number;
-  readonly HTTP_MAX_PAYLOAD_MB: number;
-  readonly HTTP_SHUTDOWN_GRACE_MS: number;
-  readonly FAAS_INTERNAL_TOKEN: string;
-  readonly LOG_LEVEL: string;
-}
+export type HttpTriggerConfig = ConfigOf<typeof envSchema>;
 
 /** Reads the environment, or exits naming every bad variable. */
 export function loadHttpTriggerConfig(): HttpTriggerConfig {
-  return loadEnvOrExit('httptrigger', httpTriggerEnvSchema);
+  return loadEnvOrExit('httptrigger', envSchema);
 }
