@@ -5,8 +5,9 @@
  * are sent with a plain (un-acknowledged) publish that JetStream stores, and
  * while NATS is away they are dropped and counted rather than queued.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
+import { connectNats, type NatsLink } from '@faas/nats';
 import { LOG_STREAM, LOG_SUBJECT_PREFIX, logSubject } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { LogPublisher, LogRecord } from './log-sink.js';
@@ -17,9 +18,7 @@ const MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const DROP_WARNING_INTERVAL_MS = 30_000;
 
 export class NatsLogPublisher implements LogPublisher {
-  private connection: NatsConnection | undefined;
-  private connected = false;
-  private closed = false;
+  private link: NatsLink | undefined;
   private lastDropWarning = 0;
   private droppedSinceWarning = 0;
   /** Lines lost because NATS was unreachable or too slow. */
@@ -32,27 +31,13 @@ export class NatsLogPublisher implements LogPublisher {
   ) {}
 
   start(): void {
-    connect({ servers: this.url, name: 'funclet-logs', waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 })
-      .then(async (connection) => {
-        if (this.closed) return void (await connection.close());
-        this.connection = connection;
-        await this.ensureStream(connection);
-        this.connected = true;
-        this.logger.info({ url: this.url, stream: LOG_STREAM }, 'log publisher connected');
-        for await (const status of connection.status()) {
-          if (status.type === 'disconnect') this.connected = false;
-          else if (status.type === 'reconnect') {
-            await this.ensureStream(connection);
-            this.connected = true;
-          }
-        }
-      })
-      .catch((error) => this.logger.error({ err: error }, 'log publisher cannot connect to NATS; function logs are dropped'));
+    // A restarted NATS may have lost the stream: it is ensured on every reconnect.
+    this.link = connectNats({ url: this.url, name: 'funclet-logs', logger: this.logger, onConnect: (connection) => this.ensureStream(connection) });
   }
 
   publish(functionName: string, record: LogRecord): void {
-    const connection = this.connection;
-    if (!this.connected || !connection || connection.isClosed()) return this.drop();
+    const connection = this.link?.connection;
+    if (!connection || connection.isClosed()) return this.drop();
     try {
       connection.publish(logSubject(functionName), JSON.stringify(record));
       this.published += 1;
@@ -62,10 +47,8 @@ export class NatsLogPublisher implements LogPublisher {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.connected = false;
     if (this.droppedSinceWarning > 0) this.logger.warn({ dropped: this.dropped }, 'function log lines dropped (NATS unavailable)');
-    await this.connection?.drain().catch(() => this.connection?.close());
+    await this.link?.close();
   }
 
   private async ensureStream(connection: NatsConnection): Promise<void> {

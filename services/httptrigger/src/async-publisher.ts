@@ -1,6 +1,7 @@
-import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
+import { connectNats, type NatsLink } from '@faas/nats';
 import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
 import { injectTraceContext, type Logger } from '@faas/telemetry';
 
@@ -19,10 +20,8 @@ export interface InvocationPublisher {
  * publishing while it is down answers service_unavailable.
  */
 export class NatsInvocationPublisher implements InvocationPublisher {
-  private connection: NatsConnection | undefined;
+  private link: NatsLink | undefined;
   private js: JetStreamClient | undefined;
-  private isConnected = false;
-  private closed = false;
 
   constructor(
     private readonly url: string,
@@ -30,37 +29,21 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   ) {}
 
   get connected(): boolean {
-    return this.isConnected;
+    return this.link?.connected ?? false;
   }
 
   /** The shared connection, for readers of other streams (function logs). */
   get natsConnection(): NatsConnection | undefined {
-    return this.isConnected ? this.connection : undefined;
+    return this.link?.connection;
   }
 
   start(): void {
-    connect({ servers: this.url, name: 'httptrigger', waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 })
-      .then(async (connection) => {
-        if (this.closed) return void (await connection.close());
-        this.connection = connection;
-        this.js = jetstream(connection);
-        this.isConnected = true;
-        this.logger.info({ url: this.url }, 'nats connected');
-        for await (const status of connection.status()) {
-          if (status.type === 'disconnect') {
-            this.isConnected = false;
-            this.logger.warn('nats disconnected');
-          } else if (status.type === 'reconnect') {
-            this.isConnected = true;
-            this.logger.info('nats reconnected');
-          }
-        }
-      })
-      .catch((error) => this.logger.error({ err: error }, 'nats connection failed for good'));
+    this.link = connectNats({ url: this.url, name: 'httptrigger', logger: this.logger });
   }
 
   async publish(invocation: Invocation, options: { callbackUrl: string }): Promise<void> {
-    if (!this.isConnected || !this.js) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
+    const connection = this.natsConnection;
+    if (!connection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
     const headers = natsHeaders();
     headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
     injectTraceContext(headers);
@@ -69,6 +52,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
       create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),
     );
     try {
+      this.js ??= jetstream(connection);
       await this.js.publish(invocationSubject(invocation.functionName), body, { msgID: invocation.callId, headers, timeout: PUBLISH_TIMEOUT_MS });
     } catch (error) {
       // No responders means no stream (queue-worker never started); the rest are outages.
@@ -77,7 +61,6 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await this.connection?.drain().catch(() => undefined);
+    await this.link?.close();
   }
 }

@@ -1,0 +1,1 @@
+export { connectNats, type NatsLink, type NatsLinkOptions } from './nats-link.js';
