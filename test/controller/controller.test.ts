@@ -17,12 +17,15 @@ import {
   grpc,
   listen,
   shutdown,
+  type FunctionConfig,
   type FunctionConfigSchema,
+  type Invocation,
   type MessageInitShape,
 } from '@faas/protocol';
 import { freePort, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { platformError } from '../support/errors.js';
+import { sandboxCallsAnsweredBy } from '../support/fake-streams.js';
 
 const PREFIX = 'controller-test:';
 const TOKEN = 'controller-test-token';
@@ -87,22 +90,26 @@ beforeAll(async () => {
   ).digest;
 
   fakeFunclet = new grpc.Server();
-  addService(
-    fakeFunclet,
-    Funclet,
-    {
-      async createSandbox(request) {
+  const rpcs = {
+      async createSandbox(request: { function?: FunctionConfig }) {
         const fn = request.function!;
         funcletLog.push(`create ${fn.name} v${fn.version}`);
         if (fn.handler === 'missing.handler') return { initError: { type: 'HandlerNotFound', message: 'missing.js not found' } };
         return { sandboxId: `sb-${++sandboxCount}` };
       },
-      async invoke(request) {
+      async invoke(request: { sandboxId: string; invocation?: Invocation; timeoutMs: number }) {
         funcletLog.push(`invoke ${request.sandboxId} timeout=${request.timeoutMs}`);
         const invocation = request.invocation!;
         const echo = { sandbox: request.sandboxId, event: JSON.parse(new TextDecoder().decode(invocation.payload)), callId: invocation.callId };
         return { result: { result: new TextEncoder().encode(JSON.stringify(echo)), durationSeconds: 0.001 }, sandboxLost: false };
       },
+  };
+  addService(
+    fakeFunclet,
+    Funclet,
+    {
+      ...rpcs,
+      calls: sandboxCallsAnsweredBy(rpcs),
       async destroySandbox(request) {
         funcletLog.push(`destroy ${request.sandboxId}`);
         return {};

@@ -28,6 +28,7 @@ import { zipBundle } from '../support/bundles.js';
 import { eventually } from '../support/http.js';
 import { hostLeftovers } from '../support/leftovers.js';
 import { platformError } from '../support/errors.js';
+import { noPlacedCalls } from '../support/fake-streams.js';
 
 // Room for the pools of every runtime (which grow with demand) beside the tests' own sandboxes.
 const FUNCLET_MEMORY_MB = 4096;
@@ -210,6 +211,7 @@ beforeAll(async () => {
       return { heartbeatIntervalMs: 0 };
     },
     invoke: unimplemented,
+    calls: noPlacedCalls,
   });
   fakeAddress = await listen(fakeServer, '127.0.0.1:0');
   funclet = await startFunclet();
@@ -293,7 +295,9 @@ describe('funclet', () => {
         http: { method: 'POST', path: '/hello', rawQuery: 'a=1&a=2&b=x', headers: { 'X-Custom': 'yes' } },
       },
     });
-    expect(json(http.result!.result).event).toEqual({
+    // An HTTP call's answer is the handler's value as a 200 JSON response.
+    expect(http.result!.httpResponse).toMatchObject({ status: 200, headers: [{ name: 'content-type', value: 'application/json; charset=utf-8' }] });
+    expect(json(http.result!.httpResponse!.body).event).toEqual({
       method: 'POST',
       path: '/hello',
       query: { a: ['1', '2'], b: 'x' },

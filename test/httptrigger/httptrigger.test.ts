@@ -19,6 +19,7 @@ import {
   type Invocation,
 } from '@faas/protocol';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
+import { placedCallsAnsweredBy } from '../support/fake-streams.js';
 import { eventually, http } from '../support/http.js';
 
 const digest = `sha256:${'c'.repeat(64)}`;
@@ -83,20 +84,25 @@ beforeAll(async () => {
     getRuntime: notPartOfThisTest,
     listRuntimes: notPartOfThisTest,
   });
-  addService(fakes, Controller, {
-    async invoke({ invocation }, context) {
+  const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);
       const traceparent = context.metadata.get('traceparent')[0];
       if (typeof traceparent === 'string') traceparents.set(invocation!.callId, traceparent);
       if (!functions.has(invocation!.functionName)) throw new PlatformError('function_not_found', 'no such function');
       const text = new TextDecoder().decode(invocation!.payload);
       if (text === 'throw') return { result: { callId: invocation!.callId, functionError: { type: 'TypeError', message: 'asked to throw', stack: 'TypeError: asked to throw\n    at handler' } } };
-      const value =
-        invocation!.kind === InvocationKind.HTTP
-          ? { statusCode: 201, headers: { 'x-seen-path': invocation!.http!.path, 'content-type': 'text/plain' }, body: `${invocation!.http!.method} ${invocation!.http!.rawQuery} ${text}` }
-          : { reversed: [...text].reverse().join('') };
+      // What a funclet sends back: a checked HTTP response for HTTP calls, JSON bytes for events.
+      if (invocation!.kind === InvocationKind.HTTP) {
+        const headers = [{ name: 'x-seen-path', value: invocation!.http!.path }, { name: 'content-type', value: 'text/plain' }];
+        const body = new TextEncoder().encode(`${invocation!.http!.method} ${invocation!.http!.rawQuery} ${text}`);
+        return { result: { callId: invocation!.callId, httpResponse: { status: 201, headers, body }, durationSeconds: 0.001 } };
+      }
+      const value = { reversed: [...text].reverse().join('') };
       return { result: { callId: invocation!.callId, result: new TextEncoder().encode(JSON.stringify(value)), durationSeconds: 0.001 } };
-    },
+  };
+  addService(fakes, Controller, {
+    invoke,
+    calls: placedCallsAnsweredBy(invoke),
     async registerFunclet() {
       throw new PlatformError('bad_request', 'not here');
     },

@@ -21,10 +21,12 @@ import {
   toBinary,
   type CallRecord,
   type Client,
+  type Invocation,
 } from '@faas/protocol';
 import * as jetstreamModule from '@nats-io/jetstream';
 import * as transport from '@nats-io/transport-node';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
+import { placedCallsAnsweredBy } from '../support/fake-streams.js';
 
 let workDir: string;
 let nats: ManagedProcess;
@@ -49,8 +51,7 @@ beforeAll(async () => {
   natsUrl = `nats://127.0.0.1:${natsPort}`;
 
   controllerServer = new grpc.Server();
-  addService(controllerServer, Controller, {
-    async invoke(request, context) {
+  const invoke = async (request: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       const invocation = request.invocation!;
       const seen = (invocationsByCallId.get(invocation.callId) ?? 0) + 1;
       invocationsByCallId.set(invocation.callId, seen);
@@ -68,7 +69,10 @@ beforeAll(async () => {
         path: invocation.http?.path,
       };
       return { result: { callId: invocation.callId, result: new TextEncoder().encode(JSON.stringify(result)), durationSeconds: 0.01 } };
-    },
+  };
+  addService(controllerServer, Controller, {
+    invoke,
+    calls: placedCallsAnsweredBy(invoke),
     async registerFunclet() {
       throw new PlatformError('bad_request', 'not in this test');
     },

@@ -95,6 +95,11 @@ export const ERROR_CATALOGUE = {
     http: 404,
     description: 'The funclet has no sandbox with this id (it was recycled or the funclet restarted).',
   },
+  sandbox_busy: {
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    http: 429,
+    description: 'The sandbox is already running as many calls as its function allows; the caller places the call again.',
+  },
   route_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

@@ -14,13 +14,22 @@ export interface CallOptions {
 type Req<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
 type Res<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
 
+type Sent<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
+
+/**
+ * A bidirectional stream as grpc-js gives it, typed by our messages. Writes
+ * take whole messages (`create(Schema, ...)`); the 'error' event carries a
+ * grpc ServiceError, for `fromServiceError`.
+ */
+export type DuplexCall<M> = grpc.ClientDuplexStream<Sent<M>, Res<M>>;
+
 type ClientMethod<M> = M extends { methodKind: 'unary' }
   ? (request: Req<M>, options?: CallOptions) => Promise<Res<M>>
   : M extends { methodKind: 'server_streaming' }
     ? (request: Req<M>, options?: CallOptions) => AsyncIterable<Res<M>>
     : M extends { methodKind: 'client_streaming' }
       ? (requests: AsyncIterable<Req<M>>, options?: CallOptions) => Promise<Res<M>>
-      : never; // bidi streams are opened with openStream(), not through the typed client
+      : (options?: CallOptions) => DuplexCall<M>;
 
 export type Client<S extends GenServiceMethods> = { [K in keyof S]: ClientMethod<S[K]> } & {
   /** The underlying channel's client, for waitForReady and close. */
@@ -114,6 +123,14 @@ export function createClient<S extends GenServiceMethods>(
               reject(error);
             });
           });
+        break;
+      case 'bidi_streaming':
+        // Long-lived streams (the hot path) are driven by their owners, message by message.
+        client[method.localName] = (opts?: CallOptions) => {
+          const call = fn(metadata(), callOptions(opts)) as grpc.ClientDuplexStream<unknown, unknown>;
+          cancelOnAbort(call, opts?.signal);
+          return call;
+        };
         break;
     }
   }

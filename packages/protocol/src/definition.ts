@@ -1,11 +1,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { STREAM_CODECS } from './stream-codec.js';
 
 /**
  * protobuf-es v2 generates descriptors, not @grpc/grpc-js service
  * definitions; this builds the latter from the former, so both sides of
- * every call use the same generated messages.
+ * every call use the same generated messages. The hot path's stream
+ * messages are encoded by hand (stream-codec.ts), the rest by protobuf-es.
  */
 export function serviceDefinition<S extends GenServiceMethods>(service: GenService<S>): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -25,6 +27,8 @@ export function serviceDefinition<S extends GenServiceMethods>(service: GenServi
 }
 
 function serializer(schema: DescMessage) {
+  const fast = STREAM_CODECS.get(schema.typeName);
+  if (fast) return fast.encode;
   // Buffer.from over the same memory: grpc-js wants a Buffer, no copy needed.
   return (message: unknown): Buffer => {
     const bytes = toBinary(schema, message as never);
@@ -33,5 +37,7 @@ function serializer(schema: DescMessage) {
 }
 
 function deserializer(schema: DescMessage) {
+  const fast = STREAM_CODECS.get(schema.typeName);
+  if (fast) return fast.decode;
   return (bytes: Buffer) => fromBinary(schema, bytes);
 }

@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { PlatformError, codeForGrpcStatus, isErrorCode, toPlatformError, type ErrorCode } from '@faas/errors';
+import { create } from '@bufbuild/protobuf';
 import { ERROR_CODE_KEY } from './metadata.js';
+import { CallFailureSchema, type CallFailure } from './gen/faas/v1/calls_pb.js';
 
 /** A PlatformError as a gRPC error: status from the catalogue, code in trailers. */
 export function toServiceError(error: unknown): Partial<grpc.StatusObject> & Error {
@@ -37,4 +39,15 @@ export function fromServiceError(error: unknown, peer: string): PlatformError {
         ? `${peer} did not answer in time`
         : `${peer} failed: ${reason}`;
   return new PlatformError(code, message, { cause: error });
+}
+
+/** A call's platform failure as it travels in a CallOutcome. */
+export function toCallFailure(error: unknown): CallFailure {
+  const failure = toPlatformError(error);
+  return create(CallFailureSchema, { code: failure.code, message: failure.message });
+}
+
+/** A CallOutcome's failure as the error callers throw; an unknown code (a newer peer's) is `internal`. */
+export function fromCallFailure(failure: CallFailure): PlatformError {
+  return new PlatformError(isErrorCode(failure.code) ? failure.code : 'internal', failure.message || failure.code);
 }

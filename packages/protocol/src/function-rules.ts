@@ -42,6 +42,8 @@ export interface Range {
 export const MEMORY_MB = { min: 64, max: 10240, default: 128 } as const satisfies Range;
 export const TIMEOUT_SECONDS = { min: 1, max: 900, default: 30 } as const satisfies Range;
 export const MAX_CONCURRENCY = { min: 1, max: 1000, default: 10 } as const satisfies Range;
+/** Calls one sandbox serves at once. */
+export const CONCURRENCY_PER_SANDBOX = { min: 1, max: 1000, default: 1 } as const satisfies Range;
 /** /tmp is memory (tmpfs) charged to the function, so it is also capped by its memory_mb. */
 export const TMP_SIZE_MB = { min: 1, max: 10240, default: 64 } as const satisfies Range;
 
@@ -51,6 +53,27 @@ export function withDefault(value: number, range: Range): number {
 
 export function isWithin(value: number, range: Range): boolean {
   return value >= range.min && value <= range.max;
+}
+
+/**
+ * Runtimes whose sandboxes may serve several calls at once: the Node agent
+ * runs handlers concurrently, exec starts a process per call, an http
+ * function's server takes many requests. Python's agent and a Lambda
+ * bootstrap take one call at a time.
+ */
+const CONCURRENT_RUNTIMES: readonly string[] = ['nodejs', 'http', 'exec'];
+
+export function servesConcurrentCalls(runtime: string): boolean {
+  return CONCURRENT_RUNTIMES.includes(runtimeFamily(runtime));
+}
+
+/** What is wrong with `concurrency` calls per sandbox for `runtime` (after "concurrency_per_sandbox"); undefined when nothing is. */
+export function concurrencyProblem(runtime: string, concurrency: number): string | undefined {
+  if (!isWithin(concurrency, CONCURRENCY_PER_SANDBOX)) return `must be from ${CONCURRENCY_PER_SANDBOX.min} to ${CONCURRENCY_PER_SANDBOX.max} (got ${concurrency})`;
+  if (concurrency > 1 && !servesConcurrentCalls(runtime)) {
+    return `must be 1 for runtime ${runtime}: only ${CONCURRENT_RUNTIMES.join(', ')} serve several calls per sandbox`;
+  }
+  return undefined;
 }
 
 // ---- handlers ---------------------------------------------------------------

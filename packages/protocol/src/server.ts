@@ -19,13 +19,22 @@ export interface CallContext {
 type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
 type Out<M> = M extends { output: infer O extends DescMessage } ? MessageInitShape<O> : never;
 
+type Written<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
+
+/**
+ * The server's side of a bidirectional stream as grpc-js gives it, typed by
+ * our messages; writes take whole messages (`create(Schema, ...)`).
+ */
+export type DuplexStream<M> = grpc.ServerDuplexStream<In<M>, Written<M>>;
+
 type Handler<M> = M extends { methodKind: 'unary' }
   ? (request: In<M>, context: CallContext) => Promise<Out<M>>
   : M extends { methodKind: 'server_streaming' }
     ? (request: In<M>, context: CallContext) => AsyncIterable<Out<M>>
     : M extends { methodKind: 'client_streaming' }
       ? (requests: AsyncIterable<In<M>>, context: CallContext) => Promise<Out<M>>
-      : (requests: AsyncIterable<In<M>>, context: CallContext) => AsyncIterable<Out<M>>;
+      : // Long-lived multiplexed streams: the handler owns the stream and writes when it has something.
+        (stream: DuplexStream<M>, context: CallContext) => void;
 
 export type ServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: Handler<S[K]> };
 
@@ -122,14 +131,10 @@ export function addService<S extends GenServiceMethods>(
         });
         break;
       case 'bidi_streaming':
-        handlers[method.localName] = untyped(async (call: grpc.ServerDuplexStream<never, unknown>) => {
+        handlers[method.localName] = untyped((call: grpc.ServerDuplexStream<never, unknown>) => {
           if (!authorised(call.metadata, options.token)) return failStream(call, denied());
           try {
-            const iterable = (handler as (r: AsyncIterable<unknown>, c: CallContext) => AsyncIterable<never>)(call, contextOf(call));
-            for await (const message of iterable) {
-              if (!call.write(create(output, message))) await new Promise((resolve) => call.once('drain', resolve));
-            }
-            call.end();
+            (handler as (s: unknown, c: CallContext) => void)(call, contextOf(call));
           } catch (error) {
             failStream(call, fail(error));
           }

@@ -3,7 +3,7 @@ import { PlatformError } from '@faas/errors';
 import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache } from '@faas/redis';
 import { CachedFunctions } from './cached-functions.js';
-import type { FunctionSource } from './invocation-runner.js';
+import type { FunctionSource } from './call-runner.js';
 
 /** Stubs as the controller sees it: the registry's current configs, and how often it was asked. */
 class FakeStubs implements FunctionSource {

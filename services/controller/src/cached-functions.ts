@@ -1,6 +1,6 @@
 import type { FunctionConfig } from '@faas/protocol';
 import type { NoticeCache } from '@faas/redis';
-import type { FunctionSource } from './invocation-runner.js';
+import type { FunctionSource } from './call-runner.js';
 
 /**
  * Function configs from memory, so a warm invocation asks neither stubs nor

@@ -9,6 +9,7 @@ export const envSchema = {
   CONTROLLER_QUEUE_TIMEOUT_MS: optional(10_000, parse.integer(1, 3_600_000), 'longest an invocation waits for a sandbox when the function is at max_concurrency'),
   CONTROLLER_MAX_QUEUE: optional(100, parse.integer(0, 1_000_000), 'most invocations waiting per function; beyond, too_many_requests'),
   CONTROLLER_IDLE_TTL_MS: optional(300_000, parse.integer(1_000, 86_400_000), 'idle sandboxes are destroyed after this long'),
+  CONTROLLER_LEASE_TTL_MS: optional(15_000, parse.integer(1_000, 600_000), 'how long a lease an edge holds on a sandbox lasts unless renewed (edges renew every 2 s); an edge that dies frees its slots after this'),
   ...platformVariables,
 };
 

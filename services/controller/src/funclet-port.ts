@@ -1,4 +1,5 @@
-import type { FunctionConfig, FunctionError, Invocation, InvocationResult } from '@faas/protocol';
+import type { CallTracking, SandboxCallInit } from '@faas/client';
+import type { CallOutcome } from '@faas/protocol';
 
 /** A funclet as it announced itself (the JSON stored in Redis). */
 export interface FuncletInfo {
@@ -11,13 +12,6 @@ export interface FuncletInfo {
   readonly seenAtMs: number;
 }
 
-export type CreateSandboxOutcome = { readonly sandboxId: string } | { readonly initError: FunctionError };
-
-export interface FuncletInvokeOutcome {
-  readonly result: InvocationResult;
-  readonly sandboxLost: boolean;
-}
-
 export interface FuncletCallOptions {
   /** Absolute time (ms since epoch) after which the call is abandoned. */
   readonly deadlineMs: number;
@@ -25,33 +19,17 @@ export interface FuncletCallOptions {
 }
 
 /**
- * What the scheduler needs from funclets, so it can be tested with a fake.
- * Implementations throw FuncletUnreachableError when the funclet cannot be
- * reached at all, and PlatformError for anything the funclet answered.
+ * What the controller needs from funclets, so placement and the call runner
+ * can be tested with a fake. `call` rides the funclet's Calls stream and
+ * fails with PeerGoneError when the stream breaks; the control calls throw
+ * PlatformError.
  */
 export interface FuncletPort {
-  createSandbox(funclet: FuncletInfo, fn: FunctionConfig, options: FuncletCallOptions): Promise<CreateSandboxOutcome>;
-  invoke(
-    funclet: FuncletInfo,
-    sandboxId: string,
-    invocation: Invocation,
-    timeoutMs: number,
-    options: FuncletCallOptions,
-  ): Promise<FuncletInvokeOutcome>;
+  /** One call on the funclet's stream; for a cold start `onCreated` hears of the new sandbox first. */
+  call(funclet: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome>;
   destroySandbox(funclet: FuncletInfo, sandboxId: string, options: FuncletCallOptions): Promise<void>;
   /** Asks the funclet to cache code bundles before a sandbox needs them. */
   prefetchCode(funclet: FuncletInfo, digests: readonly string[], options: FuncletCallOptions): Promise<void>;
-  /** Drops the connection to a funclet that is gone or restarted. */
+  /** Drops the connections to a funclet that is gone or restarted. */
   disconnect(funclet: FuncletInfo): void;
-}
-
-export class FuncletUnreachableError extends Error {
-  override readonly name = 'FuncletUnreachableError';
-  constructor(
-    readonly funcletId: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

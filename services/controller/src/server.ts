@@ -1,17 +1,20 @@
-import { addService, Controller, type grpc, type ServeOptions } from '@faas/protocol';
+import { FUNCLET_ID, FUNCLET_ID_RULE, addService, Controller, type grpc, type ServeOptions } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
+import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
+import type { CallRunner } from './call-runner.js';
+import { serveEdgeStream } from './edge-stream.js';
 import type { FuncletMembership } from './funclet-membership.js';
-import type { InvocationRunner } from './invocation-runner.js';
-import type { Scheduler } from './scheduler.js';
+import type { Placement } from './placement.js';
 
 export interface ControllerDomain {
-  readonly runner: InvocationRunner;
+  readonly runner: CallRunner;
   readonly membership: FuncletMembership;
-  readonly scheduler: Scheduler;
+  readonly placement: Placement;
   readonly heartbeatIntervalMs: number;
+  readonly leaseTtlMs: number;
+  readonly log: Logger;
 }
 
-const FUNCLET_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 const HOST_PORT = /^(?:[^\s:]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
 
 export function addControllerService(server: grpc.Server, domain: ControllerDomain, options: ServeOptions): void {
@@ -20,15 +23,21 @@ export function addControllerService(server: grpc.Server, domain: ControllerDoma
     Controller,
     {
       async invoke(request, context) {
-        const result = await domain.runner.run(request.invocation, {
+        const { result } = await domain.runner.run(request.invocation, {
           deadlineMs: Date.now() + context.remainingMs(),
           signal: context.signal,
+          // The gRPC server span is active here.
+          trace: activeTrace(),
         });
         return { result };
       },
 
+      calls(stream) {
+        serveEdgeStream(stream, domain);
+      },
+
       async registerFunclet(request) {
-        if (!FUNCLET_ID.test(request.funcletId)) throw new PlatformError('bad_request', 'funclet_id must be 1-128 characters of A-Z, a-z, 0-9, "_", "." and "-"');
+        if (!FUNCLET_ID.test(request.funcletId)) throw new PlatformError('bad_request', `funclet_id must be ${FUNCLET_ID_RULE}`);
         if (!HOST_PORT.test(request.address)) throw new PlatformError('bad_request', 'address must be host:port');
         if (!request.bootId) throw new PlatformError('bad_request', 'boot_id is required');
         const funclet = await domain.membership.register({
@@ -39,10 +48,16 @@ export function addControllerService(server: grpc.Server, domain: ControllerDoma
           memoryMbUsed: request.memoryMbUsed,
           runtimes: [...request.runtimes],
         });
-        domain.scheduler.noteFunclet(funclet);
+        domain.placement.noteFunclet(funclet);
         return { heartbeatIntervalMs: domain.heartbeatIntervalMs };
       },
     },
     options,
   );
+}
+
+function activeTrace(): TraceHeaders {
+  const trace: Record<string, string> = {};
+  injectTraceContext({ set: (key, value) => (trace[key] = value) });
+  return trace;
 }

@@ -1,5 +1,5 @@
 import { Stubs, createClient, type FunctionConfig } from '@faas/protocol';
-import type { FunctionSource } from './invocation-runner.js';
+import type { FunctionSource } from './call-runner.js';
 
 /** Longest a function lookup may take when the caller has more time than this. */
 const LOOKUP_BUDGET_MS = 5_000;

@@ -59,6 +59,30 @@ export class WaitQueue<K, V> {
     return true;
   }
 
+  /**
+   * Walks the queue oldest first and hands each waiter what `decide` gives
+   * it; a waiter `decide` cannot serve (undefined) keeps its place. Stops
+   * at the first `undefined` when `stopAtFirstMiss` (no later waiter could be
+   * served either). Returns how many were served.
+   */
+  offer(decide: (key: K) => V | undefined, stopAtFirstMiss = false): number {
+    let served = 0;
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i]!;
+      const value = decide(waiter.key);
+      if (value === undefined) {
+        if (stopAtFirstMiss) break;
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      waiter.settle();
+      waiter.resolve(value);
+      served++;
+    }
+    return served;
+  }
+
   /** Fails every waiter, e.g. on shutdown. */
   failAll(error: Error): void {
     for (const waiter of this.waiters.splice(0)) {

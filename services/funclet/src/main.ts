@@ -121,7 +121,7 @@ const manager = new SandboxManager({
 manager.start();
 
 const server = new grpc.Server();
-addService(server, Funclet, funcletService(manager), {
+addService(server, Funclet, funcletService(manager, logger), {
   token,
   onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
 });

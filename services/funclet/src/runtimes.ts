@@ -36,6 +36,7 @@ const RUNTIMES: readonly RuntimeDefinition[] = [
   {
     name: 'python3',
     pooled: true,
+   
     agentArgs: ({ pythonPath }) => [pythonPath ?? DEFAULT_PYTHON_PATH, `${SANDBOX_AGENT_DIR}/python_agent.py`],
   },
   { name: 'exec', pooled: true, agentArgs: nodeAgent('exec') },
@@ -52,6 +53,3 @@ export function runtimeNamed(name: string): RuntimeDefinition | undefined {
   const family = runtimeFamily(name);
   return RUNTIMES.find((runtime) => runtime.name === family);
 }
-
-/** Re-exported until sandbox-manager.ts imports it from @faas/protocol, where the rule lives. */
-export { isCustomRuntime } from '@faas/protocol';

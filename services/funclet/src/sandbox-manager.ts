@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
+import { CONCURRENCY_PER_SANDBOX, MEMORY_MB, TIMEOUT_SECONDS, concurrencyProblem, handlerProblem, isCustomRuntime, isWithin, withDefault } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import { BootSlots } from './boot-slots.js';
 import type { CodeCache, CodeLease } from './code-cache.js';
@@ -21,13 +22,12 @@ import { limitsFor, poolLimits } from './sandbox/limits.js';
 import type { NetnsPool } from './sandbox/netns-pool.js';
 import { Sandbox, type CallOutcome, type SandboxCall, type SandboxFunction } from './sandbox/sandbox.js';
 import type { Runc } from './sandbox/runc.js';
+import { MemoryBudget } from './memory-budget.js';
 import { SandboxPool } from './sandbox-pool.js';
-import { SANDBOX_RUNTIME_DIR, SUPPORTED_RUNTIMES, isCustomRuntime, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
+import { SANDBOX_RUNTIME_DIR, SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
 import type { LogSink } from './log-sink.js';
 import type { ReadOnlyMount } from './sandbox/oci-spec.js';
 
-const DEFAULT_MEMORY_MB = 128;
-const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export interface FunctionToRun {
   readonly name: string;
@@ -44,6 +44,8 @@ export interface FunctionToRun {
   readonly tmpSizeMb?: number;
   /** A custom runtime's bundle (stubs resolves "custom:<name>" to it); mounted at /opt/runtime. */
   readonly runtimeCodeDigest?: string;
+  /** Calls one sandbox serves at once; 0 or absent: 1. */
+  readonly concurrencyPerSandbox?: number;
 }
 
 export type CreateOutcome = { readonly sandboxId: string } | { readonly initError: FunctionErrorInfo };
@@ -100,10 +102,7 @@ interface Entry {
 
 export class SandboxManager {
   private readonly sandboxes = new Map<string, Entry>();
-  /** Memory reserved by sandboxes serving functions (what the controller is told). */
-  private functionMb = 0;
-  /** Memory held by generic sandboxes waiting in the pool. */
-  private poolMb = 0;
+  private readonly memory: MemoryBudget;
   private counter = 0;
   private closing = false;
   /** CreateSandbox calls between taking a pool sandbox and its LOAD's answer. */
@@ -113,6 +112,12 @@ export class SandboxManager {
   private readonly bootSlots: BootSlots;
 
   constructor(private readonly options: SandboxManagerOptions) {
+    this.memory = new MemoryBudget({
+      funcletId: options.funcletId,
+      totalMb: options.memoryMbTotal,
+      poolSandboxMb: options.pool.memoryMb,
+      reclaimPool: (count) => this.pool.reclaim(count),
+    });
     this.mounter = options.mounter ?? commandMounter(options.run);
     this.bootSlots = new BootSlots(Math.max(1, options.concurrentBoots ?? availableParallelism()));
     const pooledRuntimes = SUPPORTED_RUNTIMES.filter((name) => runtimeNamed(name)?.pooled !== false);
@@ -125,14 +130,8 @@ export class SandboxManager {
       refillDelayMs: POOL_REFILL_DELAY_MS,
       deferRefill: () => this.specialising > 0,
       boot: (runtime) => this.boot(runtime, poolLimits(options.pool.memoryMb)),
-      reserve: () => {
-        if (this.closing || this.functionMb + this.poolMb + options.pool.memoryMb > options.memoryMbTotal) return false;
-        this.poolMb += options.pool.memoryMb;
-        return true;
-      },
-      unreserve: () => {
-        this.poolMb -= options.pool.memoryMb;
-      },
+      reserve: () => !this.closing && this.memory.reservePoolSandbox(),
+      unreserve: () => this.memory.unreservePoolSandbox(),
       log: options.log,
     });
   }
@@ -148,12 +147,12 @@ export class SandboxManager {
   }
 
   get memoryMbTotal(): number {
-    return this.options.memoryMbTotal;
+    return this.memory.totalMb;
   }
 
   /** Memory given to functions; pool sandboxes are not counted, their memory is there for the taking. */
   get memoryMbUsed(): number {
-    return this.functionMb;
+    return this.memory.usedMb;
   }
 
   get size(): number {
@@ -172,20 +171,14 @@ export class SandboxManager {
 
   private async createSandbox(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
     if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
-    const memoryMb = validate(fn);
+    const { memoryMb, concurrency } = validate(fn);
     const { log } = this.options;
     const started = performance.now();
 
+    this.memory.ensureFits(memoryMb);
     // Egress sandboxes need a namespace with a veth: never a pooled one.
-    const pooled = fn.networkEgress ? undefined : this.takeFromPool(fn.runtime, memoryMb);
-    if (!pooled) this.reserveOrThrow(memoryMb);
-    this.functionMb += memoryMb;
-    let reservationHeld = true;
-    const release = () => {
-      if (!reservationHeld) return;
-      reservationHeld = false;
-      this.functionMb -= memoryMb;
-    };
+    const pooled = fn.networkEgress ? undefined : this.takeFromPool(fn.runtime);
+    const release = this.memory.holdForFunction(memoryMb);
 
     let sandbox = pooled;
     let code: CodeLease | undefined;
@@ -224,8 +217,8 @@ export class SandboxManager {
       });
       code = undefined;
       runtimeCode = undefined;
-      const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment };
-      if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: fn.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS });
+      const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
+      if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
       const { initError, timings } = await sandbox.specialise(target, lease.viewDir, limits);
       const readyMs = performance.now() - started;
       if (initError) {
@@ -305,37 +298,13 @@ export class SandboxManager {
     await Promise.all([this.pool.close(), ...[...this.sandboxes.values()].map(({ sandbox }) => sandbox.destroy())]);
   }
 
-  /**
-   * A pooled sandbox, when there is one. Its pool reservation becomes part of
-   * the function's; the function's memory must fit the budget once the pool
-   * makes way (functions always win over waiting pool sandboxes).
-   */
-  private takeFromPool(runtime: string, memoryMb: number): Sandbox | undefined {
+  /** A pooled sandbox, when there is one; its pool reservation ends (the function's memory is held instead). */
+  private takeFromPool(runtime: string): Sandbox | undefined {
     const definition = runtimeNamed(runtime);
     if (!definition?.pooled || !this.pool.enabled) return undefined;
-    if (this.functionMb + memoryMb > this.options.memoryMbTotal) this.refuse(memoryMb);
     const sandbox = this.pool.take(definition.name);
-    if (!sandbox) return undefined;
-    this.poolMb -= this.options.pool.memoryMb;
-    this.makeRoom(memoryMb);
+    if (sandbox) this.memory.unreservePoolSandbox();
     return sandbox;
-  }
-
-  /** Room for a sandbox booted now: pool sandboxes make way when the budget is short. */
-  private reserveOrThrow(memoryMb: number): void {
-    if (this.functionMb + memoryMb > this.options.memoryMbTotal) this.refuse(memoryMb);
-    this.makeRoom(memoryMb);
-  }
-
-  /** Drops waiting pool sandboxes until `memoryMb` more fits the budget. */
-  private makeRoom(memoryMb: number): void {
-    const shortBy = this.functionMb + this.poolMb + memoryMb - this.options.memoryMbTotal;
-    if (shortBy > 0) this.pool.reclaim(Math.ceil(shortBy / this.options.pool.memoryMb));
-  }
-
-  private refuse(memoryMb: number): never {
-    const free = this.options.memoryMbTotal - this.functionMb;
-    throw new PlatformError('too_many_requests', `funclet ${this.options.funcletId} has ${free} MB free, ${memoryMb} MB asked`);
   }
 
   /** A boot for a request the pool could not serve, in line for a boot slot ahead of the pool's refills. */
@@ -384,24 +353,20 @@ export class SandboxManager {
   }
 }
 
-/** The memory the sandbox gets, once the config is known to be runnable here. */
-function validate(fn: FunctionToRun): number {
-  if (!runtimeNamed(fn.runtime)) {
-    throw new PlatformError('invalid_function_config', `runtime ${JSON.stringify(fn.runtime)} is not supported here (${SUPPORTED_RUNTIMES.join(', ')})`);
-  }
-  // exec, http and custom handlers are command lines (or whatever a bootstrap reads); module runtimes name file.export.
-  const moduleHandler = fn.runtime === 'nodejs' || fn.runtime === 'python3';
-  if (moduleHandler && !/^[^.\s][^\s]*\.[A-Za-z_$][\w$]*$/.test(fn.handler)) {
-    throw new PlatformError('invalid_function_config', `handler ${JSON.stringify(fn.handler)} is not of the form file.export`);
-  }
-  if (!moduleHandler && !fn.handler.trim()) throw new PlatformError('invalid_function_config', 'the function has no handler');
-  if (isCustomRuntime(fn.runtime) && !fn.runtimeCodeDigest) {
-    throw new PlatformError('invalid_function_config', `runtime ${fn.runtime} is not registered (no runtime_code_digest)`);
-  }
-  const memoryMb = fn.memoryMb || DEFAULT_MEMORY_MB;
-  if (memoryMb < 64 || memoryMb > 10240) throw new PlatformError('invalid_function_config', `memory_mb ${memoryMb} is outside 64..10240`);
-  if (!fn.name) throw new PlatformError('invalid_function_config', 'the function has no name');
-  return memoryMb;
+/** The memory and concurrency the sandbox gets, once the config is known to be runnable here (the rules stubs deploys by). */
+function validate(fn: FunctionToRun): { memoryMb: number; concurrency: number } {
+  const invalid = (message: string) => new PlatformError('invalid_function_config', message);
+  if (!runtimeNamed(fn.runtime)) throw invalid(`runtime ${JSON.stringify(fn.runtime)} is not supported here (${SUPPORTED_RUNTIMES.join(', ')})`);
+  const handler = handlerProblem(fn.runtime, fn.handler);
+  if (handler) throw invalid(`handler ${handler}`);
+  if (isCustomRuntime(fn.runtime) && !fn.runtimeCodeDigest) throw invalid(`runtime ${fn.runtime} is not registered (no runtime_code_digest)`);
+  const memoryMb = withDefault(fn.memoryMb, MEMORY_MB);
+  if (!isWithin(memoryMb, MEMORY_MB)) throw invalid(`memory_mb ${memoryMb} is outside ${MEMORY_MB.min}..${MEMORY_MB.max}`);
+  if (!fn.name) throw invalid('the function has no name');
+  const concurrency = withDefault(fn.concurrencyPerSandbox ?? 0, CONCURRENCY_PER_SANDBOX);
+  const problem = concurrencyProblem(fn.runtime, concurrency);
+  if (problem) throw invalid(`concurrency_per_sandbox ${problem}`);
+  return { memoryMb, concurrency };
 }
 
 function round(ms: number): number {

@@ -1,41 +1,31 @@
 /** gRPC handlers of faas.v1.Funclet: translate messages, call the sandbox manager. */
 import { PlatformError } from '@faas/errors';
-import { Funclet, InvocationKind, type Invocation, type ServiceImpl } from '@faas/protocol';
-import { injectTraceContext } from '@faas/telemetry';
+import { Funclet, type ServiceImpl } from '@faas/protocol';
+import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
+import { serveCallStream } from './call-stream.js';
+import { functionToRun } from './function-to-run.js';
+import { invocationResult, sandboxCall } from './sandbox-call.js';
 import type { SandboxManager } from './sandbox-manager.js';
 
-export function funcletService(manager: SandboxManager): ServiceImpl<typeof Funclet.method> {
+export function funcletService(manager: SandboxManager, log: Logger): ServiceImpl<typeof Funclet.method> {
   return {
     async createSandbox(request, context) {
       const fn = request.function;
       if (!fn) throw new PlatformError('invalid_function_config', 'CreateSandbox needs a function');
-      const outcome = await manager.create({
-        name: fn.name,
-        version: fn.version,
-        runtime: fn.runtime,
-        handler: fn.handler,
-        codeDigest: fn.codeDigest,
-        memoryMb: fn.memoryMb,
-        timeoutSeconds: fn.timeoutSeconds,
-        environment: fn.environment,
-        networkEgress: fn.networkEgress,
-        tmpSizeMb: fn.tmpSizeMb,
-        runtimeCodeDigest: fn.runtimeCodeDigest,
-      }, context.signal);
+      const outcome = await manager.create(functionToRun(fn), context.signal);
       return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };
     },
 
     async invoke(request) {
       const invocation = request.invocation;
       if (!invocation) throw new PlatformError('bad_request', 'Invoke needs an invocation');
-      const { result, sandboxLost } = await manager.invoke(request.sandboxId, toCall(invocation), request.timeoutMs);
-      return {
-        sandboxLost,
-        result: {
-          ...result,
-          functionError: result.functionError && { ...result.functionError, stack: result.functionError.stack ?? '' },
-        },
-      };
+      // The gRPC server span is active here; the handler continues its trace.
+      const { result, sandboxLost } = await manager.invoke(request.sandboxId, sandboxCall(invocation, activeTrace()), request.timeoutMs);
+      return { sandboxLost, result: invocationResult(result) };
+    },
+
+    calls(stream) {
+      serveCallStream(stream, manager, log);
     },
 
     async destroySandbox(request) {
@@ -54,19 +44,8 @@ export function funcletService(manager: SandboxManager): ServiceImpl<typeof Func
   };
 }
 
-function toCall(invocation: Invocation) {
-  const http = invocation.http;
-  // The gRPC server span is active here; the handler continues its trace.
+function activeTrace(): TraceHeaders {
   const trace: Record<string, string> = {};
   injectTraceContext({ set: (key, value) => (trace[key] = value) });
-  return {
-    wantLogTail: invocation.wantLogTail,
-    traceparent: trace.traceparent,
-    tracestate: trace.tracestate,
-    callId: invocation.callId,
-    kind: invocation.kind === InvocationKind.HTTP ? ('http' as const) : ('event' as const),
-    payload: invocation.payload,
-    contentType: invocation.contentType,
-    http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers },
-  };
+  return trace;
 }

@@ -3,14 +3,15 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
 import { connectNats, type NatsLink } from '@faas/nats';
 import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
-import { injectTraceContext, type Logger } from '@faas/telemetry';
+import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
 /** Where asynchronous invocations go. */
 export interface InvocationPublisher {
   readonly connected: boolean;
-  publish(invocation: Invocation, options: { callbackUrl: string }): Promise<void>;
+  /** `trace`: the request's span context, carried in the message headers to the worker. */
+  publish(invocation: Invocation, options: { callbackUrl: string; trace?: TraceHeaders }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,12 +42,17 @@ export class NatsInvocationPublisher implements InvocationPublisher {
     this.link = connectNats({ url: this.url, name: 'httptrigger', logger: this.logger });
   }
 
-  async publish(invocation: Invocation, options: { callbackUrl: string }): Promise<void> {
+  async publish(invocation: Invocation, options: { callbackUrl: string; trace?: TraceHeaders }): Promise<void> {
     const connection = this.natsConnection;
     if (!connection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
     const headers = natsHeaders();
     headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
-    injectTraceContext(headers);
+    if (options.trace?.traceparent) {
+      headers.set('traceparent', options.trace.traceparent);
+      if (options.trace.tracestate) headers.set('tracestate', options.trace.tracestate);
+    } else {
+      injectTraceContext(headers);
+    }
     const body = toBinary(
       AsyncInvocationSchema,
       create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),

@@ -1,16 +1,15 @@
-import { Controller, QueueWorker, Stubs, createClient } from '@faas/protocol';
+import { QueueWorker, Stubs, createClient } from '@faas/protocol';
 
 export interface ClientAddresses {
-  readonly controller: string;
   readonly stubs: string;
   readonly queueWorker: string;
   readonly token?: string;
 }
 
+/** The control-path clients; invocations go through the Invoker (@faas/client). */
 export function createClients(addresses: ClientAddresses) {
   const token = addresses.token || undefined;
   return {
-    controller: createClient(Controller, addresses.controller, { token, peerName: 'controller' }),
     stubs: createClient(Stubs, addresses.stubs, { token, peerName: 'stubs' }),
     queueWorker: createClient(QueueWorker, addresses.queueWorker, { token, peerName: 'queue-worker' }),
   };

@@ -14,6 +14,7 @@ describe('functionFromRequest', () => {
       memoryMb: 128,
       timeoutSeconds: 30,
       maxConcurrency: 10,
+      concurrencyPerSandbox: 1,
       tmpSizeMb: 64,
       environment: {},
       networkEgress: false,
@@ -21,9 +22,9 @@ describe('functionFromRequest', () => {
     expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, network: { egress: true } })).toMatchObject({ networkEgress: true });
     expect(
       functionFromRequest('echo', {
-        runtime: 'nodejs', handler: 'h.x', code: { digest }, memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, tmpSizeMb: 32, environment: { A: '1' },
+        runtime: 'nodejs', handler: 'h.x', code: { digest }, memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' },
       }),
-    ).toMatchObject({ memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, tmpSizeMb: 32, environment: { A: '1' } });
+    ).toMatchObject({ memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' } });
   });
 
   it('names the field that is wrong', () => {
@@ -52,11 +53,11 @@ describe('functionToJson', () => {
   it('shows timestamps as ISO strings and the version as a number', () => {
     const config = create(FunctionConfigSchema, {
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', codeDigest: digest, memoryMb: 128, timeoutSeconds: 30,
-      maxConcurrency: 10, tmpSizeMb: 64, environment: { A: '1' }, version: 3n, createdAtMs: 1_700_000_000_000n, updatedAtMs: 1_700_000_001_000n,
+      maxConcurrency: 10, concurrencyPerSandbox: 4, tmpSizeMb: 64, environment: { A: '1' }, version: 3n, createdAtMs: 1_700_000_000_000n, updatedAtMs: 1_700_000_001_000n,
     });
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
-      environment: { A: '1' }, maxConcurrency: 10, tmpSizeMb: 64, network: { egress: false }, version: 3,
+      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, tmpSizeMb: 64, network: { egress: false }, version: 3,
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });
   });

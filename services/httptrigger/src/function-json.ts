@@ -1,5 +1,5 @@
 import { PlatformError } from '@faas/errors';
-import { MAX_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
+import { CONCURRENCY_PER_SANDBOX, MAX_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
 
 /** A function as the REST API shows it. */
 export interface FunctionJson {
@@ -11,6 +11,8 @@ export interface FunctionJson {
   readonly timeoutSeconds: number;
   readonly environment: Record<string, string>;
   readonly maxConcurrency: number;
+  /** Calls one sandbox serves at once. */
+  readonly concurrencyPerSandbox: number;
   /** Size of /tmp in MiB (counted in memoryMb). */
   readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
@@ -22,7 +24,7 @@ export interface FunctionJson {
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'tmpSizeMb', 'network']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'tmpSizeMb', 'network']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -34,6 +36,7 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     timeoutSeconds: config.timeoutSeconds,
     environment: { ...config.environment },
     maxConcurrency: config.maxConcurrency,
+    concurrencyPerSandbox: config.concurrencyPerSandbox,
     tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
     version: Number(config.version),
@@ -64,6 +67,7 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     memoryMb: optionalInteger(body, 'memoryMb') ?? MEMORY_MB.default,
     timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? TIMEOUT_SECONDS.default,
     maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? MAX_CONCURRENCY.default,
+    concurrencyPerSandbox: optionalInteger(body, 'concurrencyPerSandbox') ?? CONCURRENCY_PER_SANDBOX.default,
     tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? TMP_SIZE_MB.default,
     environment: optionalEnvironment(body),
     networkEgress: optionalNetworkEgress(body),

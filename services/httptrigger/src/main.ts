@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Invoker } from '@faas/client';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
@@ -12,16 +13,17 @@ const config = loadHttpTriggerConfig();
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
 
 const clients = createClients({
-  controller: config.CONTROLLER_ADDRESS,
   stubs: config.STUBS_ADDRESS,
   queueWorker: config.QUEUE_WORKER_ADDRESS,
   token: config.FAAS_INTERNAL_TOKEN,
 });
+const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token: config.FAAS_INTERNAL_TOKEN || undefined, dataPath: config.FAAS_DATA_PATH });
 const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
 publisher.start();
 
 const app = buildServer({
   ...clients,
+  invoker,
   publisher,
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
@@ -42,6 +44,7 @@ async function stop(signal: string) {
   const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.HTTP_SHUTDOWN_GRACE_MS).unref());
   if (!(await Promise.race([closed, timedOut]))) logger.warn('requests still running at shutdown; closing anyway');
   await publisher.close();
+  invoker.close();
   for (const client of Object.values(clients)) client.close();
   await stopTelemetry();
   logger.info('stopped');

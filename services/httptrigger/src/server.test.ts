@@ -21,8 +21,14 @@ function fakes() {
   const invocations: Invocation[] = [];
   const published: { invocation: Invocation; callbackUrl: string }[] = [];
   const uploads: number[] = [];
-  let invokeAnswer: (invocation: Invocation) => Promise<ReturnType<typeof create<typeof InvocationResultSchema>>> = async (invocation) =>
-    create(InvocationResultSchema, { callId: invocation.callId, result: new TextEncoder().encode(JSON.stringify({ got: new TextDecoder().decode(invocation.payload) })) });
+  // The funclet answers HTTP calls with a checked response and events with JSON bytes; this stands in for both.
+  let invokeAnswer: (invocation: Invocation) => Promise<ReturnType<typeof create<typeof InvocationResultSchema>>> = async (invocation) => {
+    const body = new TextEncoder().encode(JSON.stringify({ got: new TextDecoder().decode(invocation.payload) }));
+    return invocation.kind === InvocationKind.HTTP
+      ? create(InvocationResultSchema, { callId: invocation.callId, httpResponse: { status: 200, headers: [{ name: 'content-type', value: 'application/json' }], body } })
+      : create(InvocationResultSchema, { callId: invocation.callId, result: body });
+  };
+  const changed: string[] = [];
   const publisher = { connected: true, publish: async (invocation: Invocation, options: { callbackUrl: string }) => void published.push({ invocation, ...options }) };
 
   const deps: HttpTriggerDeps = {
@@ -52,12 +58,12 @@ function fakes() {
         return {} as never;
       },
     },
-    controller: {
-      async invoke({ invocation }) {
-        const full = invocation as Invocation;
-        invocations.push(full);
-        return { result: await invokeAnswer(full) } as never;
+    invoker: {
+      async invoke(invocation) {
+        invocations.push(invocation);
+        return invokeAnswer(invocation);
       },
+      functionChanged: (name) => void changed.push(name),
     },
     queueWorker: {
       async getCall({ callId }) {
@@ -72,7 +78,7 @@ function fakes() {
     maxPayloadBytes: 64,
     logger: createLogger('httptrigger-test', 'silent'),
   };
-  return { deps, functions, invocations, published, uploads, publisher, answer: (fn: typeof invokeAnswer) => (invokeAnswer = fn) };
+  return { deps, functions, invocations, published, uploads, publisher, changed, answer: (fn: typeof invokeAnswer) => (invokeAnswer = fn) };
 }
 
 let app: FastifyInstance;
@@ -118,6 +124,8 @@ describe('management routes', () => {
     const gone = await app.inject({ method: 'GET', url: '/v1/functions/echo' });
     expect(gone.statusCode).toBe(404);
     expect(gone.json()).toMatchObject({ code: 'function_not_found' });
+    // Each deploy and the delete made this edge's leases on the function stale.
+    expect(world.changed).toEqual(['echo', 'echo', 'echo']);
   });
 
   it('answers 400 naming the problem for bad function bodies', async () => {
@@ -231,9 +239,7 @@ describe('event invocations', () => {
 describe('HTTP invocations', () => {
   it('describes the request below /function/<name> and shapes the response', async () => {
     world.answer(async (invocation) =>
-      create(InvocationResultSchema, {
-        result: new TextEncoder().encode(JSON.stringify({ statusCode: 418, headers: { 'x-path': invocation.http!.path }, body: 'teapot' })),
-      }),
+      create(InvocationResultSchema, { httpResponse: { status: 418, headers: [{ name: 'x-path', value: invocation.http!.path }], body: Buffer.from('teapot') } }),
     );
     const response = await app.inject({ method: 'DELETE', url: '/function/echo/a/b?x=1&y', headers: { 'x-custom': 'v', connection: 'keep-alive' }, payload: 'body' });
     expect(response.statusCode).toBe(418);

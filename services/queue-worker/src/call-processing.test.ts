@@ -47,13 +47,13 @@ function invoker(answer: () => Promise<{ result?: ReturnType<typeof create<typeo
     calls: 0,
     invoke: async () => {
       fake.calls++;
-      return (await answer()) as never;
+      return (await answer()).result ?? create(InvocationResultSchema);
     },
   };
   return fake;
 }
 
-const deps = (store: CallRecords, controller: Invoker) => ({ store, controller, logger, maxAttempts: 3, ackWaitMs: 60_000, now: () => 5_000, storeWriteAttempts: 1 });
+const deps = (store: CallRecords, invoker: Invoker) => ({ store, invoker, logger, maxAttempts: 3, ackWaitMs: 60_000, now: () => 5_000, storeWriteAttempts: 1 });
 
 describe('processMessage', () => {
   it('records the result of a successful call and acks', async () => {

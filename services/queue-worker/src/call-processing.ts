@@ -1,5 +1,5 @@
 import { toPlatformError } from '@faas/errors';
-import { InvocationResultSchema, create, type CallRecord, type InvokeResponse, type MessageInitShape, type InvokeRequestSchema } from '@faas/protocol';
+import type { CallRecord, Invocation, InvocationResult } from '@faas/protocol';
 import { context, extractTraceContext, trace, type Logger } from '@faas/telemetry';
 import { finishedRecord, isTerminal, platformFailureRecord, queuedRecord, runningRecord } from './call-records.js';
 import type { CallStore } from './call-store.js';
@@ -18,8 +18,9 @@ export interface QueueMessage extends RawMessage {
 
 export type CallRecords = Pick<CallStore, 'createIfAbsent' | 'put' | 'get'>;
 
+/** What runs a call: the data path's client (@faas/client's Invoker). */
 export interface Invoker {
-  invoke(request: MessageInitShape<typeof InvokeRequestSchema>, options?: { timeoutMs?: number }): Promise<InvokeResponse>;
+  invoke(invocation: Invocation, options?: { deadlineMs?: number }): Promise<InvocationResult>;
 }
 
 /** How long to wait before trying a message again when Redis cannot be reached. */
@@ -58,7 +59,7 @@ export async function trackMessage(message: QueueMessage, store: CallRecords, lo
 
 export interface WorkerDeps {
   readonly store: CallRecords;
-  readonly controller: Invoker;
+  readonly invoker: Invoker;
   readonly logger: Logger;
   readonly maxAttempts: number;
   /** Progress acks are sent at a third of this while a call runs. */
@@ -152,10 +153,10 @@ export async function processMessage(message: QueueMessage, deps: WorkerDeps): P
     let record: CallRecord;
     let settle: () => void;
     try {
-      const response = await deps.controller.invoke({ invocation: call.invocation }, { timeoutMs: INVOKE_TIMEOUT_MS });
-      record = finishedRecord(running, response.result ?? create(InvocationResultSchema), now());
+      const result = await deps.invoker.invoke(call.invocation, { deadlineMs: Date.now() + INVOKE_TIMEOUT_MS });
+      record = finishedRecord(running, result, now());
       settle = () => message.ack();
-      log.info({ functionError: record.functionError?.type }, 'call finished');
+      log.debug({ functionError: record.functionError?.type }, 'call finished');
     } catch (error) {
       const failure = toPlatformError(error);
       const decision = decideRetry(failure.code, attempt, deps.maxAttempts);

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@faas/errors';
-import { CallRecordSchema, CallStatus, create, type CallRecord, type InvocationResult } from '@faas/protocol';
+import { CallRecordSchema, CallStatus, create, type CallRecord, type HttpResponse, type InvocationResult } from '@faas/protocol';
 
 /** Pure builders of the records a call passes through: queued → running → succeeded | failed. */
 
@@ -35,7 +35,7 @@ export function finishedRecord(running: CallRecord, result: InvocationResult, no
   return create(CallRecordSchema, {
     ...withoutOutcome(running),
     status: failed ? CallStatus.FAILED : CallStatus.SUCCEEDED,
-    result: failed ? new Uint8Array() : result.result,
+    result: failed ? new Uint8Array() : result.httpResponse ? httpResponseJson(result.httpResponse) : result.result,
     functionError: result.functionError,
     finishedAtMs: BigInt(nowMs),
     durationSeconds: result.durationSeconds,
@@ -51,6 +51,30 @@ export function platformFailureRecord(running: CallRecord, code: ErrorCode, mess
     errorMessage: message,
     finishedAtMs: final ? BigInt(nowMs) : 0n,
   });
+}
+
+/**
+ * A queued HTTP call's answer as a JSON result, in the shape a handler
+ * returns it (`{statusCode, headers, body, isBase64Encoded}`): the record
+ * keeps one JSON result whatever the call's kind.
+ */
+export function httpResponseJson(response: HttpResponse): Uint8Array {
+  const headers: Record<string, string> = {};
+  for (const { name, value } of response.headers) headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  const body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+  const text = utf8OrUndefined(body);
+  const shaped = { statusCode: response.status, headers, body: text ?? body.toString('base64'), isBase64Encoded: text === undefined };
+  return Buffer.from(JSON.stringify(shaped), 'utf8');
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 export function isTerminal(record: CallRecord | undefined): boolean {

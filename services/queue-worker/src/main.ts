@@ -1,6 +1,7 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Controller, QueueWorker, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
+import { connectNats } from '@faas/nats';
+import { Invoker } from '@faas/client';
+import { QueueWorker, addHealthService, addService, grpc, listen, shutdown } from '@faas/protocol';
 import { connectRedis, isRedisReady, waitForRedis } from '@faas/redis';
 import { createLogger, stopTelemetry } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
@@ -19,28 +20,11 @@ const token = config.FAAS_INTERNAL_TOKEN || undefined;
 const redis = connectRedis(config.REDIS_URL, logger);
 if (!(await waitForRedis(redis, 5_000))) logger.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; starting anyway');
 const store = new CallStore(redis, config.REDIS_KEY_PREFIX, config.CALL_RESULT_TTL_SECONDS);
-const controller = createClient(Controller, config.CONTROLLER_ADDRESS, { token, peerName: 'controller' });
+const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token, dataPath: config.FAAS_DATA_PATH });
 
-const nc: NatsConnection = await connect({
-  servers: config.NATS_URL,
-  name: SERVICE,
-  // The stream is the source of work: wait for NATS rather than exit.
-  waitOnFirstConnect: true,
-  maxReconnectAttempts: -1,
-  reconnectTimeWait: 1_000,
-});
-let natsConnected = true;
-void (async () => {
-  for await (const status of nc.status()) {
-    if (status.type === 'disconnect') {
-      natsConnected = false;
-      logger.warn({ server: status.server }, 'nats disconnected');
-    } else if (status.type === 'reconnect') {
-      natsConnected = true;
-      logger.info({ server: status.server }, 'nats reconnected');
-    }
-  }
-})();
+// The stream is the source of work: wait for NATS rather than exit.
+const nats = connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+const nc = await nats.ready;
 
 const jsm = await jetstreamManager(nc);
 const topology = { concurrency: config.QUEUE_WORKER_CONCURRENCY, ackWaitMs: config.QUEUE_WORKER_ACK_WAIT_MS };
@@ -63,7 +47,7 @@ const worker = new PullLoop({
   handle: (message) =>
     processMessage(message, {
       store,
-      controller,
+      invoker,
       logger,
       maxAttempts: config.QUEUE_WORKER_MAX_ATTEMPTS,
       ackWaitMs: config.QUEUE_WORKER_ACK_WAIT_MS,
@@ -77,7 +61,7 @@ addService(server, QueueWorker, queueWorkerService(store), {
   token,
   onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'unexpected error'),
 });
-addHealthService(server, () => natsConnected && isRedisReady(redis));
+addHealthService(server, () => nats.connected && isRedisReady(redis));
 const boundAddress = await listen(server, config.QUEUE_WORKER_LISTEN);
 tracker.start();
 worker.start();
@@ -90,9 +74,9 @@ async function stop(signal: string) {
   logger.info({ signal }, 'shutting down');
   const [, finished] = await Promise.all([tracker.stop(1_000), worker.stop(config.QUEUE_WORKER_SHUTDOWN_GRACE_MS)]);
   if (!finished) logger.warn({ running: worker.busy }, 'calls still running at shutdown; JetStream will redeliver them');
-  await nc.drain().catch((error) => logger.warn({ err: error }, 'nats drain failed'));
+  await nats.close();
   await shutdown(server, 2_000);
-  controller.close();
+  invoker.close();
   await redis.quit().catch(() => redis.disconnect());
   await stopTelemetry();
   logger.info('stopped');

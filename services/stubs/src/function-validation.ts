@@ -1,12 +1,14 @@
 import {
   BUILT_IN_RUNTIMES,
   CODE_DIGEST_RULE,
+  CONCURRENCY_PER_SANDBOX,
   FUNCTION_NAME,
   MAX_CONCURRENCY,
   MEMORY_MB,
   TIMEOUT_SECONDS,
   TMP_SIZE_MB,
   assertFunctionName,
+  concurrencyProblem,
   create,
   customRuntimeName,
   FunctionConfigSchema,
@@ -64,6 +66,9 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   const tmpSizeMb = withinRange('tmp_size_mb', input.tmpSizeMb, TMP_SIZE_MB);
   // /tmp is memory (tmpfs) charged to the function's cgroup: it cannot outgrow it.
   if (tmpSizeMb > memoryMb) throw invalid('tmp_size_mb', `must not exceed memory_mb (${memoryMb})`);
+  const concurrencyPerSandbox = withDefault(input.concurrencyPerSandbox, CONCURRENCY_PER_SANDBOX);
+  const concurrency = concurrencyProblem(input.runtime, concurrencyPerSandbox);
+  if (concurrency) throw invalid('concurrency_per_sandbox', concurrency);
   return create(FunctionConfigSchema, {
     name: input.name,
     runtime: input.runtime,
@@ -73,6 +78,7 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     tmpSizeMb,
     timeoutSeconds: withinRange('timeout_seconds', input.timeoutSeconds, TIMEOUT_SECONDS),
     maxConcurrency: withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY),
+    concurrencyPerSandbox,
     environment: { ...input.environment },
     networkEgress: input.networkEgress === true,
   });

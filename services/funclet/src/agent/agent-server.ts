@@ -6,6 +6,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { CallLog } from './call-log.js';
+import type { HttpReply } from './http-reply.js';
 import { FrameDecoder, FrameType, encodeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
 
 /** A failure before the handler ran (bad handler, code that cannot load). */
@@ -32,8 +33,11 @@ export class FunctionFailure extends Error {
 
 export interface AgentRuntime {
   load(header: LoadHeader): Promise<void>;
-  /** Runs one call; resolves with the JSON-encoded result, throws for a function error. */
-  invoke(header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array>;
+  /**
+   * Runs one call; resolves with the JSON-encoded result (event calls) or the
+   * HTTP answer (HTTP calls), throws for a function error.
+   */
+  invoke(header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array | HttpReply>;
   /**
    * Runs once at boot, before the agent listens: first-use costs (module
    * loaders, the call path's code) paid ahead of the function's LOAD. Must
@@ -114,7 +118,8 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
     const log = new CallLog(header.callId, (logHeader, bytes) => send(socket, 0, FrameType.LOG, logHeader, bytes));
     let reply: { type: number; header?: unknown; body?: Uint8Array };
     try {
-      reply = { type: FrameType.RESULT, body: await runtime.invoke(header, payload, log) };
+      const answer = await runtime.invoke(header, payload, log);
+      reply = answer instanceof Uint8Array ? { type: FrameType.RESULT, body: answer } : { type: FrameType.RESULT, header: answer.head, body: answer.body };
     } catch (error) {
       reply = { type: FrameType.FUNCTION_ERROR, header: errorHeader(error) };
     }

@@ -17,6 +17,7 @@ import type { CallLog } from './call-log.js';
 import { buildHttpEvent } from './event.js';
 import { killGroup } from './child-process.js';
 import { ChildOutput } from './http-runtime.js';
+import { httpReplyOf } from './http-reply.js';
 import type { InvokeHeader, LoadHeader } from './wire.js';
 
 export const RUNTIME_API_PORT = 9001;
@@ -176,7 +177,7 @@ export function createCustomRuntime(options: { apiPort?: number } = {}): AgentRu
 
     invoke(header: InvokeHeader, payload: Buffer, log: CallLog) {
       const event = header.kind === 'http' ? Buffer.from(JSON.stringify(buildHttpEvent(header.http, payload)), 'utf8') : payload;
-      return new Promise<Uint8Array>((resolve, reject) => {
+      const answered = new Promise<Buffer>((resolve, reject) => {
         const settle = () => {
           if (output.current === log) output.current = undefined;
         };
@@ -196,6 +197,8 @@ export function createCustomRuntime(options: { apiPort?: number } = {}): AgentRu
         output.current = log;
         dispatch();
       });
+      // The bootstrap answers HTTP calls in the Lambda proxy shape, as JSON: shaped here, once.
+      return header.kind === 'http' ? answered.then((result) => httpReplyOf(JSON.parse(result.toString('utf8')))) : answered;
     },
 
     stop() {
@@ -238,7 +241,7 @@ function asJsonResult(body: Buffer): Buffer {
 }
 
 function lambdaError(body: Buffer, typeHeader: string | string[] | undefined, fallbackType: string): Error {
-  let parsed: { errorMessage?: unknown; errorType?: unknown; stackTrace?: unknown } = {};
+  let parsed: { errorMessage?: unknown; errorType?: unknown; stackTrace?: unknown };
   try {
     parsed = JSON.parse(body.toString('utf8')) ?? {};
   } catch {

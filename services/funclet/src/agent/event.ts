@@ -3,6 +3,7 @@
  * docs/design.md ("Invocations") defines it. Runs inside the sandbox: node
  * builtins only.
  */
+import { utf8OrUndefined } from './text.js';
 import type { HttpRequestHeader, InvokeHeader } from './wire.js';
 
 export interface HttpEvent {
@@ -14,8 +15,6 @@ export interface HttpEvent {
   body: string;
   isBase64Encoded: boolean;
 }
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function buildEvent(header: InvokeHeader, payload: Buffer): unknown {
   if (header.kind === 'http') return buildHttpEvent(header.http, payload);
@@ -60,12 +59,4 @@ export function parseQuery(rawQuery: string): Record<string, string | string[]> 
     else query[key] = [existing, value];
   }
   return query;
-}
-
-function utf8OrUndefined(bytes: Buffer): string | undefined {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }

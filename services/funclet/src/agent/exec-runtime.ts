@@ -9,12 +9,12 @@ import { FunctionFailure, LoadError, type AgentRuntime } from './agent-server.js
 import type { CallLog } from './call-log.js';
 import { TailBuffer, killGroup, startCommand } from './child-process.js';
 import { requestEnvironment, stdoutAsResult } from './exec-env.js';
+import type { HttpReply } from './http-reply.js';
+import { utf8OrUndefined } from './text.js';
 import type { InvokeHeader, LoadHeader } from './wire.js';
 
 /** A response bigger than this is refused rather than held in the sandbox's memory. */
 export const MAX_STDOUT_BYTES = 32 * 1024 * 1024;
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function createExecRuntime(): AgentRuntime {
   let commandLine = '';
@@ -84,14 +84,9 @@ function runOnce(commandLine: string, cwd: string, header: InvokeHeader, payload
   });
 }
 
-/** stdout as a 200 response body, typed by what it looks like. */
-function httpResult(stdout: Buffer): Buffer {
-  let text: string | undefined;
-  try {
-    text = strictUtf8.decode(stdout);
-  } catch {
-    text = undefined;
-  }
+/** stdout as a 200 response body, typed by what it looks like; the bytes go as they are. */
+function httpResult(stdout: Buffer): HttpReply {
+  const text = utf8OrUndefined(stdout);
   let contentType = 'application/octet-stream';
   if (text !== undefined) {
     contentType = 'text/plain; charset=utf-8';
@@ -104,11 +99,5 @@ function httpResult(stdout: Buffer): Buffer {
       // Not JSON: text.
     }
   }
-  const response = {
-    statusCode: 200,
-    headers: { 'content-type': contentType },
-    body: text ?? stdout.toString('base64'),
-    isBase64Encoded: text === undefined,
-  };
-  return Buffer.from(JSON.stringify(response), 'utf8');
+  return { head: { status: 200, headers: { 'content-type': contentType } }, body: stdout };
 }

@@ -1,8 +1,9 @@
 /**
  * The http runtime: the function is its own HTTP server. At LOAD the agent
  * starts the handler command with PORT=8080 and waits until the port accepts;
- * each call is then forwarded to it over the sandbox's loopback, and its
- * response becomes `{statusCode, headers, body, isBase64Encoded}`. What the
+ * each call is then forwarded to it over the sandbox's loopback. An HTTP
+ * call's answer is the server's response as it came (status, headers, raw
+ * body); an event's is `{statusCode, headers, body, isBase64Encoded}`. What the
  * server prints is logged against the call running at that moment.
  * Node builtins only.
  */
@@ -13,15 +14,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FunctionFailure, LoadError, type AgentRuntime } from './agent-server.js';
 import type { CallLog, LogStream } from './call-log.js';
 import { TailBuffer, killGroup, startCommand } from './child-process.js';
-import type { InvokeHeader, LoadHeader } from './wire.js';
+import type { HttpReply } from './http-reply.js';
+import { utf8OrUndefined } from './text.js';
+import type { HttpHead, InvokeHeader, LoadHeader } from './wire.js';
 
 export const FUNCTION_PORT = 8080;
 /** Below the funclet's 10 s limit on LOAD, so the function's own error wins the race. */
 const READY_TIMEOUT_MS = 8_000;
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'trailer', 'host', 'content-length']);
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Output of a long-running child process, routed to whichever call is
@@ -115,7 +116,14 @@ export function createHttpRuntime(options: { port?: number; readyTimeoutMs?: num
   };
 }
 
-function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buffer): Promise<Buffer> {
+/** An event call's answer: `{statusCode, headers, body, isBase64Encoded}` as JSON. */
+function eventResult(head: HttpHead, body: Buffer): Buffer {
+  const text = utf8OrUndefined(body);
+  const result = { statusCode: head.status, headers: head.headers, body: text ?? body.toString('base64'), isBase64Encoded: text === undefined };
+  return Buffer.from(JSON.stringify(result), 'utf8');
+}
+
+function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buffer): Promise<Buffer | HttpReply> {
   const http = header.kind === 'http' ? header.http : undefined;
   const method = http?.method ?? 'POST';
   const path = (http?.path ?? '/') + (http?.rawQuery ? `?${http.rawQuery}` : '');
@@ -147,19 +155,9 @@ function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buff
         for (const [name, value] of Object.entries(response.headers)) {
           if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
         }
-        let text: string | undefined;
-        try {
-          text = strictUtf8.decode(body);
-        } catch {
-          text = undefined;
-        }
-        const result = {
-          statusCode: response.statusCode ?? 502,
-          headers: responseHeaders,
-          body: text ?? body.toString('base64'),
-          isBase64Encoded: text === undefined,
-        };
-        resolve(Buffer.from(JSON.stringify(result), 'utf8'));
+        const head = { status: response.statusCode ?? 502, headers: responseHeaders };
+        // An HTTP call's answer is the server's, byte for byte; an event's is the Lambda-style JSON shape.
+        resolve(http ? { head, body } : eventResult(head, body));
       });
     });
     outgoing.on('error', (error) => reject(new FunctionFailure('ServerError', `cannot reach the function's server: ${error.message}`)));

@@ -13,6 +13,7 @@ import { LoadError, errorHeader, type AgentRuntime } from './agent-server.js';
 import { CallLog, type LogStream } from './call-log.js';
 import { buildEvent } from './event.js';
 import { buildContext, type FunctionIdentity } from './handler-context.js';
+import { httpReplyOf, type HttpReply } from './http-reply.js';
 import type { InvokeHeader, LoadHeader } from './wire.js';
 
 const MODULE_EXTENSIONS = ['.js', '.mjs', '.cjs'];
@@ -101,10 +102,11 @@ function captureStream(stream: NodeJS.WriteStream, name: LogStream): void {
   stream.write = patched as typeof stream.write;
 }
 
-function runCall(fn: Handler, identity: FunctionIdentity, header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array> {
+function runCall(fn: Handler, identity: FunctionIdentity, header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array | HttpReply> {
   const context = buildContext(header, identity);
   return currentCall.run(log, async () => {
     const result = await callHandler(fn, buildEvent(header, payload), context);
+    if (header.kind === 'http') return httpReplyOf(result);
     return Buffer.from(JSON.stringify(result ?? null) ?? 'null', 'utf8');
   });
 }

@@ -215,6 +215,57 @@ def decode_event(header, payload):
     return payload
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def header_text(value):
+    # As JavaScript's String() would write it, so both agents send the same headers.
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def http_reply(value):
+    """A handler's return value as (head, body) for an HTTP call: {statusCode, headers,
+    cookies, body, isBase64Encoded} shapes the response; anything else is 200 JSON.
+    The funclet checks the status and headers."""
+    status = value.get("statusCode") if isinstance(value, dict) else None
+    if not isinstance(status, (int, float)) or isinstance(status, bool):
+        return {"status": 200, "headers": {"content-type": JSON_TYPE}}, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {}
+    raw = value.get("headers")
+    if isinstance(raw, dict):
+        for name, item in raw.items():
+            items = item if isinstance(item, list) else [item]
+            texts = [header_text(v) for v in items if isinstance(v, (str, int, float, bool))]
+            if texts:
+                headers[str(name)] = texts[0] if len(texts) == 1 else texts
+    cookies = value.get("cookies")
+    if isinstance(cookies, list):
+        texts = [cookie for cookie in cookies if isinstance(cookie, str)]
+        if texts:
+            existing = headers.get("set-cookie", [])
+            headers["set-cookie"] = (existing if isinstance(existing, list) else [existing]) + texts
+    body = value.get("body")
+    default_type = None
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        base64_body = value.get("isBase64Encoded") is True
+        data = base64.b64decode(body) if base64_body else body.encode("utf-8")
+        default_type = "application/octet-stream" if base64_body else "text/plain; charset=utf-8"
+    else:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        default_type = JSON_TYPE
+    if default_type and not any(name.lower() == "content-type" for name in headers):
+        headers["content-type"] = default_type
+    return {"status": status, "headers": headers}, data
+
+
 def error_header(error, fallback_type="Error"):
     return {
         "type": type(error).__name__ or fallback_type,
@@ -257,8 +308,11 @@ class Agent:
         sys.stdout, sys.stderr = stdout, stderr
         try:
             result = self.handler(decode_event(header, payload), Context(header, self.function))
-            body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            reply = (RESULT, None, body)
+            if header.get("kind") == "http":
+                head, body = http_reply(result)
+                reply = (RESULT, head, body)
+            else:
+                reply = (RESULT, None, json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         except BaseException as error:  # SystemExit included: it ends the call, not the runtime
             reply = (FUNCTION_ERROR, error_header(error), b"")
         finally:

@@ -14,6 +14,7 @@ import { CallLog } from './call-log.js';
 import { createCustomRuntime } from './custom-runtime.js';
 import { createExecRuntime } from './exec-runtime.js';
 import { createHttpRuntime } from './http-runtime.js';
+import type { HttpReply } from './http-reply.js';
 import { FrameType, type InvokeHeader, type LoadHeader, type LogHeader } from './wire.js';
 
 const codeDir = mkdtempSync(join(tmpdir(), 'faas-agent-test-'));
@@ -37,6 +38,12 @@ function logRecorder(callId = 'call-1') {
   return { log, text: (stream: string) => lines.filter((line) => line.stream === stream).map((line) => line.text).join('') };
 }
 
+/** An HTTP call's answer as the agent sends it: head, and the body as text. */
+function httpAnswer(answer: Uint8Array | HttpReply): { head: HttpReply['head']; body: string } {
+  if (answer instanceof Uint8Array) throw new Error('expected an HTTP answer, got an event result');
+  return { head: answer.head, body: Buffer.from(answer.body).toString() };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -55,7 +62,7 @@ describe('exec runtime', () => {
     await runtime.load(load('sh count.sh'));
     const { log, text } = logRecorder();
     const result = await runtime.invoke(call(), Buffer.from('hello'), log);
-    expect(JSON.parse(Buffer.from(result).toString())).toBe(5);
+    expect(JSON.parse(Buffer.from(result as Uint8Array).toString())).toBe(5);
     expect(text('stderr')).toContain('method=POST path=/');
   });
 
@@ -67,11 +74,9 @@ describe('exec runtime', () => {
       Buffer.alloc(0),
       logRecorder().log,
     );
-    expect(JSON.parse(Buffer.from(result).toString())).toEqual({
-      statusCode: 200,
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    expect(httpAnswer(result)).toEqual({
+      head: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } },
       body: 'PATCH /x a=1 yes\n',
-      isBase64Encoded: false,
     });
   });
 
@@ -88,7 +93,7 @@ describe('exec runtime', () => {
     const runtime = createExecRuntime();
     await runtime.load(load('cat'));
     const result = await runtime.invoke(call({ contentType: 'text/plain' }), Buffer.from('just text'), logRecorder().log);
-    expect(Buffer.from(result).toString()).toBe('"just text"');
+    expect(Buffer.from(result as Uint8Array).toString()).toBe('"just text"');
   });
 });
 
@@ -115,15 +120,13 @@ describe('http runtime', () => {
     started.push(runtime);
     await runtime.load(load(`${process.execPath} server.cjs`));
     const { log, text } = logRecorder();
-    const result = JSON.parse(
-      Buffer.from(
-        await runtime.invoke(call({ kind: 'http', http: { method: 'PUT', path: '/missing/a', rawQuery: 'q=1', headers: { 'x-thing': 'yes' } } }), Buffer.from('body!'), log),
-      ).toString(),
+    const result = httpAnswer(
+      await runtime.invoke(call({ kind: 'http', http: { method: 'PUT', path: '/missing/a', rawQuery: 'q=1', headers: { 'x-thing': 'yes' } } }), Buffer.from('body!'), log),
     );
-    expect(result).toMatchObject({ statusCode: 404, body: 'PUT /missing/a?q=1 body!', isBase64Encoded: false, headers: { 'x-seen': 'yes' } });
+    expect(result).toMatchObject({ head: { status: 404, headers: { 'x-seen': 'yes' } }, body: 'PUT /missing/a?q=1 body!' });
     expect(text('stdout')).toContain('serving PUT /missing/a?q=1');
 
-    const event = JSON.parse(Buffer.from(await runtime.invoke(call(), Buffer.from('{"a":1}'), logRecorder().log)).toString());
+    const event = JSON.parse(Buffer.from((await runtime.invoke(call(), Buffer.from('{"a":1}'), logRecorder().log)) as Uint8Array).toString());
     expect(event).toMatchObject({ statusCode: 200, body: 'POST / {"a":1}' });
   });
 
@@ -164,7 +167,7 @@ const api = 'http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtim
     await runtime.load(load('my.handler', { runtimeDir }));
     const { log, text } = logRecorder('c-1');
     const result = await runtime.invoke(call({ callId: 'c-1' }), Buffer.from('{"x":1}'), log);
-    expect(JSON.parse(Buffer.from(result).toString())).toEqual({ echo: { x: 1 }, fn: 'fn' });
+    expect(JSON.parse(Buffer.from(result as Uint8Array).toString())).toEqual({ echo: { x: 1 }, fn: 'fn' });
     expect(text('stdout')).toContain('handling c-1 with my.handler');
     await expect(runtime.invoke(call({ callId: 'c-2' }), Buffer.from('{"fail":true}'), logRecorder('c-2').log)).rejects.toMatchObject({
       type: 'Boom',
@@ -197,15 +200,43 @@ def handler(event, context):
       client.onUnsolicited((frame) => {
         if (frame.type === FrameType.LOG) logs.push(`${(frame.header as LogHeader).callId}:${frame.body.toString()}`);
       });
-      const loaded = await client.request(FrameType.LOAD, load('main.handler', { env: { GREETING: 'hi' } }));
+      const loaded = await client.request(FrameType.LOAD, 5_000, load('main.handler', { env: { GREETING: 'hi' } }));
       expect(loaded.type).toBe(FrameType.OK);
-      const reply = await client.request(FrameType.INVOKE, call({ callId: 'py-1' }), Buffer.from('{"a":1}'));
+      const reply = await client.request(FrameType.INVOKE, 5_000, call({ callId: 'py-1' }), Buffer.from('{"a":1}'));
       expect(reply.type).toBe(FrameType.RESULT);
       expect(JSON.parse(reply.body.toString())).toEqual({ echo: { a: 1 }, fn: 'fn', version: '2', memory: 128, left: true, env: 'hi' });
       expect(logs).toContain('py-1:hello from py-1\n');
-      const failed = await client.request(FrameType.INVOKE, call({ callId: 'py-2' }), Buffer.from('{"fail":true}'));
+      const failed = await client.request(FrameType.INVOKE, 5_000, call({ callId: 'py-2' }), Buffer.from('{"fail":true}'));
       expect(failed.type).toBe(FrameType.FUNCTION_ERROR);
       expect(failed.header).toMatchObject({ type: 'ValueError', message: 'no good' });
+      client.close();
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+
+  it('answers HTTP calls with the status, headers and body the handler shaped', async () => {
+    writeFileSync(
+      join(codeDir, 'web.py'),
+      `def handler(event, context):
+    if event["path"] == "/plain":
+        return [1, 2]
+    return {"statusCode": 201, "headers": {"X-Path": event["path"], "x-n": 5}, "cookies": ["a=1"], "body": "made " + event["body"]}
+`,
+    );
+    const socketPath = join(codeDir, 'py3.sock');
+    const agent = spawn('/usr/bin/python3', [agentPath], { env: { FAAS_AGENT_SOCKET: socketPath }, stdio: 'inherit' });
+    try {
+      const client = await AgentClient.connectWhenReady(socketPath, 5_000, () => agent.exitCode === null);
+      expect((await client.request(FrameType.LOAD, 5_000, load('web.handler'))).type).toBe(FrameType.OK);
+      const http = (path: string) => call({ kind: 'http', http: { method: 'POST', path, rawQuery: '', headers: {} } });
+      const shaped = await client.request(FrameType.INVOKE, 5_000, http('/thing'), Buffer.from('it'));
+      expect(shaped.type).toBe(FrameType.RESULT);
+      expect(shaped.header).toEqual({ status: 201, headers: { 'X-Path': '/thing', 'x-n': '5', 'set-cookie': ['a=1'], 'content-type': 'text/plain; charset=utf-8' } });
+      expect(shaped.body.toString()).toBe('made it');
+      const plain = await client.request(FrameType.INVOKE, 5_000, http('/plain'), Buffer.alloc(0));
+      expect(plain.header).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' } });
+      expect(plain.body.toString()).toBe('[1,2]');
       client.close();
     } finally {
       agent.kill('SIGKILL');
@@ -217,7 +248,7 @@ def handler(event, context):
     const agent = spawn('/usr/bin/python3', [agentPath], { env: { FAAS_AGENT_SOCKET: socketPath }, stdio: 'inherit' });
     try {
       const client = await AgentClient.connectWhenReady(socketPath, 5_000, () => agent.exitCode === null);
-      const loaded = await client.request(FrameType.LOAD, load('nothere.handler'));
+      const loaded = await client.request(FrameType.LOAD, 5_000, load('nothere.handler'));
       expect(loaded.type).toBe(FrameType.ERROR);
       expect(loaded.header).toMatchObject({ type: 'HandlerNotFound' });
       client.close();

@@ -19,7 +19,10 @@ export const FrameType = {
   OK: 3,
   /** agent → host: the request failed before reaching the handler. Header: ErrorHeader. */
   ERROR: 4,
-  /** agent → host: the handler returned. Body: its JSON-encoded result. */
+  /**
+   * agent → host: the handler returned. Event calls: no header, body: the
+   * JSON-encoded result. HTTP calls: header: HttpHead, body: the response body.
+   */
   RESULT: 5,
   /** agent → host: the handler threw. Header: ErrorHeader. */
   FUNCTION_ERROR: 6,
@@ -56,6 +59,12 @@ export interface InvokeHeader {
   /** W3C trace context of the host's span serving this call, when one is active. */
   readonly traceparent?: string;
   readonly tracestate?: string;
+}
+
+/** The status and headers of an HTTP call's answer (RESULT's header); its body is the frame's body. */
+export interface HttpHead {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
 }
 
 export interface LogHeader {

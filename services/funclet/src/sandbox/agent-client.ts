@@ -14,6 +14,17 @@ export class AgentDisconnectedError extends Error {
   override readonly name = 'AgentDisconnectedError';
 }
 
+/** A request the agent did not answer within its time. */
+export class AgentTimeoutError extends Error {
+  override readonly name = 'AgentTimeoutError';
+}
+
+interface Waiter {
+  resolve(frame: Frame): void;
+  reject(error: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
 /** Retry intervals for the agent's socket, with and without a watch on its folder. */
 const SLOW_POLL_MS = 25;
 const FAST_POLL_MS = 3;
@@ -22,7 +33,7 @@ const FAST_POLL_MS = 3;
 const MAX_SOCKET_PATH_BYTES = 100;
 
 export class AgentClient {
-  private readonly pending = new Map<number, { resolve: (frame: Frame) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, Waiter>();
   private nextRequestId = 1;
   private closedWith?: AgentDisconnectedError;
   private readonly closeListeners: Array<() => void> = [];
@@ -47,6 +58,7 @@ export class AgentClient {
           continue;
         }
         this.pending.delete(frame.requestId);
+        clearTimeout(waiter.timer);
         waiter.resolve(frame);
       }
     });
@@ -55,7 +67,10 @@ export class AgentClient {
     });
     socket.on('close', () => {
       this.closedWith = new AgentDisconnectedError('the runtime agent closed its connection');
-      for (const waiter of this.pending.values()) waiter.reject(this.closedWith);
+      for (const waiter of this.pending.values()) {
+        clearTimeout(waiter.timer);
+        waiter.reject(this.closedWith);
+      }
       this.pending.clear();
       for (const listener of this.closeListeners) listener();
     });
@@ -109,12 +124,18 @@ export class AgentClient {
     this.unsolicitedListener = listener;
   }
 
-  request(type: number, header?: unknown, body?: Uint8Array): Promise<Frame> {
+  /** Sends one request; its reply, or AgentTimeoutError after `timeoutMs` (a late reply is then dropped). */
+  request(type: number, timeoutMs: number, header?: unknown, body?: Uint8Array): Promise<Frame> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const requestId = this.nextRequestId;
     this.nextRequestId = (this.nextRequestId % 0xffff_fffe) + 1;
     return new Promise((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject });
+      const waiter: Waiter = { resolve, reject };
+      waiter.timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new AgentTimeoutError(`the agent did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(requestId, waiter);
       this.socket.write(encodeFrame(requestId, type, header, body));
     });
   }

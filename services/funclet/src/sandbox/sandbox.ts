@@ -3,33 +3,36 @@
  * before anyone knows which function it will serve (the pool), then
  * specialised once for one function version (code made visible at
  * /var/task, limits resized, LOAD), and destroyed afterwards; never reused for
- * another function. Knows nothing about gRPC.
+ * another function. It admits at most its function's concurrency per
+ * sandbox at once, whatever its callers believe. Knows nothing about gRPC.
  *
  * How the code gets into a container that is already running: the bundle
  * binds /var/task from the per-sandbox host directory `<bundle>/code` with
  * slave propagation, and the sandboxes directory is a shared mount. Binding
  * the read-only code view onto `<bundle>/code` on the host therefore
  * propagates into the container as a read-only mount over /var/task: one
- * mount(2), about 3 ms with the exec of mount(8), no restart.
+ * mount(2), no restart.
  */
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PlatformError, FunctionErrorType, type FunctionErrorInfo } from '@faas/errors';
+import type { HttpResponseSchema, MessageInitShape } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
-import { FrameType, type ErrorHeader, type HttpRequestHeader, type InvokeHeader, type LoadHeader, type LogHeader } from '../agent/wire.js';
+import { FrameType, type HttpRequestHeader, type InvokeHeader, type LoadHeader, type LogHeader } from '../agent/wire.js';
 import type { LogSink, LogSource } from '../log-sink.js';
-import { AgentClient, AgentDisconnectedError } from './agent-client.js';
+import { AgentDisconnectedError, AgentTimeoutError, type AgentClient } from './agent-client.js';
+import { errorInfo, invokeReplyFields, type ReplyFields } from './agent-replies.js';
 import type { CgroupDriver } from './cgroup-driver.js';
+import { codeMountPoint, startContainer, type SandboxSetup } from './container-start.js';
 import type { HostCommand } from './host-command.js';
+import { applyLimitChanges } from './limit-changes.js';
 import type { Mounter } from './mount-helper.js';
 import type { SandboxLimits } from './limits.js';
 import type { NetworkNamespace } from './netns-pool.js';
-import { SANDBOX_CODE_DIR, buildSandboxSpec, type ReadOnlyMount } from './oci-spec.js';
-import { forEachLine } from './output-lines.js';
+import { SANDBOX_CODE_DIR } from './oci-spec.js';
 import type { Runc } from './runc.js';
 
-/** How long the agent may take to listen after runc started it. */
-const AGENT_READY_TIMEOUT_MS = 5000;
+export type { SandboxSetup } from './container-start.js';
+
 /** How long a function's module may take to load (its top-level code included). */
 const INIT_TIMEOUT_MS = 10_000;
 
@@ -39,24 +42,8 @@ export interface SandboxFunction {
   readonly handler: string;
   readonly memoryMb: number;
   readonly environment: Readonly<Record<string, string>>;
-}
-
-export interface SandboxSetup {
-  readonly id: string;
-  readonly runtime: string;
-  /** The runtime agent's command, as seen inside the sandbox. */
-  readonly agentArgs: readonly string[];
-  /** Host directory for this sandbox's OCI bundle (created here, removed on destroy). */
-  readonly bundleDir: string;
-  readonly cgroupsPath: string;
-  readonly agentDir: string;
-  readonly hostSystemDirs: readonly string[];
-  /** The named network namespace the container joins. */
-  readonly netns: NetworkNamespace;
-  /** Limits at boot (a pool sandbox's small defaults, or the function's own). */
-  readonly limits: SandboxLimits;
-  /** Extra read-only binds (a custom runtime's bundle at /opt/runtime). */
-  readonly extraReadOnlyMounts?: readonly ReadOnlyMount[];
+  /** Calls the sandbox serves at once. */
+  readonly concurrency: number;
 }
 
 export interface SandboxCall {
@@ -74,8 +61,10 @@ export interface SandboxCall {
 
 export interface CallResult {
   readonly callId: string;
-  /** The handler's JSON-encoded return value (empty on error). */
+  /** An event call's JSON-encoded return value (empty on error and for HTTP calls). */
   readonly result: Uint8Array;
+  /** An HTTP call's checked answer. */
+  readonly httpResponse?: MessageInitShape<typeof HttpResponseSchema>;
   readonly functionError?: FunctionErrorInfo;
   readonly durationSeconds: number;
   readonly functionVersion: bigint;
@@ -119,6 +108,7 @@ export class Sandbox {
   private limits: SandboxLimits;
   private codeMounted = false;
   private invocations = 0;
+  private running = 0;
   private exitReason?: Promise<string>;
   private destroyed?: Promise<void>;
   private readonly goneListeners: Array<() => void> = [];
@@ -141,59 +131,13 @@ export class Sandbox {
     });
   }
 
-  /**
-   * Writes the bundle, runs the container and connects to its agent. The
-   * sandbox is generic until `specialise`.
-   */
+  /** Starts the container and connects to its agent. The sandbox is generic until `specialise`. */
   static async boot(setup: SandboxSetup, deps: SandboxDeps): Promise<Sandbox> {
-    const { id, bundleDir } = setup;
-    const runDir = join(bundleDir, 'run');
-    const codeMountPoint = join(bundleDir, 'code');
-    await mkdir(join(bundleDir, 'rootfs'), { recursive: true, mode: 0o755 });
-    await mkdir(codeMountPoint, { mode: 0o755 });
-    await mkdir(runDir, { recursive: true });
-    // The agent runs as nobody and must create its socket here.
-    await chmod(runDir, 0o777);
-    const spec = buildSandboxSpec({
-      hostSystemDirs: setup.hostSystemDirs,
-      codeDir: codeMountPoint,
-      codePropagates: true,
-      agentDir: setup.agentDir,
-      runDir,
-      args: setup.agentArgs,
-      limits: setup.limits,
-      cgroupsPath: setup.cgroupsPath,
-      netnsPath: setup.netns.path,
-      extraReadOnlyMounts: setup.extraReadOnlyMounts,
-    });
-    await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
-
-    const recentOutput: string[] = [];
-    let pid = 0;
-    let sandbox: Sandbox | undefined;
-    try {
-      const container = await deps.runc.run(id, bundleDir, join(bundleDir, 'container.pid'));
-      pid = container.pid;
-      for (const [stream, readable] of [['stdout', container.stdout], ['stderr', container.stderr]] as const) {
-        forEachLine(readable, (line) => {
-          recentOutput.push(line);
-          if (recentOutput.length > 5) recentOutput.shift();
-          deps.log.info({ sandbox: id, function: sandbox?.function?.name, stream, line }, 'sandbox output');
-        });
-      }
-      const agent = await AgentClient.connectWhenReady(join(runDir, 'agent.sock'), AGENT_READY_TIMEOUT_MS, () => isAlive(pid));
-      // The socket exists: lock the directory, a host directory with no size limit, before any function code runs.
-      await chmod(runDir, 0o755);
-      sandbox = new Sandbox(setup, deps, pid, agent);
-      return sandbox;
-    } catch (error) {
-      await deps.runc.forceDelete(id).catch(() => {});
-      await rm(bundleDir, { recursive: true, force: true });
-      deps.releaseNetns(setup.netns);
-      if (error instanceof PlatformError) throw error;
-      const output = recentOutput.length > 0 ? `; last output: ${recentOutput.join(' | ')}` : '';
-      throw new PlatformError('sandbox_failed', `sandbox ${id} did not start: ${(error as Error).message}${output}`, { cause: error });
-    }
+    // The container's log lines name the function once the sandbox has one.
+    const made: { sandbox?: Sandbox } = {};
+    const { pid, agent } = await startContainer(setup, deps, () => made.sandbox?.function?.name);
+    made.sandbox = new Sandbox(setup, deps, pid, agent);
+    return made.sandbox;
   }
 
   get id(): string {
@@ -226,6 +170,11 @@ export class Sandbox {
     return this.setup.cgroupsPath;
   }
 
+  /** Calls running now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
   /** Called once the sandbox is destroyed, whatever the reason. */
   onGone(listener: () => void): void {
     this.goneListeners.push(listener);
@@ -242,31 +191,17 @@ export class Sandbox {
     this.state = 'specialising';
     this.function = fn;
     const started = performance.now();
-    await this.deps.mounter.bind(codeViewDir, join(this.setup.bundleDir, 'code'));
+    await this.deps.mounter.bind(codeViewDir, codeMountPoint(this.setup));
     this.codeMounted = true;
     const mounted = performance.now();
-    await this.applyLimits(limits);
+    await applyLimitChanges(this, this.limits, limits, this.deps);
+    this.limits = limits;
     const limited = performance.now();
     const initError = await this.load(fn);
-    if (this.isDestroying()) return { initError: initError ?? { type: FunctionErrorType.RuntimeExited, message: 'the sandbox was destroyed while loading' }, timings: timingsOf(started, mounted, limited) };
+    const timings = timingsOf(started, mounted, limited);
+    if (this.isDestroying()) return { initError: initError ?? { type: FunctionErrorType.RuntimeExited, message: 'the sandbox was destroyed while loading' }, timings };
     this.state = 'ready';
-    return { initError, timings: timingsOf(started, mounted, limited) };
-  }
-
-  private async applyLimits(limits: SandboxLimits): Promise<void> {
-    const { cgroups } = this.deps;
-    const path = this.cgroupsPath;
-    const before = this.limits;
-    if (limits.memoryBytes !== before.memoryBytes) await cgroups.setMemoryLimit(path, limits.memoryBytes);
-    if (limits.cpuShares !== before.cpuShares || limits.cpuQuotaUs !== before.cpuQuotaUs || limits.cpuPeriodUs !== before.cpuPeriodUs) {
-      await cgroups.setCpu(path, limits.cpuShares, limits.cpuQuotaUs, limits.cpuPeriodUs);
-    }
-    if (limits.pids !== before.pids) await cgroups.setPids(path, limits.pids);
-    if (limits.tmpMb !== before.tmpMb) {
-      // Remounting keeps the files; the flags must be repeated or mount(8) drops them.
-      await this.deps.run('nsenter', ['-t', String(this.pid), '-m', 'mount', '-o', `remount,nosuid,nodev,size=${limits.tmpMb}m`, '/tmp']);
-    }
-    this.limits = limits;
+    return { initError, timings };
   }
 
   /** Loads the function's module; returns its failure, if any. */
@@ -279,36 +214,49 @@ export class Sandbox {
       version: fn.version.toString(),
       memoryMb: fn.memoryMb,
     };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), INIT_TIMEOUT_MS)));
     try {
-      const reply = await Promise.race([this.agent.request(FrameType.LOAD, header), timedOut]);
-      if (reply === 'timeout') {
-        return { type: FunctionErrorType.InitError, message: `the function's module did not load within ${INIT_TIMEOUT_MS / 1000} seconds` };
-      }
+      const reply = await this.agent.request(FrameType.LOAD, INIT_TIMEOUT_MS, header);
       if (reply.type === FrameType.OK) return undefined;
       return errorInfo(reply.header, FunctionErrorType.InitError);
     } catch (error) {
+      if (error instanceof AgentTimeoutError) {
+        return { type: FunctionErrorType.InitError, message: `the function's module did not load within ${INIT_TIMEOUT_MS / 1000} seconds` };
+      }
       if (!(error instanceof AgentDisconnectedError)) throw error;
       const type = await this.classifyExit();
       return { type, message: `the runtime exited while loading the function (${type})` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
+  /**
+   * Runs one call. Refused with sandbox_busy when the sandbox already runs as
+   * many calls as its function allows: the caller then places it elsewhere.
+   */
   async invoke(call: SandboxCall, timeoutMs: number): Promise<CallOutcome> {
     if (this.state === 'destroying') throw new PlatformError('sandbox_not_found', `sandbox ${this.id} is being destroyed`);
     if (this.state !== 'ready') throw new PlatformError('sandbox_not_found', `sandbox ${this.id} serves no function yet`);
+    if (this.running >= this.fn.concurrency) {
+      throw new PlatformError('sandbox_busy', `sandbox ${this.id} is already running ${this.running} calls, as many as its function allows`);
+    }
+    this.running += 1;
+    try {
+      return await this.run(call, timeoutMs);
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  private async run(call: SandboxCall, timeoutMs: number): Promise<CallOutcome> {
     const coldStart = this.invocations === 0;
     this.invocations += 1;
     const started = performance.now();
     this.deps.logSink?.startCall(call.callId, this.logSource());
-    const finish = (fields: { result?: Uint8Array; functionError?: FunctionErrorInfo }, sandboxLost = false): CallOutcome => ({
+    const finish = (fields: ReplyFields, sandboxLost = false): CallOutcome => ({
       result: {
         logTail: this.finishLog(call),
         callId: call.callId,
         result: fields.result ?? new Uint8Array(0),
+        httpResponse: fields.httpResponse,
         functionError: fields.functionError,
         durationSeconds: (performance.now() - started) / 1000,
         functionVersion: this.fn.version,
@@ -327,25 +275,21 @@ export class Sandbox {
       traceparent: call.traceparent,
       tracestate: call.tracestate,
     };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     try {
-      const reply = await Promise.race([this.agent.request(FrameType.INVOKE, header, call.payload), timedOut]);
-      if (reply === 'timeout') {
+      const reply = await this.agent.request(FrameType.INVOKE, timeoutMs, header, call.payload);
+      try {
+        return finish(invokeReplyFields(reply, call.kind));
+      } catch (error) {
+        this.finishLog(call);
+        throw error;
+      }
+    } catch (error) {
+      if (error instanceof AgentTimeoutError) {
         this.deps.log.info({ sandbox: this.id, function: this.fn.name, callId: call.callId, timeoutMs }, 'invocation timed out; killing its sandbox');
         await this.destroy({ killFirst: true });
         const seconds = (timeoutMs / 1000).toFixed(2);
         return finish({ functionError: { type: FunctionErrorType.Timeout, message: `Task timed out after ${seconds} seconds` } }, true);
       }
-      switch (reply.type) {
-        case FrameType.RESULT:
-          return finish({ result: reply.body });
-        case FrameType.FUNCTION_ERROR:
-          return finish({ functionError: errorInfo(reply.header, 'Error') });
-        default:
-          return finish({ functionError: errorInfo(reply.header, FunctionErrorType.InitError) });
-      }
-    } catch (error) {
       if (!(error instanceof AgentDisconnectedError)) throw error;
       const destroyedByUs = this.isDestroying() && !this.exitReason;
       const type = await this.classifyExit();
@@ -356,8 +300,6 @@ export class Sandbox {
             ? 'the sandbox was destroyed while the handler ran'
             : 'the runtime exited while running the handler';
       return finish({ functionError: { type, message } }, true);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -390,7 +332,7 @@ export class Sandbox {
       log.warn({ sandbox: this.id, err: error }, 'runc delete failed');
     }
     if (this.codeMounted) {
-      await this.deps.mounter.detach(join(this.setup.bundleDir, 'code')).catch((error: unknown) =>
+      await this.deps.mounter.detach(codeMountPoint(this.setup)).catch((error: unknown) =>
         log.warn({ sandbox: this.id, err: error }, 'cannot unmount the sandbox code'),
       );
     }
@@ -419,25 +361,7 @@ export class Sandbox {
   }
 }
 
-function errorInfo(header: unknown, fallbackType: string): FunctionErrorInfo {
-  const fields = (header ?? {}) as Partial<ErrorHeader>;
-  return {
-    type: typeof fields.type === 'string' && fields.type ? fields.type : fallbackType,
-    message: typeof fields.message === 'string' ? fields.message : '',
-    stack: typeof fields.stack === 'string' ? fields.stack : '',
-  };
-}
-
 function timingsOf(started: number, mounted: number, limited: number): SpecialiseTimings {
   const round = (ms: number) => Math.round(ms * 10) / 10;
   return { mountMs: round(mounted - started), limitsMs: round(limited - mounted), loadMs: round(performance.now() - limited) };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { CallOutcome, Lease } from "./calls_pb.js";
+import { file_faas_v1_calls } from "./calls_pb.js";
 import type { Invocation, InvocationResult } from "./invocation_pb.js";
 import { file_faas_v1_invocation } from "./invocation_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,143 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/controller.proto.
  */
 export const file_faas_v1_controller: GenFile = /*@__PURE__*/
-  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCKRAQoWUmVnaXN0ZXJGdW5jbGV0UmVxdWVzdBISCgpmdW5jbGV0X2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHYm9vdF9pZBgDIAEoCRIXCg9tZW1vcnlfbWJfdG90YWwYBCABKA0SFgoObWVtb3J5X21iX3VzZWQYBSABKA0SEAoIcnVudGltZXMYBiADKAkiOAoXUmVnaXN0ZXJGdW5jbGV0UmVzcG9uc2USHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAEgASgNMp0BCgpDb250cm9sbGVyEjkKBkludm9rZRIWLmZhYXMudjEuSW52b2tlUmVxdWVzdBoXLmZhYXMudjEuSW52b2tlUmVzcG9uc2USVAoPUmVnaXN0ZXJGdW5jbGV0Eh8uZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXF1ZXN0GiAuZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXNwb25zZWIGcHJvdG8z", [file_faas_v1_invocation]);
+  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEigQEKDVBsYWNlbWVudENhbGwSCgoCaWQYASABKA0SJwoKaW52b2NhdGlvbhgCIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhITCgt0cmFjZXBhcmVudBgDIAEoCRISCgp0cmFjZXN0YXRlGAQgASgJEhIKCndhbnRfbGVhc2UYBSABKAgiRQoMTGVhc2VSZW5ld2FsEhAKCGxlYXNlX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhQKDHNhbmRib3hfZ29uZRgDIAEoCCJ7ChZDb250cm9sbGVyQ2FsbHNSZXF1ZXN0EiUKBWNhbGxzGAEgAygLMhYuZmFhcy52MS5QbGFjZW1lbnRDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDRInCghyZW5ld2FscxgDIAMoCzIVLmZhYXMudjEuTGVhc2VSZW5ld2FsInIKF0NvbnRyb2xsZXJDYWxsc1Jlc3BvbnNlEiYKCG91dGNvbWVzGAEgAygLMhQuZmFhcy52MS5DYWxsT3V0Y29tZRIeCgZsZWFzZXMYAiADKAsyDi5mYWFzLnYxLkxlYXNlEg8KB3Jldm9rZWQYAyADKAkiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCKRAQoWUmVnaXN0ZXJGdW5jbGV0UmVxdWVzdBISCgpmdW5jbGV0X2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHYm9vdF9pZBgDIAEoCRIXCg9tZW1vcnlfbWJfdG90YWwYBCABKA0SFgoObWVtb3J5X21iX3VzZWQYBSABKA0SEAoIcnVudGltZXMYBiADKAkiOAoXUmVnaXN0ZXJGdW5jbGV0UmVzcG9uc2USHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAEgASgNMu0BCgpDb250cm9sbGVyEjkKBkludm9rZRIWLmZhYXMudjEuSW52b2tlUmVxdWVzdBoXLmZhYXMudjEuSW52b2tlUmVzcG9uc2USVAoPUmVnaXN0ZXJGdW5jbGV0Eh8uZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXF1ZXN0GiAuZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXNwb25zZRJOCgVDYWxscxIfLmZhYXMudjEuQ29udHJvbGxlckNhbGxzUmVxdWVzdBogLmZhYXMudjEuQ29udHJvbGxlckNhbGxzUmVzcG9uc2UoATABYgZwcm90bzM", [file_faas_v1_calls, file_faas_v1_invocation]);
+
+/**
+ * A call the edge cannot send straight to a sandbox: the controller places
+ * it (warm sandbox, else a new one, else a queue slot) and relays it.
+ *
+ * @generated from message faas.v1.PlacementCall
+ */
+export type PlacementCall = Message<"faas.v1.PlacementCall"> & {
+  /**
+   * Chosen by the edge; unique among its calls in flight on this stream.
+   *
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: faas.v1.Invocation invocation = 2;
+   */
+  invocation?: Invocation | undefined;
+
+  /**
+   * @generated from field: string traceparent = 3;
+   */
+  traceparent: string;
+
+  /**
+   * @generated from field: string tracestate = 4;
+   */
+  tracestate: string;
+
+  /**
+   * Hand the slot this call used to the edge as a lease when the call ends.
+   *
+   * @generated from field: bool want_lease = 5;
+   */
+  wantLease: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PlacementCall.
+ * Use `create(PlacementCallSchema)` to create a new message.
+ */
+export const PlacementCallSchema: GenMessage<PlacementCall> = /*@__PURE__*/
+  messageDesc(file_faas_v1_controller, 0);
+
+/**
+ * The edge's word on a lease it holds: keep `slots` of it (what it used
+ * since the last renewal), or give it back with 0.
+ *
+ * @generated from message faas.v1.LeaseRenewal
+ */
+export type LeaseRenewal = Message<"faas.v1.LeaseRenewal"> & {
+  /**
+   * @generated from field: string lease_id = 1;
+   */
+  leaseId: string;
+
+  /**
+   * @generated from field: uint32 slots = 2;
+   */
+  slots: number;
+
+  /**
+   * The funclet said the sandbox is gone (lost, or unknown to it).
+   *
+   * @generated from field: bool sandbox_gone = 3;
+   */
+  sandboxGone: boolean;
+};
+
+/**
+ * Describes the message faas.v1.LeaseRenewal.
+ * Use `create(LeaseRenewalSchema)` to create a new message.
+ */
+export const LeaseRenewalSchema: GenMessage<LeaseRenewal> = /*@__PURE__*/
+  messageDesc(file_faas_v1_controller, 1);
+
+/**
+ * @generated from message faas.v1.ControllerCallsRequest
+ */
+export type ControllerCallsRequest = Message<"faas.v1.ControllerCallsRequest"> & {
+  /**
+   * @generated from field: repeated faas.v1.PlacementCall calls = 1;
+   */
+  calls: PlacementCall[];
+
+  /**
+   * @generated from field: repeated uint32 cancelled = 2;
+   */
+  cancelled: number[];
+
+  /**
+   * @generated from field: repeated faas.v1.LeaseRenewal renewals = 3;
+   */
+  renewals: LeaseRenewal[];
+};
+
+/**
+ * Describes the message faas.v1.ControllerCallsRequest.
+ * Use `create(ControllerCallsRequestSchema)` to create a new message.
+ */
+export const ControllerCallsRequestSchema: GenMessage<ControllerCallsRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_controller, 2);
+
+/**
+ * @generated from message faas.v1.ControllerCallsResponse
+ */
+export type ControllerCallsResponse = Message<"faas.v1.ControllerCallsResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.CallOutcome outcomes = 1;
+   */
+  outcomes: CallOutcome[];
+
+  /**
+   * Leases renewed, with their new slots and time to live.
+   *
+   * @generated from field: repeated faas.v1.Lease leases = 2;
+   */
+  leases: Lease[];
+
+  /**
+   * Leases the edge must stop using (a newer version, a lost sandbox or
+   * funclet, slots wanted elsewhere); it renews them with 0 slots once its
+   * calls on them have ended.
+   *
+   * @generated from field: repeated string revoked = 3;
+   */
+  revoked: string[];
+};
+
+/**
+ * Describes the message faas.v1.ControllerCallsResponse.
+ * Use `create(ControllerCallsResponseSchema)` to create a new message.
+ */
+export const ControllerCallsResponseSchema: GenMessage<ControllerCallsResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_controller, 3);
 
 /**
  * @generated from message faas.v1.InvokeRequest
@@ -29,7 +167,7 @@ export type InvokeRequest = Message<"faas.v1.InvokeRequest"> & {
  * Use `create(InvokeRequestSchema)` to create a new message.
  */
 export const InvokeRequestSchema: GenMessage<InvokeRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_controller, 0);
+  messageDesc(file_faas_v1_controller, 4);
 
 /**
  * @generated from message faas.v1.InvokeResponse
@@ -46,7 +184,7 @@ export type InvokeResponse = Message<"faas.v1.InvokeResponse"> & {
  * Use `create(InvokeResponseSchema)` to create a new message.
  */
 export const InvokeResponseSchema: GenMessage<InvokeResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_controller, 1);
+  messageDesc(file_faas_v1_controller, 5);
 
 /**
  * @generated from message faas.v1.RegisterFuncletRequest
@@ -93,7 +231,7 @@ export type RegisterFuncletRequest = Message<"faas.v1.RegisterFuncletRequest"> &
  * Use `create(RegisterFuncletRequestSchema)` to create a new message.
  */
 export const RegisterFuncletRequestSchema: GenMessage<RegisterFuncletRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_controller, 2);
+  messageDesc(file_faas_v1_controller, 6);
 
 /**
  * @generated from message faas.v1.RegisterFuncletResponse
@@ -112,7 +250,7 @@ export type RegisterFuncletResponse = Message<"faas.v1.RegisterFuncletResponse">
  * Use `create(RegisterFuncletResponseSchema)` to create a new message.
  */
 export const RegisterFuncletResponseSchema: GenMessage<RegisterFuncletResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_controller, 3);
+  messageDesc(file_faas_v1_controller, 7);
 
 /**
  * Scheduling: which sandbox on which funclet serves an invocation.
@@ -141,6 +279,19 @@ export const Controller: GenService<{
     methodKind: "unary";
     input: typeof RegisterFuncletRequestSchema;
     output: typeof RegisterFuncletResponseSchema;
+  },
+  /**
+   * For edges (httptrigger, queue-worker, internal services using our
+   * client): one long-lived stream that places calls, runs them (relayed to
+   * the funclet), and grants, renews and revokes the leases with which the
+   * edge then calls funclets directly.
+   *
+   * @generated from rpc faas.v1.Controller.Calls
+   */
+  calls: {
+    methodKind: "bidi_streaming";
+    input: typeof ControllerCallsRequestSchema;
+    output: typeof ControllerCallsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_controller, 0);

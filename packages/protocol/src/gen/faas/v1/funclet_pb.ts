@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { CallOutcome } from "./calls_pb.js";
+import { file_faas_v1_calls } from "./calls_pb.js";
 import type { FunctionConfig, FunctionError } from "./function_pb.js";
 import { file_faas_v1_function } from "./function_pb.js";
 import type { Invocation, InvocationResult } from "./invocation_pb.js";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/funclet.proto.
  */
 export const file_faas_v1_funclet: GenFile = /*@__PURE__*/
-  fileDesc("ChVmYWFzL3YxL2Z1bmNsZXQucHJvdG8SB2ZhYXMudjEiQQoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIlcKFUNyZWF0ZVNhbmRib3hSZXNwb25zZRISCgpzYW5kYm94X2lkGAEgASgJEioKCmluaXRfZXJyb3IYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3IiZwoURnVuY2xldEludm9rZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRInCgppbnZvY2F0aW9uGAIgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uEhIKCnRpbWVvdXRfbXMYAyABKA0iWAoVRnVuY2xldEludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdBIUCgxzYW5kYm94X2xvc3QYAiABKAgiKwoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkiGAoWRGVzdHJveVNhbmRib3hSZXNwb25zZSIWChRMaXN0U2FuZGJveGVzUmVxdWVzdCKHAQoLU2FuZGJveEluZm8SEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEgsKA3BpZBgFIAEoBRITCgtjZ3JvdXBfcGF0aBgGIAEoCSJAChVMaXN0U2FuZGJveGVzUmVzcG9uc2USJwoJc2FuZGJveGVzGAEgAygLMhQuZmFhcy52MS5TYW5kYm94SW5mbyImChNQcmVmZXRjaENvZGVSZXF1ZXN0Eg8KB2RpZ2VzdHMYASADKAkiFgoUUHJlZmV0Y2hDb2RlUmVzcG9uc2UykgMKB0Z1bmNsZXQSTgoNQ3JlYXRlU2FuZGJveBIdLmZhYXMudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QaHi5mYWFzLnYxLkNyZWF0ZVNhbmRib3hSZXNwb25zZRJHCgZJbnZva2USHS5mYWFzLnYxLkZ1bmNsZXRJbnZva2VSZXF1ZXN0Gh4uZmFhcy52MS5GdW5jbGV0SW52b2tlUmVzcG9uc2USUQoORGVzdHJveVNhbmRib3gSHi5mYWFzLnYxLkRlc3Ryb3lTYW5kYm94UmVxdWVzdBofLmZhYXMudjEuRGVzdHJveVNhbmRib3hSZXNwb25zZRJOCg1MaXN0U2FuZGJveGVzEh0uZmFhcy52MS5MaXN0U2FuZGJveGVzUmVxdWVzdBoeLmZhYXMudjEuTGlzdFNhbmRib3hlc1Jlc3BvbnNlEksKDFByZWZldGNoQ29kZRIcLmZhYXMudjEuUHJlZmV0Y2hDb2RlUmVxdWVzdBodLmZhYXMudjEuUHJlZmV0Y2hDb2RlUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function, file_faas_v1_invocation]);
+  fileDesc("ChVmYWFzL3YxL2Z1bmNsZXQucHJvdG8SB2ZhYXMudjEiQQoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIlcKFUNyZWF0ZVNhbmRib3hSZXNwb25zZRISCgpzYW5kYm94X2lkGAEgASgJEioKCmluaXRfZXJyb3IYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3IiZwoURnVuY2xldEludm9rZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRInCgppbnZvY2F0aW9uGAIgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uEhIKCnRpbWVvdXRfbXMYAyABKA0iWAoVRnVuY2xldEludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdBIUCgxzYW5kYm94X2xvc3QYAiABKAgiKwoVRGVzdHJveVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkiGAoWRGVzdHJveVNhbmRib3hSZXNwb25zZSIWChRMaXN0U2FuZGJveGVzUmVxdWVzdCKHAQoLU2FuZGJveEluZm8SEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEgsKA3BpZBgFIAEoBRITCgtjZ3JvdXBfcGF0aBgGIAEoCSJAChVMaXN0U2FuZGJveGVzUmVzcG9uc2USJwoJc2FuZGJveGVzGAEgAygLMhQuZmFhcy52MS5TYW5kYm94SW5mbyImChNQcmVmZXRjaENvZGVSZXF1ZXN0Eg8KB2RpZ2VzdHMYASADKAkiFgoUUHJlZmV0Y2hDb2RlUmVzcG9uc2UivgEKC1NhbmRib3hDYWxsEgoKAmlkGAEgASgNEhIKCnNhbmRib3hfaWQYAiABKAkSJwoKaW52b2NhdGlvbhgDIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhISCgp0aW1lb3V0X21zGAQgASgNEikKCGZ1bmN0aW9uGAUgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxITCgt0cmFjZXBhcmVudBgGIAEoCRISCgp0cmFjZXN0YXRlGAcgASgJIk0KE0Z1bmNsZXRDYWxsc1JlcXVlc3QSIwoFY2FsbHMYASADKAsyFC5mYWFzLnYxLlNhbmRib3hDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDSJoChRGdW5jbGV0Q2FsbHNSZXNwb25zZRImCghvdXRjb21lcxgBIAMoCzIULmZhYXMudjEuQ2FsbE91dGNvbWUSKAoHY3JlYXRlZBgCIAMoCzIXLmZhYXMudjEuU2FuZGJveENyZWF0ZWQiNQoOU2FuZGJveENyZWF0ZWQSDwoHY2FsbF9pZBgBIAEoDRISCgpzYW5kYm94X2lkGAIgASgJMtwDCgdGdW5jbGV0Ek4KDUNyZWF0ZVNhbmRib3gSHS5mYWFzLnYxLkNyZWF0ZVNhbmRib3hSZXF1ZXN0Gh4uZmFhcy52MS5DcmVhdGVTYW5kYm94UmVzcG9uc2USRwoGSW52b2tlEh0uZmFhcy52MS5GdW5jbGV0SW52b2tlUmVxdWVzdBoeLmZhYXMudjEuRnVuY2xldEludm9rZVJlc3BvbnNlElEKDkRlc3Ryb3lTYW5kYm94Eh4uZmFhcy52MS5EZXN0cm95U2FuZGJveFJlcXVlc3QaHy5mYWFzLnYxLkRlc3Ryb3lTYW5kYm94UmVzcG9uc2USTgoNTGlzdFNhbmRib3hlcxIdLmZhYXMudjEuTGlzdFNhbmRib3hlc1JlcXVlc3QaHi5mYWFzLnYxLkxpc3RTYW5kYm94ZXNSZXNwb25zZRJLCgxQcmVmZXRjaENvZGUSHC5mYWFzLnYxLlByZWZldGNoQ29kZVJlcXVlc3QaHS5mYWFzLnYxLlByZWZldGNoQ29kZVJlc3BvbnNlEkgKBUNhbGxzEhwuZmFhcy52MS5GdW5jbGV0Q2FsbHNSZXF1ZXN0Gh0uZmFhcy52MS5GdW5jbGV0Q2FsbHNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_faas_v1_calls, file_faas_v1_function, file_faas_v1_invocation]);
 
 /**
  * @generated from message faas.v1.CreateSandboxRequest
@@ -252,6 +254,141 @@ export const PrefetchCodeResponseSchema: GenMessage<PrefetchCodeResponse> = /*@_
   messageDesc(file_faas_v1_funclet, 10);
 
 /**
+ * One call, sent to a funclet: run `invocation` in sandbox `sandbox_id`.
+ *
+ * @generated from message faas.v1.SandboxCall
+ */
+export type SandboxCall = Message<"faas.v1.SandboxCall"> & {
+  /**
+   * Chosen by the caller; unique among its calls in flight on this stream.
+   *
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * Empty when the funclet must first make a sandbox for `function` (a cold
+   * start the controller placed here): specialisation and the first call are
+   * one exchange.
+   *
+   * @generated from field: string sandbox_id = 2;
+   */
+  sandboxId: string;
+
+  /**
+   * @generated from field: faas.v1.Invocation invocation = 3;
+   */
+  invocation?: Invocation | undefined;
+
+  /**
+   * The function's wall-clock budget; the sandbox is killed when it runs out.
+   *
+   * @generated from field: uint32 timeout_ms = 4;
+   */
+  timeoutMs: number;
+
+  /**
+   * Only with an empty sandbox_id: the function to make the sandbox for.
+   *
+   * @generated from field: faas.v1.FunctionConfig function = 5;
+   */
+  function?: FunctionConfig | undefined;
+
+  /**
+   * W3C trace context of the caller's span, continued by the funclet and the handler.
+   *
+   * @generated from field: string traceparent = 6;
+   */
+  traceparent: string;
+
+  /**
+   * @generated from field: string tracestate = 7;
+   */
+  tracestate: string;
+};
+
+/**
+ * Describes the message faas.v1.SandboxCall.
+ * Use `create(SandboxCallSchema)` to create a new message.
+ */
+export const SandboxCallSchema: GenMessage<SandboxCall> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 11);
+
+/**
+ * @generated from message faas.v1.FuncletCallsRequest
+ */
+export type FuncletCallsRequest = Message<"faas.v1.FuncletCallsRequest"> & {
+  /**
+   * @generated from field: repeated faas.v1.SandboxCall calls = 1;
+   */
+  calls: SandboxCall[];
+
+  /**
+   * Ids of calls the caller gave up on. Their outcomes still come, when the
+   * handler ends, so that a sandbox's slots are counted alike on both sides.
+   *
+   * @generated from field: repeated uint32 cancelled = 2;
+   */
+  cancelled: number[];
+};
+
+/**
+ * Describes the message faas.v1.FuncletCallsRequest.
+ * Use `create(FuncletCallsRequestSchema)` to create a new message.
+ */
+export const FuncletCallsRequestSchema: GenMessage<FuncletCallsRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 12);
+
+/**
+ * @generated from message faas.v1.FuncletCallsResponse
+ */
+export type FuncletCallsResponse = Message<"faas.v1.FuncletCallsResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.CallOutcome outcomes = 1;
+   */
+  outcomes: CallOutcome[];
+
+  /**
+   * Sandboxes made for cold-start calls, announced as soon as they are ready
+   * (before the call's own outcome), so that other calls may use them.
+   *
+   * @generated from field: repeated faas.v1.SandboxCreated created = 2;
+   */
+  created: SandboxCreated[];
+};
+
+/**
+ * Describes the message faas.v1.FuncletCallsResponse.
+ * Use `create(FuncletCallsResponseSchema)` to create a new message.
+ */
+export const FuncletCallsResponseSchema: GenMessage<FuncletCallsResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 13);
+
+/**
+ * @generated from message faas.v1.SandboxCreated
+ */
+export type SandboxCreated = Message<"faas.v1.SandboxCreated"> & {
+  /**
+   * The call that asked for the sandbox.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * @generated from field: string sandbox_id = 2;
+   */
+  sandboxId: string;
+};
+
+/**
+ * Describes the message faas.v1.SandboxCreated.
+ * Use `create(SandboxCreatedSchema)` to create a new message.
+ */
+export const SandboxCreatedSchema: GenMessage<SandboxCreated> = /*@__PURE__*/
+  messageDesc(file_faas_v1_funclet, 14);
+
+/**
  * One per host: runs sandboxes and invocations inside them.
  *
  * @generated from service faas.v1.Funclet
@@ -303,6 +440,17 @@ export const Funclet: GenService<{
     methodKind: "unary";
     input: typeof PrefetchCodeRequestSchema;
     output: typeof PrefetchCodeResponseSchema;
+  },
+  /**
+   * The hot path: batches of calls and of their outcomes on one long-lived
+   * stream per caller (edges and controllers), multiplexed by call id.
+   *
+   * @generated from rpc faas.v1.Funclet.Calls
+   */
+  calls: {
+    methodKind: "bidi_streaming";
+    input: typeof FuncletCallsRequestSchema;
+    output: typeof FuncletCallsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_funclet, 0);

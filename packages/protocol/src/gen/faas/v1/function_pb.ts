@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIpYDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIrcDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -61,7 +61,7 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
   environment: { [key: string]: string };
 
   /**
-   * Upper bound on sandboxes serving this function at once.
+   * Upper bound on calls of this function running at once, over all sandboxes.
    *
    * @generated from field: uint32 max_concurrency = 8;
    */
@@ -99,6 +99,14 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
    * @generated from field: uint32 tmp_size_mb = 13;
    */
   tmpSizeMb: number;
+
+  /**
+   * Calls one sandbox serves at once (default 1, as AWS Lambda). Above 1 only
+   * for runtimes that can: nodejs, http and exec.
+   *
+   * @generated from field: uint32 concurrency_per_sandbox = 14;
+   */
+  concurrencyPerSandbox: number;
 
   /**
    * For a custom runtime ("custom:<name>"): the digest of the runtime's

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/invocation.proto.
  */
 export const file_faas_v1_invocation: GenFile = /*@__PURE__*/
-  fileDesc("ChhmYWFzL3YxL2ludm9jYXRpb24ucHJvdG8SB2ZhYXMudjEiogEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEhEKCXJhd19xdWVyeRgDIAEoCRIyCgdoZWFkZXJzGAQgAygLMiEuZmFhcy52MS5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivQEKCkludm9jYXRpb24SFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy5mYWFzLnYxLkludm9jYXRpb25LaW5kEg8KB3BheWxvYWQYBCABKAwSFAoMY29udGVudF90eXBlGAUgASgJEiIKBGh0dHAYBiABKAsyFC5mYWFzLnYxLkh0dHBSZXF1ZXN0EhUKDXdhbnRfbG9nX3RhaWwYByABKAgi0QEKEEludm9jYXRpb25SZXN1bHQSDwoHY2FsbF9pZBgBIAEoCRIOCgZyZXN1bHQYAiABKAwSLgoOZnVuY3Rpb25fZXJyb3IYAyABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3ISGAoQZHVyYXRpb25fc2Vjb25kcxgEIAEoARIYChBmdW5jdGlvbl92ZXJzaW9uGAUgASgEEhIKCnNhbmRib3hfaWQYBiABKAkSEgoKY29sZF9zdGFydBgHIAEoCBIQCghsb2dfdGFpbBgIIAEoDCpmCg5JbnZvY2F0aW9uS2luZBIfChtJTlZPQ0FUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIZChVJTlZPQ0FUSU9OX0tJTkRfRVZFTlQQARIYChRJTlZPQ0FUSU9OX0tJTkRfSFRUUBACYgZwcm90bzM", [file_faas_v1_function]);
+  fileDesc("ChhmYWFzL3YxL2ludm9jYXRpb24ucHJvdG8SB2ZhYXMudjEiogEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgBIAEoCRIMCgRwYXRoGAIgASgJEhEKCXJhd19xdWVyeRgDIAEoCRIyCgdoZWFkZXJzGAQgAygLMiEuZmFhcy52MS5IdHRwUmVxdWVzdC5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivQEKCkludm9jYXRpb24SFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy5mYWFzLnYxLkludm9jYXRpb25LaW5kEg8KB3BheWxvYWQYBCABKAwSFAoMY29udGVudF90eXBlGAUgASgJEiIKBGh0dHAYBiABKAsyFC5mYWFzLnYxLkh0dHBSZXF1ZXN0EhUKDXdhbnRfbG9nX3RhaWwYByABKAgiKQoKSHR0cEhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIlIKDEh0dHBSZXNwb25zZRIOCgZzdGF0dXMYASABKA0SJAoHaGVhZGVycxgCIAMoCzITLmZhYXMudjEuSHR0cEhlYWRlchIMCgRib2R5GAMgASgMIv8BChBJbnZvY2F0aW9uUmVzdWx0Eg8KB2NhbGxfaWQYASABKAkSDgoGcmVzdWx0GAIgASgMEi4KDmZ1bmN0aW9uX2Vycm9yGAMgASgLMhYuZmFhcy52MS5GdW5jdGlvbkVycm9yEhgKEGR1cmF0aW9uX3NlY29uZHMYBCABKAESGAoQZnVuY3Rpb25fdmVyc2lvbhgFIAEoBBISCgpzYW5kYm94X2lkGAYgASgJEhIKCmNvbGRfc3RhcnQYByABKAgSEAoIbG9nX3RhaWwYCCABKAwSLAoNaHR0cF9yZXNwb25zZRgJIAEoCzIVLmZhYXMudjEuSHR0cFJlc3BvbnNlKmYKDkludm9jYXRpb25LaW5kEh8KG0lOVk9DQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFUlOVk9DQVRJT05fS0lORF9FVkVOVBABEhgKFElOVk9DQVRJT05fS0lORF9IVFRQEAJiBnByb3RvMw", [file_faas_v1_function]);
 
 /**
  * The HTTP request that an INVOCATION_KIND_HTTP event describes. Its body is
@@ -109,6 +109,62 @@ export const InvocationSchema: GenMessage<Invocation> = /*@__PURE__*/
   messageDesc(file_faas_v1_invocation, 1);
 
 /**
+ * One header of an HTTP response; a repeated name (Set-Cookie) is several entries.
+ *
+ * @generated from message faas.v1.HttpHeader
+ */
+export type HttpHeader = Message<"faas.v1.HttpHeader"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message faas.v1.HttpHeader.
+ * Use `create(HttpHeaderSchema)` to create a new message.
+ */
+export const HttpHeaderSchema: GenMessage<HttpHeader> = /*@__PURE__*/
+  messageDesc(file_faas_v1_invocation, 2);
+
+/**
+ * The answer to an INVOCATION_KIND_HTTP call, typed so that no hop has to
+ * parse it: the status, headers and body the function shaped (or 200 with
+ * its JSON result). Headers are checked by the funclet: valid names and
+ * values only, none that the platform owns.
+ *
+ * @generated from message faas.v1.HttpResponse
+ */
+export type HttpResponse = Message<"faas.v1.HttpResponse"> & {
+  /**
+   * @generated from field: uint32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: repeated faas.v1.HttpHeader headers = 2;
+   */
+  headers: HttpHeader[];
+
+  /**
+   * @generated from field: bytes body = 3;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message faas.v1.HttpResponse.
+ * Use `create(HttpResponseSchema)` to create a new message.
+ */
+export const HttpResponseSchema: GenMessage<HttpResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_invocation, 3);
+
+/**
  * What came back from one invocation.
  *
  * @generated from message faas.v1.InvocationResult
@@ -120,7 +176,8 @@ export type InvocationResult = Message<"faas.v1.InvocationResult"> & {
   callId: string;
 
   /**
-   * The handler's result, JSON-encoded (UTF-8).
+   * An event invocation's result: the handler's return value, JSON-encoded
+   * (UTF-8). Empty for HTTP invocations, whose answer is http_response.
    *
    * @generated from field: bytes result = 2;
    */
@@ -163,6 +220,13 @@ export type InvocationResult = Message<"faas.v1.InvocationResult"> & {
    * @generated from field: bytes log_tail = 8;
    */
   logTail: Uint8Array;
+
+  /**
+   * Set for INVOCATION_KIND_HTTP when the function did not fail.
+   *
+   * @generated from field: faas.v1.HttpResponse http_response = 9;
+   */
+  httpResponse?: HttpResponse | undefined;
 };
 
 /**
@@ -170,7 +234,7 @@ export type InvocationResult = Message<"faas.v1.InvocationResult"> & {
  * Use `create(InvocationResultSchema)` to create a new message.
  */
 export const InvocationResultSchema: GenMessage<InvocationResult> = /*@__PURE__*/
-  messageDesc(file_faas_v1_invocation, 2);
+  messageDesc(file_faas_v1_invocation, 4);
 
 /**
  * @generated from enum faas.v1.InvocationKind

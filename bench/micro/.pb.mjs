@@ -1,0 +1,24 @@
+import { create, toBinary, fromBinary, FuncletCallsRequestSchema, SandboxCallSchema, InvocationSchema, InvocationKind, FuncletCallsResponseSchema, CallOutcomeSchema, InvocationResultSchema } from '@faas/protocol';
+const headers = { host: '127.0.0.1:8080', 'user-agent': 'wrk', accept: '*/*' };
+const N = 200000;
+function bench(label, fn) { for (let i = 0; i < 20000; i++) fn(); const t = performance.now(); for (let i = 0; i < N; i++) fn(); console.log(label.padEnd(30), ((performance.now() - t) / N * 1000).toFixed(2), 'µs'); }
+const payload = Buffer.from('{"n":1}');
+let inv;
+bench('create Invocation', () => { inv = create(InvocationSchema, { functionName: 'noop', callId: '0f2a3b4c-1111-2222-3333-444455556666', kind: InvocationKind.HTTP, payload, contentType: '', http: { method: 'GET', path: '/', rawQuery: '', headers } }); });
+let call;
+bench('create SandboxCall', () => { call = create(SandboxCallSchema, { id: 1, sandboxId: 'faas-local-12', invocation: inv, timeoutMs: 30000, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }); });
+let batch = create(FuncletCallsRequestSchema); batch.calls.push(call);
+let bytes;
+bench('toBinary batch(1)', () => { bytes = toBinary(FuncletCallsRequestSchema, batch); });
+bench('fromBinary batch(1)', () => { fromBinary(FuncletCallsRequestSchema, bytes); });
+const result = create(InvocationResultSchema, { callId: 'x', httpResponse: { status: 200, headers: [{ name: 'content-type', value: 'application/json; charset=utf-8' }], body: Buffer.from('{"ok":true}') }, durationSeconds: 0.0001, functionVersion: 1n, sandboxId: 'faas-local-12' });
+const resp = create(FuncletCallsResponseSchema, { outcomes: [create(CallOutcomeSchema, { id: 1, result })] });
+let rb;
+bench('toBinary response(1)', () => { rb = toBinary(FuncletCallsResponseSchema, resp); });
+bench('fromBinary response(1)', () => { fromBinary(FuncletCallsResponseSchema, rb); });
+console.log('request bytes', bytes.length, 'response bytes', rb.length);
+const inv2 = create(InvocationSchema, { functionName: 'noop', callId: '0f2a3b4c-1111-2222-3333-444455556666', kind: InvocationKind.HTTP, payload, contentType: '', http: { method: 'GET', path: '/', rawQuery: '' } });
+bench('toBinary Invocation no headers', () => toBinary(InvocationSchema, inv2));
+bench('toBinary Invocation headers', () => toBinary(InvocationSchema, inv));
+const inv3 = create(InvocationSchema, { functionName: 'noop', callId: '0f2a3b4c', kind: InvocationKind.EVENT, payload });
+bench('toBinary Invocation event', () => toBinary(InvocationSchema, inv3));

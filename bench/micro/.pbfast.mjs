@@ -1,0 +1,21 @@
+import { create, toBinary, fromBinary, FuncletCallsRequestSchema, SandboxCallSchema, InvocationSchema, InvocationKind, FuncletCallsResponseSchema, CallOutcomeSchema, InvocationResultSchema } from '@faas/protocol';
+import { equals } from '@bufbuild/protobuf';
+import { STREAM_CODECS } from '/work/main/packages/protocol/dist/stream-codec.js';
+const headers = { host: '127.0.0.1:8080', 'user-agent': 'wrk', accept: '*/*' };
+const N = 200000;
+function bench(label, fn) { for (let i = 0; i < 20000; i++) fn(); const t = performance.now(); for (let i = 0; i < N; i++) fn(); console.log(label.padEnd(30), ((performance.now() - t) / N * 1000).toFixed(2), 'µs'); }
+const inv = create(InvocationSchema, { functionName: 'noop', callId: '0f2a3b4c-1111-2222-3333-444455556666', kind: InvocationKind.HTTP, payload: Buffer.from('{"n":1}'), contentType: '', http: { method: 'GET', path: '/', rawQuery: '', headers } });
+const call = create(SandboxCallSchema, { id: 1, sandboxId: 'faas-local-12', invocation: inv, timeoutMs: 30000, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+const batch = create(FuncletCallsRequestSchema, { calls: [call], cancelled: [3, 4] });
+const rq = STREAM_CODECS.get('faas.v1.FuncletCallsRequest');
+let b;
+bench('fast encode request', () => { b = rq.encode(batch); });
+bench('fast decode request', () => rq.decode(b));
+console.log('equal (fast→pb):', equals(FuncletCallsRequestSchema, fromBinary(FuncletCallsRequestSchema, b), batch));
+console.log('equal (pb→fast):', equals(FuncletCallsRequestSchema, rq.decode(Buffer.from(toBinary(FuncletCallsRequestSchema, batch))), batch));
+const result = create(InvocationResultSchema, { callId: 'x', httpResponse: { status: 200, headers: [{ name: 'content-type', value: 'application/json; charset=utf-8' }], body: Buffer.from('{"ok":true}') }, durationSeconds: 0.0001, functionVersion: 1n, sandboxId: 'faas-local-12' });
+const resp = create(FuncletCallsResponseSchema, { outcomes: [create(CallOutcomeSchema, { id: 1, result })] });
+const rs = STREAM_CODECS.get('faas.v1.FuncletCallsResponse');
+bench('fast encode response', () => { b = rs.encode(resp); });
+bench('fast decode response', () => rs.decode(b));
+console.log('equal:', equals(FuncletCallsResponseSchema, fromBinary(FuncletCallsResponseSchema, b), resp), equals(FuncletCallsResponseSchema, rs.decode(Buffer.from(toBinary(FuncletCallsResponseSchema, resp))), resp));

@@ -1,0 +1,37 @@
+import { Funclet, createClient, type Client } from '@faas/protocol';
+import { FuncletLink, type FuncletLinkEvents } from './funclet-link.js';
+
+/**
+ * One FuncletLink (and gRPC channel) per funclet address, made on first use
+ * and kept while the funclet lives.
+ */
+export class FuncletLinks {
+  private readonly links = new Map<string, { link: FuncletLink; client: Client<typeof Funclet.method> }>();
+
+  constructor(
+    private readonly token: string | undefined,
+    private readonly events: FuncletLinkEvents = {},
+  ) {}
+
+  get(address: string): FuncletLink {
+    const known = this.links.get(address);
+    if (known) return known.link;
+    const client = createClient(Funclet, address, { token: this.token, peerName: `funclet ${address}` });
+    const link = new FuncletLink(address, client, this.events);
+    this.links.set(address, { link, client });
+    return link;
+  }
+
+  /** Drops the link to a funclet that is gone; calls still on it fail. */
+  forget(address: string): void {
+    const known = this.links.get(address);
+    if (!known) return;
+    this.links.delete(address);
+    known.link.close();
+    known.client.close();
+  }
+
+  closeAll(): void {
+    for (const address of [...this.links.keys()]) this.forget(address);
+  }
+}

@@ -1,0 +1,184 @@
+import { PlatformError } from '@faas/errors';
+import { randomUUID } from 'node:crypto';
+import { Controller, assertCallId, assertFunctionName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult } from '@faas/protocol';
+import { context, injectTraceContext, type TraceHeaders } from '@faas/telemetry';
+import type { Cancellation } from './cancellation.js';
+
+import { ControllerLink } from './controller-link.js';
+import { FuncletLinks } from './funclet-links.js';
+import { LeaseTable, type HeldLease } from './lease-table.js';
+import { PeerGoneError } from './stream-link.js';
+
+/**
+ * `direct`: calls go straight to the sandbox a lease names, through the
+ * controller only when no lease has a free slot. `controller`: every call
+ * goes through the controller's stream, which relays it (the shape the
+ * user first described; slower by one hop).
+ */
+export type DataPath = 'direct' | 'controller';
+
+export interface InvokerOptions {
+  readonly controllerAddress: string;
+  readonly token?: string;
+  readonly dataPath: DataPath;
+  /** How often leases are renewed in bulk. */
+  readonly renewIntervalMs?: number;
+  /** Renewal rounds without a call after which a lease is given back. */
+  readonly idleRounds?: number;
+}
+
+export interface InvokeOptions {
+  /** The caller gave up (its client went away). */
+  readonly cancellation?: Cancellation;
+  /** Absolute deadline (ms since epoch) of the caller, if it has one. */
+  readonly deadlineMs?: number;
+  /** The caller's trace context; the active context's when absent. */
+  readonly trace?: TraceHeaders;
+}
+
+const DEFAULT_RENEW_INTERVAL_MS = 2_000;
+const DEFAULT_IDLE_ROUNDS = 5;
+/** Extra time a funclet gets beyond the function's timeout to kill the sandbox and answer itself. */
+export const FUNCLET_ANSWER_GRACE_MS = 2_000;
+/**
+ * Longest a placed call may take: the longest function timeout (900 s) plus
+ * room for queueing and a cold start. The controller always answers first;
+ * this only bounds a controller that never does.
+ */
+const PLACED_CALL_BUDGET_MS = 960_000;
+
+/**
+ * The edge's way to run an invocation (httptrigger, queue-worker, any
+ * internal service): straight to a leased sandbox when it can, else placed
+ * by the controller, whose answer brings a lease for the next calls. Warm
+ * calls cost the controller nothing.
+ */
+export class Invoker {
+  private readonly controllerClient: Client<typeof Controller.method>;
+  private readonly controller: ControllerLink;
+  private readonly funclets: FuncletLinks;
+  private readonly leases: LeaseTable;
+  private readonly renewTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: InvokerOptions) {
+    const renewIntervalMs = options.renewIntervalMs ?? DEFAULT_RENEW_INTERVAL_MS;
+    this.controllerClient = createClient(Controller, options.controllerAddress, { token: options.token, peerName: 'controller' });
+    this.leases = new LeaseTable({
+      idleRounds: options.idleRounds ?? DEFAULT_IDLE_ROUNDS,
+      safetyMarginMs: renewIntervalMs,
+      release: (renewal) => this.controller.renew([renewal]),
+    });
+    this.controller = new ControllerLink(this.controllerClient, {
+      onLeases: (leases) => {
+        for (const lease of leases) this.leases.upsert(lease);
+      },
+      onRevoked: (ids) => this.leases.revoke(ids),
+    });
+    this.funclets = new FuncletLinks(options.token, {
+      onGone: (address) => {
+        this.leases.funcletGone(address);
+        this.funclets.forget(address);
+      },
+    });
+    this.renewTimer = setInterval(() => this.renew(), renewIntervalMs);
+    this.renewTimer.unref();
+  }
+
+  /** Runs one invocation; platform failures throw PlatformError, function failures are in the result. */
+  async invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<InvocationResult> {
+    // The funclet runs what it is sent: the names are checked here, on every path.
+    assertFunctionName(invocation.functionName);
+    assertCallId(invocation.callId);
+    if (!invocation.callId) invocation.callId = randomUUID();
+    const trace = options.trace ?? currentTraceContext();
+    if (this.options.dataPath === 'direct') {
+      const held = this.leases.take(invocation.functionName);
+      if (held) {
+        const direct = await this.callLeased(held, invocation, trace, options);
+        if (direct) return direct;
+      }
+    }
+    const outcome = await this.controller.place(
+      { invocation, traceparent: trace.traceparent, tracestate: trace.tracestate, wantLease: this.options.dataPath === 'direct' },
+      { deadlineMs: Math.min(options.deadlineMs ?? Infinity, Date.now() + PLACED_CALL_BUDGET_MS), cancellation: options.cancellation },
+    );
+    if (outcome.lease) this.leases.upsert(outcome.lease);
+    return resultOf(outcome);
+  }
+
+  /**
+   * A deploy or delete made through this edge: its leases on the function
+   * are stale, so the very next call is placed afresh (other edges learn it
+   * from the controller's revocation).
+   */
+  functionChanged(functionName: string): void {
+    this.leases.functionChanged(functionName);
+  }
+
+  /** Leases held now, for tests and introspection. */
+  get heldLeases(): number {
+    return this.leases.size;
+  }
+
+  close(): void {
+    clearInterval(this.renewTimer);
+    // Give back what is held, so the controller need not wait for expiry.
+    this.controller.renew(this.leases.renewals().map((renewal) => ({ ...renewal, slots: 0 })));
+    this.leases.clear();
+    setImmediate(() => {
+      this.controller.close();
+      this.funclets.closeAll();
+      this.controllerClient.close();
+    });
+  }
+
+  /**
+   * The call on the leased sandbox; undefined when the funclet refused it
+   * before it ran (busy, or the sandbox is gone), so it is placed instead.
+   */
+  private async callLeased(held: HeldLease, invocation: Invocation, trace: TraceHeaders, options: InvokeOptions): Promise<InvocationResult | undefined> {
+    let outcome: CallOutcome;
+    try {
+      outcome = await this.funclets.get(held.funcletAddress).call(
+        { sandboxId: held.sandboxId, invocation, timeoutMs: held.timeoutMs, traceparent: trace.traceparent, tracestate: trace.tracestate },
+        {
+          deadlineMs: Math.min(options.deadlineMs ?? Infinity, Date.now() + held.timeoutMs + FUNCLET_ANSWER_GRACE_MS),
+          cancellation: options.cancellation,
+          onClosed: () => this.leases.done(held),
+        },
+      );
+    } catch (error) {
+      // A broken stream: the call may have run, so it is not tried again.
+      if (error instanceof PeerGoneError) this.leases.funcletGone(held.funcletAddress);
+      throw error;
+    }
+    if (outcome.failure) {
+      switch (outcome.failure.code) {
+        case 'sandbox_busy':
+          return undefined;
+        case 'sandbox_not_found':
+          this.leases.sandboxGone(held);
+          return undefined;
+      }
+    }
+    if (outcome.sandboxLost) this.leases.sandboxGone(held);
+    return resultOf(outcome);
+  }
+
+  private renew(): void {
+    this.controller.renew(this.leases.renewals());
+  }
+}
+
+function resultOf(outcome: CallOutcome): InvocationResult {
+  if (outcome.failure) throw fromCallFailure(outcome.failure);
+  if (!outcome.result) throw new PlatformError('bad_gateway', 'the call ended without a result');
+  return outcome.result;
+}
+
+/** The active span's W3C context, for the funclet and the handler to continue. */
+function currentTraceContext(): TraceHeaders {
+  const trace: TraceHeaders = {};
+  injectTraceContext({ set: (key, value) => ((trace as Record<string, string>)[key] = value) }, context.active());
+  return trace;
+}

@@ -1,0 +1,569 @@
+// Placement and the call runner together, against a fake funclet: where
+// calls go, how slots and leases are counted, and what each failure does to
+// the books.
+import { describe, expect, it } from 'vitest';
+import { PeerGoneError, type CallTracking, type SandboxCallInit } from '@faas/client';
+import { PlatformError } from '@faas/errors';
+import {
+  CallOutcomeSchema,
+  create,
+  FunctionConfigSchema,
+  InvocationResultSchema,
+  InvocationSchema,
+  LeaseRenewalSchema,
+  type CallOutcome,
+  type FunctionConfig,
+  type FunctionError,
+  type Invocation,
+  type InvocationResult,
+  type MessageInitShape,
+} from '@faas/protocol';
+import type { LeaseHolder } from './books.js';
+import { CallRunner } from './call-runner.js';
+import { prefetchCode } from './code-prefetch.js';
+import type { FuncletInfo, FuncletPort } from './funclet-port.js';
+import { Placement, type PlacementLimits } from './placement.js';
+
+const quiet = { info() {}, warn() {}, debug() {} };
+
+function funclet(overrides: Partial<FuncletInfo> = {}): FuncletInfo {
+  return { id: 'f1', address: '127.0.0.1:1', bootId: 'boot-1', memoryMbTotal: 4096, memoryMbUsed: 0, runtimes: ['nodejs'], seenAtMs: 0, ...overrides };
+}
+
+function fnConfig(overrides: MessageInitShape<typeof FunctionConfigSchema> = {}): FunctionConfig {
+  return create(FunctionConfigSchema, {
+    name: 'hello',
+    runtime: 'nodejs',
+    handler: 'index.handler',
+    memoryMb: 128,
+    timeoutSeconds: 30,
+    maxConcurrency: 10,
+    version: 1n,
+    ...overrides,
+  });
+}
+
+type Behaviour = (sandboxId: string, invocation: Invocation) => Promise<{ result: InvocationResult; sandboxLost?: boolean }>;
+
+/** A funclet that records what it is asked and answers as each test tells it, as its Calls stream would. */
+class FakeFunclets implements FuncletPort {
+  created: { funcletId: string; sandboxId: string; version: bigint }[] = [];
+  destroyed: string[] = [];
+  invoked: string[] = [];
+  disconnected: string[] = [];
+  prefetched: { funcletId: string; digests: readonly string[] }[] = [];
+  prefetchFails = false;
+  private sandboxCount = 0;
+  private readonly callsOn = new Map<string, number>();
+  createOutcome: (fn: FunctionConfig) => { sandboxId: string } | { initError: FunctionError } | Promise<{ sandboxId: string } | { initError: FunctionError }> = () => ({
+    sandboxId: `sb-${++this.sandboxCount}`,
+  });
+  behaviour: Behaviour = async (sandboxId) => ({ result: ok(sandboxId) });
+
+  /** As the real link does: a caller who gives up is answered at once; the call is over on the wire when the funclet answers. */
+  call(target: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {
+    const answer = this.answer(target, call, onCreated).finally(() => tracking.onClosed?.());
+    const cancellation = tracking.cancellation;
+    if (!cancellation) return answer;
+    return new Promise((resolve, reject) => {
+      const stop = cancellation.onCancel(() => reject(new PlatformError('deadline_exceeded', 'the caller gave up')));
+      answer.then(resolve, reject).finally(stop);
+    });
+  }
+
+  private async answer(target: FuncletInfo, call: SandboxCallInit, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {
+    {
+      let sandboxId = call.sandboxId ?? '';
+      if (!sandboxId) {
+        const made = await this.createOutcome(call.function!);
+        if ('initError' in made) {
+          return create(CallOutcomeSchema, { result: { functionError: made.initError, coldStart: true, functionVersion: call.function!.version } });
+        }
+        sandboxId = made.sandboxId;
+        this.created.push({ funcletId: target.id, sandboxId, version: call.function!.version });
+        onCreated?.(sandboxId);
+      }
+      this.invoked.push(sandboxId);
+      const calls = this.callsOn.get(sandboxId) ?? 0;
+      this.callsOn.set(sandboxId, calls + 1);
+      try {
+        const { result, sandboxLost } = await this.behaviour(sandboxId, call.invocation);
+        result.sandboxId ||= sandboxId;
+        result.coldStart = calls === 0;
+        return create(CallOutcomeSchema, { result, sandboxLost: sandboxLost ?? false });
+      } catch (error) {
+        if (error instanceof PeerGoneError) throw error;
+        const failure = error as PlatformError;
+        return create(CallOutcomeSchema, { failure: { code: failure.code, message: failure.message } });
+      }
+    }
+  }
+  async destroySandbox(_target: FuncletInfo, sandboxId: string): Promise<void> {
+    this.destroyed.push(sandboxId);
+  }
+  async prefetchCode(target: FuncletInfo, digests: readonly string[]): Promise<void> {
+    if (this.prefetchFails) throw new PlatformError('service_unavailable', 'funclet down');
+    this.prefetched.push({ funcletId: target.id, digests });
+  }
+  disconnect(target: FuncletInfo): void {
+    this.disconnected.push(target.id);
+  }
+}
+
+function ok(sandboxId: string) {
+  return create(InvocationResultSchema, { result: new TextEncoder().encode(JSON.stringify({ from: sandboxId })) });
+}
+
+/** A promise the test resolves by hand, to hold invocations in flight. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An edge holding leases: records what the controller revokes. */
+function edge(id = 'edge-1'): LeaseHolder & { revoked: string[] } {
+  const revoked: string[] = [];
+  return { id, revoked, revoke: (ids) => void revoked.push(...ids) };
+}
+
+function setup(options: { limits?: Partial<PlacementLimits>; funclets?: FuncletInfo[]; fn?: FunctionConfig } = {}) {
+  const fake = new FakeFunclets();
+  const live = { funclets: options.funclets ?? [funclet()] };
+  let current = options.fn ?? fnConfig();
+  const placement = new Placement({
+    funclets: fake,
+    membership: { live: async () => live.funclets },
+    log: quiet,
+    limits: { queueTimeoutMs: 1_000, maxQueue: 100, idleTtlMs: 60_000, leaseTtlMs: 10_000, ...options.limits },
+  });
+  const runner = new CallRunner({
+    placement,
+    funclets: fake,
+    functions: {
+      get: async (name) => {
+        if (name !== current.name) throw new PlatformError('function_not_found', `no function named ${name}`);
+        return current;
+      },
+    },
+  });
+  const run = (callId = '', options: { deadlineMs?: number; signal?: AbortSignal; leaseTo?: LeaseHolder } = {}) =>
+    runner.run(create(InvocationSchema, { functionName: 'hello', callId }), { deadlineMs: Infinity, ...options });
+  const invoke = async (callId = '', deadlineMs = Infinity, signal?: AbortSignal) => (await run(callId, { deadlineMs, signal })).result;
+  return { fake, live, placement, runner, run, invoke, deploy: (fn: FunctionConfig) => (current = fn) };
+}
+
+async function platformCode(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(PlatformError);
+  return (error as PlatformError).code;
+}
+
+describe('placing and running calls', () => {
+  it('creates a sandbox on the first call and reuses it, warm, for the next', async () => {
+    const { fake, invoke } = setup();
+    const first = await invoke('call-1');
+    const second = await invoke();
+    expect(fake.created).toHaveLength(1);
+    expect(first).toMatchObject({ callId: 'call-1', sandboxId: 'sb-1', coldStart: true });
+    expect(second).toMatchObject({ sandboxId: 'sb-1', coldStart: false });
+    expect(second.callId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(new TextDecoder().decode(second.result))).toEqual({ from: 'sb-1' });
+  });
+
+  it('rejects bad names and call ids before asking anyone', async () => {
+    const { fake, runner } = setup();
+    const run = (init: MessageInitShape<typeof InvocationSchema>) => runner.run(create(InvocationSchema, init), { deadlineMs: Infinity });
+    expect(await platformCode(run({ functionName: 'Bad_Name' }))).toBe('invalid_function_name');
+    expect(await platformCode(run({ functionName: 'hello', callId: 'has space' }))).toBe('bad_request');
+    expect(fake.created).toHaveLength(0);
+  });
+
+  it('passes function_not_found through from the registry', async () => {
+    const { invoke, deploy } = setup();
+    deploy(fnConfig({ name: 'other' }));
+    expect(await platformCode(invoke())).toBe('function_not_found');
+  });
+
+  it('runs calls in parallel up to max_concurrency, then queues them in order', async () => {
+    const { fake, invoke } = setup({ fn: fnConfig({ maxConcurrency: 2 }) });
+    const held = gate();
+    const order: string[] = [];
+    fake.behaviour = async (sandboxId, invocation) => {
+      await held.opened;
+      order.push(invocation.callId);
+      return { result: ok(sandboxId) };
+    };
+    const calls = ['a', 'b', 'c', 'd'].map((id) => invoke(id));
+    await settle();
+    expect(fake.created).toHaveLength(2);
+    expect(fake.invoked).toHaveLength(2);
+    held.open();
+    const results = await Promise.all(calls);
+    expect(fake.created).toHaveLength(2);
+    expect(order).toEqual(['a', 'b', 'c', 'd']);
+    expect(results.map((r) => r.coldStart)).toEqual([true, true, false, false]);
+  });
+
+  it('answers too_many_requests when the wait queue is full', async () => {
+    const { fake, invoke } = setup({ fn: fnConfig({ maxConcurrency: 1 }), limits: { maxQueue: 1 } });
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const running = invoke('running');
+    await settle(10);
+    const queued = invoke('queued');
+    expect(await platformCode(invoke('rejected'))).toBe('too_many_requests');
+    held.open();
+    await expect(running).resolves.toMatchObject({ callId: 'running' });
+    await expect(queued).resolves.toMatchObject({ callId: 'queued', coldStart: false });
+  });
+
+  it('answers deadline_exceeded when no sandbox frees up in time', async () => {
+    const { fake, invoke } = setup({ fn: fnConfig({ maxConcurrency: 1 }), limits: { queueTimeoutMs: 50 } });
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const running = invoke();
+    await settle(10);
+    const started = Date.now();
+    expect(await platformCode(invoke())).toBe('deadline_exceeded');
+    expect(Date.now() - started).toBeLessThan(500);
+    // The caller's own deadline wins when it is shorter than the queue timeout.
+    expect(await platformCode(invoke('', Date.now() + 20))).toBe('deadline_exceeded');
+    held.open();
+    await running;
+    // The waiters that gave up left nothing behind: the next call is warm.
+    await expect(invoke()).resolves.toMatchObject({ coldStart: false, sandboxId: 'sb-1' });
+  });
+
+  it('serves a new version from a new sandbox and destroys the old one', async () => {
+    const { fake, invoke, deploy } = setup();
+    await invoke();
+    deploy(fnConfig({ version: 2n }));
+    const result = await invoke();
+    expect(result).toMatchObject({ sandboxId: 'sb-2', coldStart: true });
+    expect(fake.created.map((c) => c.version)).toEqual([1n, 2n]);
+    expect(fake.destroyed).toEqual(['sb-1']);
+  });
+
+  it('destroys a busy sandbox of an old version once its call finishes', async () => {
+    const { fake, invoke, deploy, placement } = setup();
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      if (sandboxId === 'sb-1') await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const oldCall = invoke();
+    await settle(10);
+    deploy(fnConfig({ version: 2n }));
+    await invoke();
+    expect(fake.destroyed).toEqual([]);
+    held.open();
+    await oldCall;
+    expect(fake.destroyed).toEqual(['sb-1']);
+    expect(placement.sandboxes().map((s) => s.id)).toEqual(['sb-2']);
+  });
+
+  it('forgets a sandbox the funclet reports lost, and starts a fresh one next time', async () => {
+    const { fake, invoke, placement } = setup();
+    fake.behaviour = async () => ({ result: create(InvocationResultSchema, { functionError: { type: 'Timeout', message: 'timed out' } }), sandboxLost: true });
+    const lost = await invoke();
+    expect(lost.functionError?.type).toBe('Timeout');
+    expect(placement.sandboxes()).toEqual([]);
+    fake.behaviour = async (sandboxId) => ({ result: ok(sandboxId) });
+    await expect(invoke()).resolves.toMatchObject({ sandboxId: 'sb-2', coldStart: true });
+  });
+
+  it('returns an init error as the function error, leaving no sandbox', async () => {
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }) });
+    fake.createOutcome = () => ({ initError: create(InvocationResultSchema, { functionError: { type: 'HandlerNotFound', message: 'index.handler is not exported' } }).functionError! });
+    const result = await invoke('c1');
+    expect(result.functionError).toMatchObject({ type: 'HandlerNotFound', message: 'index.handler is not exported' });
+    expect(result).toMatchObject({ callId: 'c1', coldStart: true, functionVersion: 1n, sandboxId: '' });
+    expect(fake.invoked).toEqual([]);
+    expect(placement.sandboxes()).toEqual([]);
+    // The slot was given back: with max_concurrency 1 another call can still create.
+    fake.createOutcome = () => ({ sandboxId: 'sb-ok' });
+    await expect(invoke()).resolves.toMatchObject({ sandboxId: 'sb-ok' });
+  });
+
+  it('answers no_funclets when no funclet is alive', async () => {
+    const { invoke } = setup({ funclets: [] });
+    expect(await platformCode(invoke())).toBe('no_funclets');
+  });
+
+  it('tries another sandbox when the funclet no longer knows the first', async () => {
+    const { fake, invoke } = setup();
+    await invoke();
+    fake.behaviour = async (sandboxId) => {
+      if (sandboxId === 'sb-1') throw new PlatformError('sandbox_not_found', 'gone');
+      return { result: ok(sandboxId) };
+    };
+    await expect(invoke()).resolves.toMatchObject({ sandboxId: 'sb-2', coldStart: true });
+    expect(fake.invoked).toEqual(['sb-1', 'sb-1', 'sb-2']);
+  });
+
+  it('forgets every sandbox of a funclet whose stream broke and answers service_unavailable', async () => {
+    const { fake, invoke, placement } = setup();
+    await invoke();
+    fake.behaviour = async () => {
+      throw new PeerGoneError('funclet 127.0.0.1:1', 'connection reset');
+    };
+    expect(await platformCode(invoke())).toBe('service_unavailable');
+    expect(placement.sandboxes()).toEqual([]);
+    expect(fake.disconnected).toEqual(['f1']);
+  });
+
+  it('forgets the sandboxes of a funclet that restarted or stopped heartbeating', async () => {
+    const { fake, invoke, placement, live } = setup();
+    await invoke();
+    live.funclets = [funclet({ bootId: 'boot-2' })];
+    await placement.maintain();
+    expect(placement.sandboxes()).toEqual([]);
+    await invoke();
+    expect(placement.sandboxes().map((s) => s.id)).toEqual(['sb-2']);
+    live.funclets = [];
+    await placement.maintain();
+    expect(placement.sandboxes()).toEqual([]);
+    // Sandboxes of a gone funclet are not destroyed: there is nobody to ask.
+    expect(fake.destroyed).toEqual([]);
+  });
+
+  it('creates sandboxes on the funclet with the most free memory, spreading a burst', async () => {
+    const { fake, invoke } = setup({
+      fn: fnConfig({ memoryMb: 512 }),
+      funclets: [funclet({ id: 'small', memoryMbTotal: 2048, memoryMbUsed: 1024 }), funclet({ id: 'big', memoryMbTotal: 2048, memoryMbUsed: 0 })],
+    });
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const calls = [invoke(), invoke(), invoke()];
+    await settle();
+    held.open();
+    await Promise.all(calls);
+    // big: 2048 free → 1536 → 1024 ties with small, which is first in the list.
+    expect(fake.created.map((c) => c.funcletId)).toEqual(['big', 'big', 'small']);
+  });
+
+  it('skips funclets without the runtime', async () => {
+    const { invoke } = setup({ funclets: [funclet({ runtimes: ['python3'] })] });
+    expect(await platformCode(invoke())).toBe('no_funclets');
+  });
+
+  it('destroys sandboxes idle for longer than the idle TTL', async () => {
+    const { fake, invoke, placement } = setup({ limits: { idleTtlMs: 30 } });
+    await invoke();
+    await placement.maintain();
+    expect(fake.destroyed).toEqual([]);
+    await settle(40);
+    await placement.maintain();
+    expect(fake.destroyed).toEqual(['sb-1']);
+    expect(placement.sandboxes()).toEqual([]);
+  });
+
+  it('destroys every sandbox it created when closed', async () => {
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 2 }) });
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const calls = [invoke(), invoke()];
+    await settle(10);
+    await placement.close(1_000);
+    expect(fake.destroyed.sort()).toEqual(['sb-1', 'sb-2']);
+    held.open();
+    await Promise.all(calls);
+    expect(await platformCode(invoke())).toBe('service_unavailable');
+  });
+});
+
+describe('several calls per sandbox', () => {
+  it('packs calls onto one sandbox up to its concurrency, the rest wait for the sandbox being made', async () => {
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ concurrencyPerSandbox: 3, maxConcurrency: 6 }) });
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const calls = Array.from({ length: 5 }, (_, i) => invoke(`c${i}`));
+    await settle();
+    // Three on the first sandbox (one made it, two waited for it), two on a second.
+    expect(fake.created.map((c) => c.sandboxId)).toEqual(['sb-1', 'sb-2']);
+    expect(placement.sandboxes().map((s) => s.used).sort()).toEqual([2, 3]);
+    held.open();
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r.sandboxId === 'sb-1')).toHaveLength(3);
+    expect(placement.sandboxes().map((s) => s.used)).toEqual([0, 0]);
+  });
+
+  it('never counts more calls than max_concurrency, whatever the sandboxes could take', async () => {
+    const { fake, invoke } = setup({ fn: fnConfig({ concurrencyPerSandbox: 10, maxConcurrency: 2 }), limits: { queueTimeoutMs: 50 } });
+    const held = gate();
+    let running = 0;
+    let most = 0;
+    fake.behaviour = async (sandboxId) => {
+      most = Math.max(most, ++running);
+      await held.opened;
+      running--;
+      return { result: ok(sandboxId) };
+    };
+    const calls = Array.from({ length: 4 }, () => invoke().catch((error: PlatformError) => error.code));
+    await settle();
+    held.open();
+    const outcomes = await Promise.all(calls);
+    expect(most).toBe(2);
+    expect(fake.created).toHaveLength(1);
+    expect(outcomes.filter((outcome) => typeof outcome !== 'string')).toHaveLength(4);
+  });
+
+  it('gives the calls waiting on a sandbox that fails to load the same init error', async () => {
+    const { fake, invoke } = setup({ fn: fnConfig({ concurrencyPerSandbox: 4 }) });
+    const made = gate();
+    fake.createOutcome = async () => {
+      await made.opened;
+      return { initError: create(InvocationResultSchema, { functionError: { type: 'InitError', message: 'syntax' } }).functionError! };
+    };
+    const calls = [invoke(), invoke(), invoke()];
+    await settle();
+    made.open();
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.functionError?.type)).toEqual(['InitError', 'InitError', 'InitError']);
+  });
+});
+
+describe('leases', () => {
+  it('hands the slot of a finished call to the edge that asked, merged per sandbox', async () => {
+    const { run, placement } = setup({ fn: fnConfig({ concurrencyPerSandbox: 4 }) });
+    const holder = edge();
+    const first = await run('a', { leaseTo: holder });
+    expect(first.lease).toMatchObject({ holder, slots: 1 });
+    expect(first.lease!.expiresAtMs).toBeLessThan(Infinity);
+    const second = await run('b', { leaseTo: holder });
+    expect(second.lease).toBe(first.lease);
+    expect(second.lease!.slots).toBe(2);
+    expect(placement.sandboxes()[0]!.used).toBe(2);
+  });
+
+  it('renews what the edge still uses, frees what it gives back, and answers leases it does not know', async () => {
+    const { run, placement } = setup({ fn: fnConfig({ concurrencyPerSandbox: 4 }) });
+    const holder = edge();
+    await run('a', { leaseTo: holder });
+    const { lease } = await run('b', { leaseTo: holder });
+    const renewal = (slots: number, leaseId = lease!.id) => create(LeaseRenewalSchema, { leaseId, slots });
+    expect(placement.renew(holder, [renewal(1)])).toEqual({ renewed: [lease], unknown: [] });
+    expect(placement.sandboxes()[0]!.used).toBe(1);
+    // Another holder cannot renew it, nor can anyone renew what this controller never granted.
+    expect(placement.renew(edge('edge-2'), [renewal(1)]).unknown).toEqual([lease!.id]);
+    expect(placement.renew(holder, [renewal(1, 'x-1')]).unknown).toEqual(['x-1']);
+    placement.renew(holder, [renewal(0)]);
+    expect(placement.sandboxes()[0]!.used).toBe(0);
+  });
+
+  it('asks edges to give slots back when calls wait, and the waiter runs once they do', async () => {
+    const { run, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }) });
+    const holder = edge();
+    const { lease } = await run('a', { leaseTo: holder });
+    const waiting = invoke('waits');
+    await settle(10);
+    expect(holder.revoked).toEqual([lease!.id]);
+    placement.renew(holder, [create(LeaseRenewalSchema, { leaseId: lease!.id, slots: 0 })]);
+    await expect(waiting).resolves.toMatchObject({ callId: 'waits', coldStart: false });
+  });
+
+  it('frees the leases of an edge whose stream ended, and those it stops renewing', async () => {
+    const { run, placement } = setup({ fn: fnConfig({ concurrencyPerSandbox: 4 }), limits: { leaseTtlMs: 30 } });
+    const gone = edge('gone');
+    const quiet = edge('quiet');
+    await run('a', { leaseTo: gone });
+    await run('b', { leaseTo: quiet });
+    expect(placement.sandboxes()[0]!.used).toBe(2);
+    placement.holderGone(gone);
+    expect(placement.sandboxes()[0]!.used).toBe(1);
+    await settle(40);
+    placement.expireLeases();
+    expect(placement.sandboxes()[0]!.used).toBe(0);
+  });
+
+  it('revokes the leases on an older version when a deploy is seen, and drains that sandbox', async () => {
+    const { run, placement, fake } = setup();
+    const holder = edge();
+    const { lease } = await run('a', { leaseTo: holder });
+    placement.observe(fnConfig({ version: 2n }));
+    expect(holder.revoked).toEqual([lease!.id]);
+    expect(fake.destroyed).toEqual([]);
+    placement.renew(holder, [create(LeaseRenewalSchema, { leaseId: lease!.id, slots: 0 })]);
+    expect(fake.destroyed).toEqual(['sb-1']);
+  });
+
+  it('revokes every lease of a deleted function and destroys its sandboxes as they drain', async () => {
+    const { run, placement, fake } = setup();
+    const holder = edge();
+    const { lease } = await run('a', { leaseTo: holder });
+    placement.functionGone('hello');
+    expect(holder.revoked).toEqual([lease!.id]);
+    placement.renew(holder, [create(LeaseRenewalSchema, { leaseId: lease!.id, slots: 0 })]);
+    expect(fake.destroyed).toEqual(['sb-1']);
+  });
+
+  it('takes a sandbox off the books when the edge says its funclet no longer has it', async () => {
+    const { run, placement } = setup();
+    const holder = edge();
+    const { lease } = await run('a', { leaseTo: holder });
+    placement.renew(holder, [create(LeaseRenewalSchema, { leaseId: lease!.id, slots: 1, sandboxGone: true })]);
+    expect(placement.sandboxes()).toEqual([]);
+  });
+
+  it('keeps a slot whose caller gave up until the funclet says the call ended', async () => {
+    const { fake, run, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }) });
+    await run('warm');
+    const held = gate();
+    fake.behaviour = async (sandboxId) => {
+      await held.opened;
+      return { result: ok(sandboxId) };
+    };
+    const abort = new AbortController();
+    const abandoned = run('abandoned', { signal: abort.signal });
+    await settle(10);
+    abort.abort();
+    // The fake funclet answers only when the handler ends; until then the slot stays taken.
+    expect(await platformCode(abandoned)).toBe('deadline_exceeded');
+    expect(placement.sandboxes()[0]!.used).toBe(1);
+    held.open();
+    await settle(10);
+    expect(placement.sandboxes()[0]!.used).toBe(0);
+  });
+});
+
+describe('code prefetch on deploy', () => {
+  const threeFunclets = [
+    funclet({ id: 'busy', memoryMbUsed: 3000 }),
+    funclet({ id: 'idle', memoryMbUsed: 0 }),
+    funclet({ id: 'half', memoryMbUsed: 2000 }),
+    funclet({ id: 'python-only', memoryMbUsed: 0, runtimes: ['python3'] }),
+  ];
+
+  it('sends the code to the two funclets the next sandboxes would go to', async () => {
+    const { fake, placement } = setup({ funclets: threeFunclets });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await prefetchCode(fnConfig({ codeDigest: digest }), { placement, funclets: fake, log: quiet });
+    expect(fake.prefetched.map((p) => p.funcletId)).toEqual(['idle', 'half']);
+    expect(fake.prefetched[0]!.digests).toEqual([digest]);
+  });
+
+  it('is best effort: a funclet that fails is only logged', async () => {
+    const { fake, placement } = setup({ funclets: threeFunclets });
+    fake.prefetchFails = true;
+    await expect(prefetchCode(fnConfig({ codeDigest: `sha256:${'b'.repeat(64)}` }), { placement, funclets: fake, log: quiet })).resolves.toBeUndefined();
+    expect(fake.prefetched).toEqual([]);
+  });
+});

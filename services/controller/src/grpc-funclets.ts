@@ -1,0 +1,52 @@
+import { FuncletLinks, type CallTracking, type SandboxCallInit } from '@faas/client';
+import { Funclet, createClient, type CallOutcome, type Client } from '@faas/protocol';
+import type { FuncletCallOptions, FuncletInfo, FuncletPort } from './funclet-port.js';
+
+/**
+ * Funclets over gRPC: calls on one Calls stream per funclet, control calls
+ * (destroy, prefetch) unary on a channel of their own; both dropped when the
+ * controller forgets the funclet.
+ */
+export class GrpcFunclets implements FuncletPort {
+  private readonly links: FuncletLinks;
+  private readonly control = new Map<string, Client<typeof Funclet.method>>();
+
+  constructor(private readonly token: string | undefined) {
+    this.links = new FuncletLinks(token);
+  }
+
+  call(funclet: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {
+    return this.links.get(funclet.address).call(call, tracking, onCreated);
+  }
+
+  async destroySandbox(funclet: FuncletInfo, sandboxId: string, options: FuncletCallOptions): Promise<void> {
+    await this.controlClient(funclet).destroySandbox({ sandboxId }, callOptions(options));
+  }
+
+  async prefetchCode(funclet: FuncletInfo, digests: readonly string[], options: FuncletCallOptions): Promise<void> {
+    await this.controlClient(funclet).prefetchCode({ digests: [...digests] }, callOptions(options));
+  }
+
+  disconnect(funclet: FuncletInfo): void {
+    this.links.forget(funclet.address);
+    this.control.get(funclet.address)?.close();
+    this.control.delete(funclet.address);
+  }
+
+  closeAll(): void {
+    this.links.closeAll();
+    for (const client of this.control.values()) client.close();
+    this.control.clear();
+  }
+
+  private controlClient(funclet: FuncletInfo): Client<typeof Funclet.method> {
+    let client = this.control.get(funclet.address);
+    if (!client) this.control.set(funclet.address, (client = createClient(Funclet, funclet.address, { token: this.token, peerName: `funclet ${funclet.id}` })));
+    return client;
+  }
+}
+
+function callOptions(options: FuncletCallOptions) {
+  const timeoutMs = Number.isFinite(options.deadlineMs) ? Math.max(1, options.deadlineMs - Date.now()) : undefined;
+  return { timeoutMs, signal: options.signal };
+}

@@ -1,0 +1,125 @@
+/**
+ * The invocation routes: events (`/v1/functions/{name}/invocations`,
+ * Lambda style), HTTP invocations (`/function/{name}/…`), their queued
+ * forms, and the status of queued calls. The hot path of the edge: no
+ * parsing of what is only forwarded, callback hooks only.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Cancellation } from '@faas/client';
+import { PlatformError } from '@faas/errors';
+import { CALL_ID, assertFunctionName, type Invocation, type InvocationResult } from '@faas/protocol';
+import { readBody } from '../body-reader.js';
+import { callToJson } from '../call-json.js';
+import { JSON_TYPE } from '../http-errors.js';
+import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
+import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
+import { traceOf } from '../request-spans.js';
+import type { HttpTriggerDeps } from '../server.js';
+
+/** Lambda's header pair: ask with `X-Log-Type: Tail`, get the call's last 4 KiB of output base64-encoded. */
+const LOG_TYPE_HEADER = 'x-log-type';
+const LOG_RESULT_HEADER = 'x-log-result';
+
+type Params = { name: string };
+
+/** Cancelled when the client goes away before its answer: the call is given up. */
+function clientGone(response: ServerResponse): Cancellation {
+  return {
+    get cancelled() {
+      return response.destroyed && !response.writableFinished;
+    },
+    onCancel(listener) {
+      const onClose = () => {
+        if (!response.writableFinished) listener();
+      };
+      response.once('close', onClose);
+      return () => response.off('close', onClose);
+    },
+  };
+}
+
+export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
+  const { stubs, invoker, queueWorker, publisher } = deps;
+
+  // X-Duration-Seconds on every answer to an invocation, errors included.
+  const invocationStarts = new WeakMap<FastifyRequest, number>();
+  const startInvocation = (request: FastifyRequest, reply: FastifyReply, callId: string) => {
+    invocationStarts.set(request, performance.now());
+    reply.header('x-call-id', callId);
+  };
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const started = invocationStarts.get(request);
+    if (started !== undefined) reply.header('x-duration-seconds', ((performance.now() - started) / 1000).toFixed(6));
+    done(null, payload);
+  });
+
+
+  const send = (reply: FastifyReply, answer: HttpReply) => {
+    const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+    return reply.status(answer.status).headers(answer.headers).send(body);
+  };
+
+  const invoke = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation): Promise<InvocationResult> => {
+    invocation.wantLogTail = String(request.headers[LOG_TYPE_HEADER] ?? '').toLowerCase() === 'tail';
+    const result = await invoker.invoke(invocation, { cancellation: clientGone(reply.raw), trace: traceOf(request) });
+    if (invocation.wantLogTail) reply.header(LOG_RESULT_HEADER, Buffer.from(result.logTail).toString('base64'));
+    return result;
+  };
+
+  /** Queues an invocation; the function must exist, or the caller would only learn it later. */
+  const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
+    const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
+    await stubs.getFunction({ name: invocation.functionName });
+    await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
+    return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
+  };
+
+  app.post<{ Params: Params }>('/v1/functions/:name/invocations', async (request, reply) => {
+    const callId = resolveCallId(request.headers['x-call-id']);
+    startInvocation(request, reply, callId);
+    const functionName = request.params.name;
+    assertFunctionName(functionName);
+    const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
+    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
+    if (runAsync) return enqueue(request, reply, invocation);
+    return send(reply, eventReply(await invoke(request, reply, invocation)));
+  });
+
+  /** The HTTP request as an HTTP-kind invocation, shared by the sync and async routes. */
+  const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const callId = resolveCallId(request.headers['x-call-id']);
+    startInvocation(request, reply, callId);
+    assertFunctionName(request.params.name);
+    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    return httpInvocation({
+      functionName: request.params.name,
+      callId,
+      method: request.method,
+      rawUrl: request.raw.url ?? request.url,
+      headers: request.headers,
+      payload,
+    });
+  };
+
+  const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const invocation = await readHttpInvocation(request, reply);
+    return send(reply, httpReply(await invoke(request, reply, invocation)));
+  };
+  app.all('/function/:name', invokeOverHttp);
+  app.all('/function/:name/*', invokeOverHttp);
+
+  const invokeAsyncOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
+    enqueue(request, reply, await readHttpInvocation(request, reply));
+  app.post('/async-function/:name', invokeAsyncOverHttp);
+  app.post('/async-function/:name/*', invokeAsyncOverHttp);
+
+  app.get<{ Params: { callId: string } }>('/v1/calls/:callId', async (request, reply) => {
+    const { callId } = request.params;
+    if (!CALL_ID.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
+    const { call } = await queueWorker.getCall({ callId });
+    if (!call) throw new PlatformError('call_not_found', `no call "${callId}"`);
+    return reply.type(JSON_TYPE).send(callToJson(call));
+  });
+}
