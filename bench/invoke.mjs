@@ -6,7 +6,7 @@
 //   npm run bench:invoke                      (builds first; needs root, like the platform)
 //   node bench/invoke.mjs [--rounds 3] [--seconds 5] [--connections 32]
 //                         [--modes direct,controller] [--soak-seconds 60]
-//                         [--cold-starts 20] [--config '{"concurrencyPerSandbox":64}']
+//                         [--cold-starts 20] [--config '{"concurrencyPerSandbox":64,"memoryMb":2048}']
 //
 // For each data path (FAAS_DATA_PATH) it starts a platform of its own (own
 // NATS and Redis on free ports), deploys `noop`, and prints for
@@ -35,7 +35,9 @@ const { values: options } = parseArgs({
     modes: { type: 'string', default: 'direct,controller' },
     'soak-seconds': { type: 'string', default: '60' },
     'cold-starts': { type: 'string', default: '20' },
-    config: { type: 'string', default: '{"concurrencyPerSandbox":64}' },
+    // Like the direct server (and OpenFaaS's defaults), the function may use the whole machine:
+    // 2048 MB buys two cores of CPU quota; one sandbox takes all the calls at once.
+    config: { type: 'string', default: '{"concurrencyPerSandbox":64,"memoryMb":2048}' },
     verbose: { type: 'boolean', default: false },
   },
 });

@@ -1,7 +1,7 @@
 import { PlatformError } from '@faas/errors';
 import { randomUUID } from 'node:crypto';
 import { Controller, assertCallId, assertFunctionName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult } from '@faas/protocol';
-import { context, injectTraceContext, type TraceHeaders } from '@faas/telemetry';
+import type { TraceHeaders } from '@faas/telemetry';
 import type { Cancellation } from './cancellation.js';
 
 import { ControllerLink } from './controller-link.js';
@@ -32,7 +32,7 @@ export interface InvokeOptions {
   readonly cancellation?: Cancellation;
   /** Absolute deadline (ms since epoch) of the caller, if it has one. */
   readonly deadlineMs?: number;
-  /** The caller's trace context; the active context's when absent. */
+  /** The caller's span context, continued by the controller, the funclet and the handler. */
   readonly trace?: TraceHeaders;
 }
 
@@ -90,7 +90,7 @@ export class Invoker {
     assertFunctionName(invocation.functionName);
     assertCallId(invocation.callId);
     if (!invocation.callId) invocation.callId = randomUUID();
-    const trace = options.trace ?? currentTraceContext();
+    const trace = options.trace ?? NO_TRACE;
     if (this.options.dataPath === 'direct') {
       const held = this.leases.take(invocation.functionName);
       if (held) {
@@ -176,9 +176,5 @@ function resultOf(outcome: CallOutcome): InvocationResult {
   return outcome.result;
 }
 
-/** The active span's W3C context, for the funclet and the handler to continue. */
-function currentTraceContext(): TraceHeaders {
-  const trace: TraceHeaders = {};
-  injectTraceContext({ set: (key, value) => ((trace as Record<string, string>)[key] = value) }, context.active());
-  return trace;
-}
+/** A call that is part of no trace: the funclet's span starts one. */
+const NO_TRACE: TraceHeaders = {};

@@ -1,11 +1,11 @@
 import { pino, type Logger } from 'pino';
-import { trace } from '@opentelemetry/api';
 
 export type { Logger };
 
 /**
- * One JSON line per event, on stdout, with the service name and the active
- * trace and span ids so logs join traces.
+ * One JSON line per event, on stdout, with the service name. Lines about a
+ * call carry its call id, which is also on its spans (faas.call_id): there
+ * is no ambient active span to read trace ids from (explicit-context.ts).
  */
 export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({
@@ -13,11 +13,5 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    mixin() {
-      const span = trace.getActiveSpan();
-      if (!span) return {};
-      const { traceId, spanId } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId };
-    },
   });
 }

@@ -1,27 +1,18 @@
-import { context, propagation, type Context } from '@opentelemetry/api';
-
-/** The part of a header map (NATS headers, plain objects) we need. */
-export interface HeaderWriter {
-  set(key: string, value: string): void;
-}
-export interface HeaderReader {
-  get(key: string): string | undefined | null;
-}
+import type { TraceHeaders } from './call-span.js';
 
 /**
- * NATS has no OpenTelemetry instrumentation, so the trace context is carried
- * across it by hand: the publisher injects `traceparent` into the message
- * headers and the consumer continues the trace from them.
+ * The W3C trace context carried across a hop by hand: in NATS message
+ * headers and gRPC metadata, as in our stream messages. Nothing here reads
+ * an ambient "active" context (see explicit-context.ts).
  */
-export function injectTraceContext(headers: HeaderWriter, from: Context = context.active()): void {
-  propagation.inject(from, headers, {
-    set: (carrier, key, value) => carrier.set(key, value),
-  });
+export function readTraceHeaders(get: (key: string) => string | undefined | null): TraceHeaders {
+  const traceparent = get('traceparent') || undefined;
+  const tracestate = (traceparent && get('tracestate')) || undefined;
+  return { traceparent, tracestate };
 }
 
-export function extractTraceContext(headers: HeaderReader, into: Context = context.active()): Context {
-  return propagation.extract(into, headers, {
-    get: (carrier, key) => carrier.get(key) || undefined,
-    keys: () => ['traceparent', 'tracestate', 'baggage'],
-  });
+export function writeTraceHeaders(trace: TraceHeaders | undefined, set: (key: string, value: string) => void): void {
+  if (!trace?.traceparent) return;
+  set('traceparent', trace.traceparent);
+  if (trace.tracestate) set('tracestate', trace.tracestate);
 }

@@ -1,13 +1,15 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { ExplicitContextManager } from './explicit-context.js';
 
 let sdk: NodeSDK | undefined;
 
 /**
  * Starts the OpenTelemetry SDK from the standard OTEL_* variables. With no
  * exporter configured, spans are not exported but trace context still
- * flows through gRPC, HTTP and NATS headers, so adding a collector later
- * needs only environment variables.
+ * flows through HTTP, stream messages, gRPC metadata and NATS headers, so
+ * adding a collector later needs only environment variables. The sampler
+ * follows OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
  */
 export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || /^true$/i.test(env.OTEL_SDK_DISABLED ?? '')) return;
@@ -15,14 +17,18 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   // The SDK defaults to an OTLP exporter that retries against localhost
   // forever; without an endpoint that is wasted work on every span.
   env.OTEL_TRACES_EXPORTER ??= exporting ? 'otlp' : 'none';
+  // Nothing would be exported: record nothing. Trace ids still flow through
+  // every hop (unsampled), and a sampler set by OTEL_TRACES_SAMPLER wins.
+  if (!exporting) env.OTEL_TRACES_SAMPLER ??= 'always_off';
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
 
-  // gRPC for the control calls. Not http: its per-request context binding
-  // cost the edge more than the rest of an invocation, so httptrigger makes
-  // its request spans itself, and the streams' calls carry their trace
-  // context in their messages (startCallSpan).
-  sdk = new NodeSDK({ instrumentations: [new GrpcInstrumentation()] });
+  // gRPC for the control calls (a client and a server span each). Not
+  // http: its per-request context binding cost the edge more than the rest
+  // of an invocation, so httptrigger makes its request spans itself. The
+  // hot path's calls carry their trace context in their messages
+  // (startCallSpan), so no async context manager is needed, nor its cost.
+  sdk = new NodeSDK({ instrumentations: [new GrpcInstrumentation()], contextManager: new ExplicitContextManager() });
   sdk.start();
 
   const stop = () => {

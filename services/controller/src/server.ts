@@ -1,6 +1,6 @@
 import { FUNCLET_ID, FUNCLET_ID_RULE, addService, Controller, type grpc, type ServeOptions } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
-import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
+import { readTraceHeaders, type Logger } from '@faas/telemetry';
 import type { CallRunner } from './call-runner.js';
 import { serveEdgeStream } from './edge-stream.js';
 import type { FuncletMembership } from './funclet-membership.js';
@@ -26,8 +26,8 @@ export function addControllerService(server: grpc.Server, domain: ControllerDoma
         const { result } = await domain.runner.run(request.invocation, {
           deadlineMs: Date.now() + context.remainingMs(),
           signal: context.signal,
-          // The gRPC server span is active here.
-          trace: activeTrace(),
+          // The caller's trace context, as its gRPC instrumentation sent it.
+          trace: traceOf(context.metadata),
         });
         return { result };
       },
@@ -56,8 +56,9 @@ export function addControllerService(server: grpc.Server, domain: ControllerDoma
   );
 }
 
-function activeTrace(): TraceHeaders {
-  const trace: Record<string, string> = {};
-  injectTraceContext({ set: (key, value) => (trace[key] = value) });
-  return trace;
+function traceOf(metadata: grpc.Metadata) {
+  return readTraceHeaders((key) => {
+    const value = metadata.get(key)[0];
+    return typeof value === 'string' ? value : undefined;
+  });
 }

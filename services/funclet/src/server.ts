@@ -1,7 +1,7 @@
 /** gRPC handlers of faas.v1.Funclet: translate messages, call the sandbox manager. */
 import { PlatformError } from '@faas/errors';
-import { Funclet, type ServiceImpl } from '@faas/protocol';
-import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
+import { Funclet, type grpc, type ServiceImpl } from '@faas/protocol';
+import { readTraceHeaders, type Logger } from '@faas/telemetry';
 import { serveCallStream } from './call-stream.js';
 import { functionToRun } from './function-to-run.js';
 import { invocationResult, sandboxCall } from './sandbox-call.js';
@@ -16,11 +16,11 @@ export function funcletService(manager: SandboxManager, log: Logger): ServiceImp
       return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };
     },
 
-    async invoke(request) {
+    async invoke(request, context) {
       const invocation = request.invocation;
       if (!invocation) throw new PlatformError('bad_request', 'Invoke needs an invocation');
-      // The gRPC server span is active here; the handler continues its trace.
-      const { result, sandboxLost } = await manager.invoke(request.sandboxId, sandboxCall(invocation, activeTrace()), request.timeoutMs);
+      // The caller's trace context, as its gRPC instrumentation sent it; the handler continues it.
+      const { result, sandboxLost } = await manager.invoke(request.sandboxId, sandboxCall(invocation, traceOf(context.metadata)), request.timeoutMs);
       return { sandboxLost, result: invocationResult(result) };
     },
 
@@ -44,8 +44,9 @@ export function funcletService(manager: SandboxManager, log: Logger): ServiceImp
   };
 }
 
-function activeTrace(): TraceHeaders {
-  const trace: Record<string, string> = {};
-  injectTraceContext({ set: (key, value) => (trace[key] = value) });
-  return trace;
+function traceOf(metadata: grpc.Metadata) {
+  return readTraceHeaders((key) => {
+    const value = metadata.get(key)[0];
+    return typeof value === 'string' ? value : undefined;
+  });
 }

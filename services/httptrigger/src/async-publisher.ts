@@ -3,7 +3,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
 import { connectNats, type NatsLink } from '@faas/nats';
 import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
-import { injectTraceContext, type Logger, type TraceHeaders } from '@faas/telemetry';
+import { writeTraceHeaders, type Logger, type TraceHeaders } from '@faas/telemetry';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
 
@@ -47,12 +47,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
     if (!connection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
     const headers = natsHeaders();
     headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
-    if (options.trace?.traceparent) {
-      headers.set('traceparent', options.trace.traceparent);
-      if (options.trace.tracestate) headers.set('tracestate', options.trace.tracestate);
-    } else {
-      injectTraceContext(headers);
-    }
+    writeTraceHeaders(options.trace, (key, value) => headers.set(key, value));
     const body = toBinary(
       AsyncInvocationSchema,
       create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),

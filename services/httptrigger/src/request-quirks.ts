@@ -6,24 +6,32 @@
  * may send anything: the header is hidden from that check and put back for
  * the handler.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Content-Type header while it is hidden from Fastify's check. */
+    hiddenContentType: string | undefined;
+  }
+}
 
 export function acceptAnyBody(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-  const contentTypes = new WeakMap<FastifyRequest, string>();
-  // Callback hooks: an async one costs a promise per request on the hot path.
+  app.decorateRequest('hiddenContentType', undefined);
+  // Callback hooks, and the header set to undefined rather than deleted:
+  // this runs for every invocation, and `delete` would turn the headers
+  // object into a slow dictionary.
   app.addHook('onRequest', (request, _reply, done) => {
-    const contentType = request.raw.headers['content-type'];
-    if (contentType !== undefined) {
-      contentTypes.set(request, contentType);
-      delete request.raw.headers['content-type'];
+    const headers = request.raw.headers;
+    if (headers['content-type'] !== undefined) {
+      request.hiddenContentType = headers['content-type'];
+      headers['content-type'] = undefined;
     }
     done();
   });
   app.addHook('preHandler', (request, _reply, done) => {
-    const contentType = contentTypes.get(request);
-    if (contentType !== undefined) request.raw.headers['content-type'] = contentType;
+    if (request.hiddenContentType !== undefined) request.raw.headers['content-type'] = request.hiddenContentType;
     done();
   });
 }

@@ -15,25 +15,28 @@ interface RequestTrace {
   readonly next: TraceHeaders;
 }
 
-const traces = new WeakMap<FastifyRequest, RequestTrace>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's span and the context to hand on. */
+    trace: RequestTrace | undefined;
+  }
+}
 
 export function traceRequests(app: FastifyInstance): void {
+  app.decorateRequest('trace', undefined);
   app.addHook('onRequest', (request, _reply, done) => {
-    const headers = request.headers;
+    const headers = request.raw.headers;
     const route = request.routeOptions.url ?? 'unknown route';
-    traces.set(
-      request,
-      startCallSpan(
-        tracer,
-        `${request.method} ${route}`,
-        { traceparent: single(headers.traceparent), tracestate: single(headers.tracestate) },
-        { 'http.request.method': request.method, 'http.route': route },
-      ),
+    request.trace = startCallSpan(
+      tracer,
+      `${request.method} ${route}`,
+      { traceparent: single(headers.traceparent), tracestate: single(headers.tracestate) },
+      { 'http.request.method': request.method, 'http.route': route },
     );
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const requestTrace = traces.get(request);
+    const requestTrace = request.trace;
     if (requestTrace) {
       requestTrace.span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) requestTrace.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -45,7 +48,7 @@ export function traceRequests(app: FastifyInstance): void {
 
 /** The request span's context, for the next hop to continue. */
 export function traceOf(request: FastifyRequest): TraceHeaders | undefined {
-  return traces.get(request)?.next;
+  return request.trace?.next;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { toPlatformError } from '@faas/errors';
 import type { CallRecord, Invocation, InvocationResult } from '@faas/protocol';
-import { context, extractTraceContext, trace, type Logger } from '@faas/telemetry';
+import { readTraceHeaders, startCallSpan, trace, type Logger, type TraceHeaders } from '@faas/telemetry';
 import { finishedRecord, isTerminal, platformFailureRecord, queuedRecord, runningRecord } from './call-records.js';
 import type { CallStore } from './call-store.js';
 import { decodeMessage, type RawMessage } from './message-decoding.js';
@@ -20,7 +20,7 @@ export type CallRecords = Pick<CallStore, 'createIfAbsent' | 'put' | 'get'>;
 
 /** What runs a call: the data path's client (@faas/client's Invoker). */
 export interface Invoker {
-  invoke(invocation: Invocation, options?: { deadlineMs?: number }): Promise<InvocationResult>;
+  invoke(invocation: Invocation, options?: { deadlineMs?: number; trace?: TraceHeaders }): Promise<InvocationResult>;
 }
 
 /** How long to wait before trying a message again when Redis cannot be reached. */
@@ -130,30 +130,29 @@ export async function processMessage(message: QueueMessage, deps: WorkerDeps): P
 
   const keepAlive = setInterval(() => message.working(), Math.max(500, Math.floor(deps.ackWaitMs / 3)));
   try {
-    const parent = extractTraceContext({ get: (name) => message.header(name) }, context.active());
-    const settle = await tracer.startActiveSpan(
-      `process faas.invoke.${call.functionName}`,
-      { attributes: { 'faas.call_id': call.callId, 'faas.function': call.functionName, 'faas.attempt': attempt } },
-      parent,
-      async (span) => {
-        try {
-          return await runOnce();
-        } finally {
-          span.end();
-        }
-      },
-    );
+    // NATS has no instrumentation: the publisher's trace context comes in the message headers.
+    const { span, next } = startCallSpan(tracer, `process faas.invoke.${call.functionName}`, readTraceHeaders((name) => message.header(name)), {
+      'faas.call_id': call.callId,
+      'faas.function': call.functionName,
+      'faas.attempt': attempt,
+    });
+    let settle: () => void;
+    try {
+      settle = await runOnce(next);
+    } finally {
+      span.end();
+    }
     settle();
   } finally {
     clearInterval(keepAlive);
   }
 
   /** Invokes, records the outcome, and returns how to settle the message. */
-  async function runOnce(): Promise<() => void> {
+  async function runOnce(trace: TraceHeaders): Promise<() => void> {
     let record: CallRecord;
     let settle: () => void;
     try {
-      const result = await deps.invoker.invoke(call.invocation, { deadlineMs: Date.now() + INVOKE_TIMEOUT_MS });
+      const result = await deps.invoker.invoke(call.invocation, { deadlineMs: Date.now() + INVOKE_TIMEOUT_MS, trace });
       record = finishedRecord(running, result, now());
       settle = () => message.ack();
       log.debug({ functionError: record.functionError?.type }, 'call finished');

@@ -23,6 +23,13 @@ const LOG_RESULT_HEADER = 'x-log-result';
 
 type Params = { name: string };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When the invocation began (performance.now()); 0 for other requests. */
+    invocationStartedMs: number;
+  }
+}
+
 /** Cancelled when the client goes away before its answer: the call is given up. */
 function clientGone(response: ServerResponse): Cancellation {
   return {
@@ -43,14 +50,13 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const { stubs, invoker, queueWorker, publisher } = deps;
 
   // X-Duration-Seconds on every answer to an invocation, errors included.
-  const invocationStarts = new WeakMap<FastifyRequest, number>();
+  app.decorateRequest('invocationStartedMs', 0);
   const startInvocation = (request: FastifyRequest, reply: FastifyReply, callId: string) => {
-    invocationStarts.set(request, performance.now());
+    request.invocationStartedMs = performance.now();
     reply.header('x-call-id', callId);
   };
   app.addHook('onSend', (request, reply, payload, done) => {
-    const started = invocationStarts.get(request);
-    if (started !== undefined) reply.header('x-duration-seconds', ((performance.now() - started) / 1000).toFixed(6));
+    if (request.invocationStartedMs > 0) reply.header('x-duration-seconds', ((performance.now() - request.invocationStartedMs) / 1000).toFixed(6));
     done(null, payload);
   });
 
