@@ -1,6 +1,5 @@
 import {
   ControllerCallsRequestSchema,
-  PlacementCallSchema,
   create,
   type CallOutcome,
   type Client,
@@ -9,6 +8,7 @@ import {
   type ControllerCallsResponse,
   type Lease,
   type LeaseRenewal,
+  type PlacementCall,
   type Invocation,
 } from '@faas/protocol';
 import { PendingCalls, type CallTracking } from './pending-calls.js';
@@ -56,8 +56,14 @@ export class ControllerLink {
 
   place(call: PlacementCallInit, tracking: CallTracking): Promise<CallOutcome> {
     return this.pending.start(tracking, (id) => {
-      const message = create(PlacementCallSchema, call);
-      message.id = id;
+      const message: PlacementCall = {
+        $typeName: 'faas.v1.PlacementCall',
+        id,
+        invocation: call.invocation,
+        traceparent: call.traceparent ?? '',
+        tracestate: call.tracestate ?? '',
+        wantLease: call.wantLease,
+      };
       this.stream.send((batch) => batch.calls.push(message));
     });
   }

@@ -1,6 +1,5 @@
 import {
   FuncletCallsRequestSchema,
-  SandboxCallSchema,
   create,
   type CallOutcome,
   type Client,
@@ -9,6 +8,7 @@ import {
   type FuncletCallsResponse,
   type FunctionConfig,
   type Invocation,
+  type SandboxCall,
   type SandboxCreated,
 } from '@faas/protocol';
 import { PendingCalls, type CallTracking } from './pending-calls.js';
@@ -76,8 +76,17 @@ export class FuncletLink {
    */
   call(call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {
     return this.pending.start(tracking, (id) => {
-      const message = create(SandboxCallSchema, call);
-      message.id = id;
+      // A literal with every field, not create(): this runs for every call.
+      const message: SandboxCall = {
+        $typeName: 'faas.v1.SandboxCall',
+        id,
+        sandboxId: call.sandboxId ?? '',
+        invocation: call.invocation,
+        timeoutMs: call.timeoutMs,
+        function: call.function,
+        traceparent: call.traceparent ?? '',
+        tracestate: call.tracestate ?? '',
+      };
       this.stream.send((batch) => batch.calls.push(message));
       if (onCreated) this.creations.set(id, onCreated);
     });

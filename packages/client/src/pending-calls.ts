@@ -20,9 +20,15 @@ interface Pending<T> {
   /** Set once the caller has its answer (an outcome or a give-up). */
   answered: boolean;
   readonly tracking: CallTracking;
-  timer?: NodeJS.Timeout;
   stopListening?: () => void;
 }
+
+/**
+ * How often deadlines are checked. A deadline here is a safety net (the
+ * funclet times its calls out itself, the controller its queue), so one
+ * sweep for all calls beats a timer armed and cleared for each of them.
+ */
+export const DEADLINE_SWEEP_MS = 100;
 
 /**
  * The calls one stream has in flight, by the id the stream's messages
@@ -31,6 +37,9 @@ interface Pending<T> {
  */
 export class PendingCalls<T> {
   private readonly calls = new Map<number, Pending<T>>();
+  /** Calls not yet answered that have a deadline. */
+  private readonly timed = new Set<number>();
+  private sweeper?: NodeJS.Timeout;
   private nextId = 1;
 
   /** @param cancel sends the cancellation of `id` to the peer */
@@ -47,15 +56,14 @@ export class PendingCalls<T> {
     return new Promise<T>((resolve, reject) => {
       const pending: Pending<T> = { resolve, reject, answered: false, tracking };
       this.calls.set(id, pending);
-      if (Number.isFinite(tracking.deadlineMs)) {
-        pending.timer = setTimeout(() => this.abandon(id, new PlatformError('deadline_exceeded', 'no answer within the call\'s deadline')), Math.max(0, tracking.deadlineMs - Date.now()));
-      }
+      if (Number.isFinite(tracking.deadlineMs)) this.watchDeadline(id);
       if (tracking.cancellation) pending.stopListening = tracking.cancellation.onCancel(() => this.abandon(id, gaveUp()));
       try {
         send(id);
       } catch (error) {
         // Never reached the wire (the stream refused it): over at once.
         this.calls.delete(id);
+        this.timed.delete(id);
         this.unhook(pending);
         reject(error as Error);
         tracking.onClosed?.();
@@ -68,6 +76,7 @@ export class PendingCalls<T> {
     const pending = this.calls.get(id);
     if (!pending) return;
     this.calls.delete(id);
+    this.timed.delete(id);
     this.unhook(pending);
     if (!pending.answered) pending.resolve(outcome);
     pending.tracking.onClosed?.();
@@ -77,6 +86,7 @@ export class PendingCalls<T> {
   failAll(error: Error): void {
     const calls = [...this.calls.values()];
     this.calls.clear();
+    this.timed.clear();
     for (const pending of calls) {
       this.unhook(pending);
       if (!pending.answered) pending.reject(error);
@@ -89,15 +99,35 @@ export class PendingCalls<T> {
     const pending = this.calls.get(id);
     if (!pending || pending.answered) return;
     pending.answered = true;
+    this.timed.delete(id);
     this.unhook(pending);
     pending.reject(error);
     this.cancel(id);
   }
 
   private unhook(pending: Pending<T>): void {
-    clearTimeout(pending.timer);
     pending.stopListening?.();
     pending.stopListening = undefined;
+  }
+
+  private watchDeadline(id: number): void {
+    this.timed.add(id);
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const id of this.timed) {
+      const pending = this.calls.get(id);
+      if (!pending || pending.answered) this.timed.delete(id);
+      else if (pending.tracking.deadlineMs <= now) this.abandon(id, new PlatformError('deadline_exceeded', "no answer within the call's deadline"));
+    }
+    if (this.timed.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   private allocateId(): number {

@@ -1,5 +1,5 @@
 export { createLogger, type Logger } from './logger.js';
 export { readTraceHeaders, writeTraceHeaders } from './propagation.js';
-export { startCallSpan, type TraceHeaders } from './call-span.js';
+export { spansRecorded, startCallSpan, type TraceHeaders } from './call-span.js';
 export { startTelemetry, stopTelemetry } from './sdk.js';
 export { trace, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';

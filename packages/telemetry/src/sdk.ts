@@ -1,5 +1,6 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { setSpansRecorded } from './call-span.js';
 import { ExplicitContextManager } from './explicit-context.js';
 
 let sdk: NodeSDK | undefined;
@@ -17,8 +18,9 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   // The SDK defaults to an OTLP exporter that retries against localhost
   // forever; without an endpoint that is wasted work on every span.
   env.OTEL_TRACES_EXPORTER ??= exporting ? 'otlp' : 'none';
-  // Nothing would be exported: record nothing. Trace ids still flow through
-  // every hop (unsampled), and a sampler set by OTEL_TRACES_SAMPLER wins.
+  // Nothing would be exported: record nothing. The callers' trace context
+  // still flows through every hop, and a sampler set by OTEL_TRACES_SAMPLER wins.
+  setSpansRecorded(exporting || env.OTEL_TRACES_SAMPLER !== undefined);
   if (!exporting) env.OTEL_TRACES_SAMPLER ??= 'always_off';
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';

@@ -5,7 +5,7 @@
  * (edge, queue-worker, gRPC callers) forwards them as they are.
  */
 import { PlatformError } from '@faas/errors';
-import type { HttpHeaderSchema, MessageInitShape } from '@faas/protocol';
+import type { HttpHeader } from '@faas/protocol';
 
 /** Headers a function may not set: framing is the edge's, hop-by-hop ones are per connection, call ids are ours. */
 const RESERVED_RESPONSE_HEADERS = new Set([
@@ -24,7 +24,7 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export interface CheckedHttpHead {
   readonly status: number;
-  readonly headers: MessageInitShape<typeof HttpHeaderSchema>[];
+  readonly headers: HttpHeader[];
 }
 
 /**
@@ -38,16 +38,21 @@ export function checkHttpHead(head: unknown): CheckedHttpHead {
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     throw new PlatformError('bad_gateway', `the function returned statusCode ${String(status)}; expected an integer from 200 to 599`);
   }
-  const checked: MessageInitShape<typeof HttpHeaderSchema>[] = [];
+  const checked: HttpHeader[] = [];
   if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
     for (const [rawName, rawValue] of Object.entries(headers)) {
       const name = rawName.toLowerCase();
       if (!HEADER_NAME.test(name) || RESERVED_RESPONSE_HEADERS.has(name)) continue;
       const values = (Array.isArray(rawValue) ? rawValue : [rawValue]).filter((value): value is string => typeof value === 'string' && HEADER_VALUE.test(value));
       if (values.length === 0) continue;
-      if (name === 'set-cookie') for (const value of values) checked.push({ name, value });
-      else checked.push({ name, value: values.join(', ') });
+      if (name === 'set-cookie') for (const value of values) checked.push(header(name, value));
+      else checked.push(header(name, values.join(', ')));
     }
   }
   return { status, headers: checked };
+}
+
+/** A header message, built literally: this runs for every header of every HTTP call. */
+function header(name: string, value: string): HttpHeader {
+  return { $typeName: 'faas.v1.HttpHeader', name, value };
 }

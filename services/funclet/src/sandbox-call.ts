@@ -1,4 +1,4 @@
-import { InvocationKind, InvocationResultSchema, create, type Invocation, type InvocationResult } from '@faas/protocol';
+import { InvocationKind, type Invocation, type InvocationResult } from '@faas/protocol';
 import type { CallResult, SandboxCall } from './sandbox/sandbox.js';
 
 /** An invocation as a sandbox runs it, with the trace context its handler continues. */
@@ -16,10 +16,21 @@ export function sandboxCall(invocation: Invocation, trace: { traceparent?: strin
   };
 }
 
-/** A sandbox's result as the InvocationResult message callers get. */
+/** A sandbox's result as the InvocationResult message callers get (a literal with every field: this runs for every call). */
 export function invocationResult(result: CallResult): InvocationResult {
-  return create(InvocationResultSchema, {
-    ...result,
-    functionError: result.functionError && { ...result.functionError, stack: result.functionError.stack ?? '' },
-  });
+  const error = result.functionError;
+  return {
+    $typeName: 'faas.v1.InvocationResult',
+    callId: result.callId,
+    result: result.result,
+    functionError: error && { $typeName: 'faas.v1.FunctionError', type: error.type, message: error.message, stack: error.stack ?? '' },
+    durationSeconds: result.durationSeconds,
+    functionVersion: result.functionVersion,
+    sandboxId: result.sandboxId,
+    coldStart: result.coldStart,
+    logTail: result.logTail ?? EMPTY,
+    httpResponse: result.httpResponse,
+  };
 }
+
+const EMPTY = new Uint8Array(0);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PlatformError } from '@faas/errors';
-import { CALL_ID, InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
+import { CALL_ID, InvocationKind, type Invocation } from '@faas/protocol';
 
 
 /** Headers that describe one hop, not the request (RFC 9110 §7.6.1), plus framing we recompute. */
@@ -17,6 +17,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Connection header values that name no other header. */
+const CONNECTION_OPTIONS = new Set(['keep-alive', 'close']);
+
 /** The caller's `X-Call-Id` when it is valid, else a fresh UUID. */
 export function resolveCallId(header: string | string[] | undefined, generate: () => string = randomUUID): string {
   if (header === undefined || header === '') return generate();
@@ -25,8 +28,22 @@ export function resolveCallId(header: string | string[] | undefined, generate: (
   return value;
 }
 
+/*
+ * The invocations are built as message literals, every field given, rather
+ * than through protobuf-es's create(): this runs for every call, and the
+ * Invocation type makes the compiler check that no field is missing.
+ */
+
 export function eventInvocation(input: { functionName: string; callId: string; payload: Uint8Array; contentType: string }): Invocation {
-  return create(InvocationSchema, { ...input, kind: InvocationKind.EVENT });
+  return {
+    $typeName: 'faas.v1.Invocation',
+    functionName: input.functionName,
+    callId: input.callId,
+    kind: InvocationKind.EVENT,
+    payload: input.payload,
+    contentType: input.contentType,
+    wantLogTail: false,
+  };
 }
 
 export interface HttpInvocationInput {
@@ -42,14 +59,16 @@ export interface HttpInvocationInput {
 export function httpInvocation(input: HttpInvocationInput): Invocation {
   const { path, rawQuery } = pathBelowFunction(input.rawUrl);
   const contentType = input.headers['content-type'];
-  return create(InvocationSchema, {
+  return {
+    $typeName: 'faas.v1.Invocation',
     functionName: input.functionName,
     callId: input.callId,
     kind: InvocationKind.HTTP,
     payload: input.payload,
     contentType: typeof contentType === 'string' ? contentType : '',
-    http: { method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers) },
-  });
+    http: { $typeName: 'faas.v1.HttpRequest', method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers) },
+    wantLogTail: false,
+  };
 }
 
 /**
@@ -59,23 +78,28 @@ export function httpInvocation(input: HttpInvocationInput): Invocation {
  */
 export function pathBelowFunction(rawUrl: string): { path: string; rawQuery: string } {
   const queryAt = rawUrl.indexOf('?');
-  const target = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  const end = queryAt === -1 ? rawUrl.length : queryAt;
   const rawQuery = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
-  // segments: '', route, name, rest...
-  const segments = target.split('/');
-  return { path: `/${segments.slice(3).join('/')}`, rawQuery };
+  // '/<route>/<name>' then the rest: the third slash starts the path below the function.
+  const afterRoute = rawUrl.indexOf('/', 1);
+  const afterName = afterRoute === -1 || afterRoute >= end ? -1 : rawUrl.indexOf('/', afterRoute + 1);
+  const path = afterName === -1 || afterName >= end ? '/' : rawUrl.slice(afterName, end);
+  return { path, rawQuery };
 }
 
 /** Request headers as the function sees them: lower-case, one string each, no hop-by-hop ones. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  // Headers the Connection header names are hop-by-hop too; most requests name none.
+  // Headers the Connection header names are hop-by-hop too; most requests name none but keep-alive or close.
   const connection = headers.connection;
-  const namedByConnection = typeof connection === 'string' ? new Set(connection.split(',').map((token) => token.trim().toLowerCase())) : undefined;
+  const namedByConnection =
+    typeof connection === 'string' && !CONNECTION_OPTIONS.has(connection.toLowerCase())
+      ? new Set(connection.split(',').map((token) => token.trim().toLowerCase()))
+      : undefined;
   const forwarded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const key = name.toLowerCase();
-    if (HOP_BY_HOP.has(key) || namedByConnection?.has(key)) continue;
+  // Node gives header names in lower case already.
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || namedByConnection?.has(key)) continue;
     forwarded[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return forwarded;

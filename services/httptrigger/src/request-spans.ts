@@ -6,7 +6,7 @@
  * explicitly (to the invoker and on to the funclet and the handler).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SpanStatusCode, startCallSpan, trace, type Span, type TraceHeaders } from '@faas/telemetry';
+import { SpanStatusCode, spansRecorded, startCallSpan, trace, type Span, type TraceHeaders } from '@faas/telemetry';
 
 const tracer = trace.getTracer('httptrigger');
 
@@ -24,6 +24,15 @@ declare module 'fastify' {
 
 export function traceRequests(app: FastifyInstance): void {
   app.decorateRequest('trace', undefined);
+  if (!spansRecorded()) {
+    // Nothing is recorded: the caller's own trace context is what goes on.
+    app.addHook('onRequest', (request, _reply, done) => {
+      const traceparent = single(request.raw.headers.traceparent);
+      if (traceparent) request.trace = startCallSpan(tracer, 'unrecorded', { traceparent, tracestate: single(request.raw.headers.tracestate) });
+      done();
+    });
+    return;
+  }
   app.addHook('onRequest', (request, _reply, done) => {
     const headers = request.raw.headers;
     const route = request.routeOptions.url ?? 'unknown route';

@@ -7,7 +7,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { CallLog } from './call-log.js';
 import type { HttpReply } from './http-reply.js';
-import { FrameDecoder, FrameType, encodeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
+import { FrameDecoder, FrameType, encodeFrame, writeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
 
 /** A failure before the handler ran (bad handler, code that cannot load). */
 export class LoadError extends Error {
@@ -83,7 +83,7 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
 
   const send = (socket: Socket, requestId: number, type: number, header?: unknown, body?: Uint8Array) => {
     if (socket.destroyed || !socket.writable) return;
-    socket.write(encodeFrame(requestId, type, header, body));
+    writeFrame(socket, encodeFrame(requestId, type, header, body));
   };
 
   const load = async (socket: Socket, requestId: number, header: LoadHeader) => {

@@ -7,7 +7,7 @@ import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FrameDecoder, encodeFrame, type Frame } from '../agent/wire.js';
+import { FrameDecoder, encodeFrame, writeFrame, type Frame } from '../agent/wire.js';
 
 /** Every request that was waiting when the connection closed fails with this. */
 export class AgentDisconnectedError extends Error {
@@ -136,7 +136,7 @@ export class AgentClient {
         reject(new AgentTimeoutError(`the agent did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(requestId, waiter);
-      this.socket.write(encodeFrame(requestId, type, header, body));
+      writeFrame(this.socket, encodeFrame(requestId, type, header, body));
     });
   }
 

@@ -3,13 +3,13 @@
  * own error, or (for HTTP calls) the checked response.
  */
 import type { FunctionErrorInfo } from '@faas/errors';
-import type { MessageInitShape, HttpResponseSchema } from '@faas/protocol';
+import type { HttpResponse } from '@faas/protocol';
 import { FrameType, type ErrorHeader, type Frame } from '../agent/wire.js';
 import { checkHttpHead } from '../http-response-check.js';
 
 export interface ReplyFields {
   readonly result?: Uint8Array;
-  readonly httpResponse?: MessageInitShape<typeof HttpResponseSchema>;
+  readonly httpResponse?: HttpResponse;
   readonly functionError?: FunctionErrorInfo;
 }
 
@@ -19,7 +19,7 @@ export function invokeReplyFields(reply: Frame, kind: 'event' | 'http'): ReplyFi
     case FrameType.RESULT: {
       if (kind === 'event') return { result: reply.body };
       const head = checkHttpHead(reply.header);
-      return { httpResponse: { status: head.status, headers: head.headers, body: reply.body } };
+      return { httpResponse: { $typeName: 'faas.v1.HttpResponse', status: head.status, headers: head.headers, body: reply.body } };
     }
     case FrameType.FUNCTION_ERROR:
       return { functionError: errorInfo(reply.header, 'Error') };

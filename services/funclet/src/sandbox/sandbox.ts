@@ -15,7 +15,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { PlatformError, FunctionErrorType, type FunctionErrorInfo } from '@faas/errors';
-import type { HttpResponseSchema, MessageInitShape } from '@faas/protocol';
+import type { HttpResponse } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import { FrameType, type HttpRequestHeader, type InvokeHeader, type LoadHeader, type LogHeader } from '../agent/wire.js';
 import type { LogSink, LogSource } from '../log-sink.js';
@@ -64,7 +64,7 @@ export interface CallResult {
   /** An event call's JSON-encoded return value (empty on error and for HTTP calls). */
   readonly result: Uint8Array;
   /** An HTTP call's checked answer. */
-  readonly httpResponse?: MessageInitShape<typeof HttpResponseSchema>;
+  readonly httpResponse?: HttpResponse;
   readonly functionError?: FunctionErrorInfo;
   readonly durationSeconds: number;
   readonly functionVersion: bigint;
@@ -110,6 +110,7 @@ export class Sandbox {
   private invocations = 0;
   private running = 0;
   private exitReason?: Promise<string>;
+  private source?: LogSource;
   private destroyed?: Promise<void>;
   private readonly goneListeners: Array<() => void> = [];
 
@@ -303,8 +304,10 @@ export class Sandbox {
     }
   }
 
+  /** Made once: the same for every call of the sandbox's one function. */
   private logSource(): LogSource {
-    return { functionName: this.fn.name, version: this.fn.version, sandboxId: this.id };
+    this.source ??= { functionName: this.fn.name, version: this.fn.version, sandboxId: this.id };
+    return this.source;
   }
 
   /** Ends the call's log capture; its tail when the caller asked for one. */
