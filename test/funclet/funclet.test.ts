@@ -64,6 +64,7 @@ const bundle = zipBundle({
   'uncaught.js': `exports.handler = async () => { setTimeout(() => { throw new RangeError('thrown from a timer'); }, 5); return new Promise(() => {}); };`,
   'callback.js': `exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { viaCallback: event }), 1); };`,
   'hang.js': `exports.handler = () => new Promise(() => {});`,
+  'nap.js': `exports.handler = (event) => new Promise((resolve) => setTimeout(() => resolve({ napped: event }), 300));`,
   'exit.js': `exports.handler = async () => { setTimeout(() => process.exit(3), 10); return new Promise(() => {}); };`,
   'oom.js': `exports.handler = async () => { const hog = []; for (;;) { hog.push(Buffer.alloc(16 * 1024 * 1024, 1)); await null; } };`,
   'broken.js': `throw new Error('boom at load');`,
@@ -339,6 +340,15 @@ describe('funclet', () => {
     await client.destroySandbox({ sandboxId });
     expect((await client.listSandboxes({})).sandboxes.map((s) => s.sandboxId)).not.toContain(sandboxId);
     expect(existsSync(path.join('/sys/fs/cgroup/memory', listed!.cgroupPath))).toBe(false);
+  });
+
+  it('admits at most concurrency_per_sandbox calls at once, and refuses the next with sandbox_busy', async () => {
+    const sandboxId = await createSandbox({ handler: 'nap.handler', concurrencyPerSandbox: 2 });
+    const outcomes = await Promise.all([1, 2, 3].map((n) => invokeEvent(sandboxId, n).then((r) => json(r.result!.result).napped, (error) => (error as PlatformError).code)));
+    expect(outcomes.sort()).toEqual([1, 2, 'sandbox_busy'].sort());
+    // Once they end, the slots are free again.
+    expect(await Promise.all([4, 5].map((n) => invokeEvent(sandboxId, n).then((r) => json(r.result!.result).napped)))).toEqual([4, 5]);
+    await client.destroySandbox({ sandboxId });
   });
 
   it('reports a thrown error as a function error and keeps the sandbox', async () => {

@@ -68,6 +68,11 @@ export class ControllerLink {
     });
   }
 
+  /** Placed calls still open on the wire. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   renew(renewals: readonly LeaseRenewal[]): void {
     if (renewals.length > 0) this.stream.send((batch) => batch.renewals.push(...renewals));
   }

@@ -31,6 +31,13 @@ export class FuncletLinks {
     known.client.close();
   }
 
+  /** Calls still open on the wire, over every funclet. */
+  get inFlight(): number {
+    let count = 0;
+    for (const { link } of this.links.values()) count += link.inFlight;
+    return count;
+  }
+
   closeAll(): void {
     for (const address of [...this.links.keys()]) this.forget(address);
   }

@@ -120,6 +120,11 @@ export class Invoker {
     return this.leases.size;
   }
 
+  /** Calls still open on the wire (to funclets and the controller); a caller that gave up keeps its call here until the funclet answers. */
+  get callsInFlight(): number {
+    return this.funclets.inFlight + this.controller.inFlight;
+  }
+
   close(): void {
     clearInterval(this.renewTimer);
     // Give back what is held, so the controller need not wait for expiry.

@@ -45,9 +45,13 @@ export interface LeaseRecord {
   revoked: boolean;
 }
 
-/** A sandbox being made on a funclet for a cold-start call; others may wait for its free slots. */
+/**
+ * A sandbox being made for a cold-start call; others may wait for its free
+ * slots from the moment it is decided, before its funclet is even chosen.
+ */
 export interface Creation {
-  readonly funclet: FuncletInfo;
+  /** Chosen just after the creation is decided (it takes a membership read). */
+  funclet?: FuncletInfo;
   readonly version: bigint;
   readonly slots: number;
   /** Calls that will have a slot on it once it exists, the creating call's included. */

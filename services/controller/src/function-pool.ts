@@ -6,7 +6,7 @@ import { WaitQueue } from './wait-queue.js';
 export type Grant =
   | { readonly kind: 'lease'; readonly lease: LeaseRecord }
   | { readonly kind: 'join'; readonly creation: Creation }
-  | { readonly kind: 'create' };
+  | { readonly kind: 'create'; readonly creation: Creation };
 
 /**
  * Everything placement knows about one function: its sandboxes, the ones
@@ -21,8 +21,6 @@ export class FunctionPool {
   perSandbox = 1;
   readonly sandboxes = new Set<SandboxRecord>();
   readonly creations = new Set<Creation>();
-  /** Creations granted to waiters that have not started yet; they count like creations. */
-  grantedCreations = 0;
   /** Slots of revoked leases not yet given back. */
   slotsComingBack = 0;
   /** Calls waiting for room, by the version they want. */
@@ -51,12 +49,12 @@ export class FunctionPool {
 
   /** Another sandbox may be made: a call's worth of room, and fewer sandboxes than the limit needs. */
   get mayCreate(): boolean {
-    const sandboxes = this.sandboxes.size + this.creations.size + this.grantedCreations;
+    const sandboxes = this.sandboxes.size + this.creations.size;
     return this.hasRoomForACall && sandboxes < Math.ceil(this.maxConcurrency / this.perSandbox);
   }
 
   get unused(): boolean {
-    return this.sandboxes.size === 0 && this.creations.size === 0 && this.grantedCreations === 0 && this.waiters.length === 0;
+    return this.sandboxes.size === 0 && this.creations.size === 0 && this.waiters.length === 0;
   }
 
   /**

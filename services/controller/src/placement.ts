@@ -106,7 +106,7 @@ export class Placement {
           case 'join':
             return { kind: 'warm', lease: await this.join(pool, next.creation, options) };
           case 'create':
-            return { kind: 'create', ticket: await this.startCreation(pool, fn) };
+            return { kind: 'create', ticket: await this.startCreation(pool, fn, next.creation) };
         }
       } catch (error) {
         if (error instanceof CreationLost) continue;
@@ -338,10 +338,11 @@ export class Placement {
       return { kind: 'join', creation };
     }
     if (pool.mayCreate) {
-      // Counted before the funclet is chosen (an await), so that concurrent calls see it.
-      pool.grantedCreations += 1;
+      // On the books before its funclet is chosen (an await), so that the calls arriving meanwhile join it.
+      const creation: Creation = { version, slots: pool.perSandbox, reserved: 1, joiners: [] };
+      pool.creations.add(creation);
       pool.usedSlots += 1;
-      return { kind: 'create' };
+      return { kind: 'create', creation };
     }
     return undefined;
   }
@@ -421,60 +422,58 @@ export class Placement {
     });
   }
 
-  /** Begins a sandbox for the call that holds a creation grant (counted by takeRoom). */
-  private async startCreation(pool: FunctionPool, fn: FunctionConfig): Promise<CreationTicket> {
-    let reserved: ReturnType<FuncletChoice['reserve']>;
-    try {
-      const live = await this.deps.membership.live();
-      this.reconcile(live);
-      reserved = this.choice.reserve(fn, live);
-    } catch (error) {
-      pool.grantedCreations -= 1;
-      pool.usedSlots -= 1;
-      this.offerRoom(pool);
-      throw error;
-    }
-    pool.grantedCreations -= 1;
-    const creation: Creation = { funclet: reserved.funclet, version: fn.version, slots: pool.perSandbox, reserved: 1, joiners: [] };
-    pool.creations.add(creation);
-    // Room for the calls waiting: they may take the new sandbox's other slots.
-    this.offerRoom(pool);
+  /** Chooses the funclet for a creation takeRoom decided, and hands its call the ticket. */
+  private async startCreation(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<CreationTicket> {
     let over = false;
+    let releaseMemory = () => {};
     const finish = () => {
       if (over) return false;
       over = true;
       pool.creations.delete(creation);
-      reserved.release();
+      releaseMemory();
       return true;
     };
+    const failed = (error: Error) => {
+      if (!finish()) return;
+      pool.usedSlots -= creation.reserved;
+      const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
+      for (const joiner of creation.joiners.splice(0)) joiner.reject(forJoiners);
+      this.offerRoom(pool);
+    };
+    let funclet: FuncletInfo;
+    try {
+      const live = await this.deps.membership.live();
+      this.reconcile(live);
+      const reserved = this.choice.reserve(fn, live);
+      funclet = reserved.funclet;
+      releaseMemory = reserved.release;
+    } catch (error) {
+      failed(error as Error);
+      throw error;
+    }
+    creation.funclet = funclet;
     return {
-      funclet: reserved.funclet,
+      funclet,
       created: (sandboxId) => {
         if (!finish()) {
-          void this.deps.funclets.destroySandbox(reserved.funclet, sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+          void this.deps.funclets.destroySandbox(funclet, sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
           return undefined;
         }
-        const sandbox = this.addSandbox(pool, fn, creation, sandboxId);
+        const sandbox = this.addSandbox(pool, fn, creation, funclet, sandboxId);
         const lease = this.newLease(sandbox, 1);
         for (const joiner of creation.joiners.splice(0)) joiner.resolve(this.newLease(sandbox, 1));
         this.offerRoom(pool);
         return lease;
       },
-      failed: (error) => {
-        if (!finish()) return;
-        pool.usedSlots -= creation.reserved;
-        const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
-        for (const joiner of creation.joiners.splice(0)) joiner.reject(forJoiners);
-        this.offerRoom(pool);
-      },
+      failed,
     };
   }
 
-  private addSandbox(pool: FunctionPool, fn: FunctionConfig, creation: Creation, sandboxId: string): SandboxRecord {
+  private addSandbox(pool: FunctionPool, fn: FunctionConfig, creation: Creation, funclet: FuncletInfo, sandboxId: string): SandboxRecord {
     const now = this.now();
     const sandbox: SandboxRecord = {
       id: sandboxId,
-      funclet: creation.funclet,
+      funclet,
       functionName: fn.name,
       version: fn.version,
       memoryMb: fn.memoryMb,
