@@ -55,9 +55,13 @@ interface AnyCall {
 /** grpc-js's handler union does not accept our precisely typed functions. */
 const untyped = (handler: unknown) => handler as grpc.UntypedHandleCall;
 
+/** The reason every cancelled call's signal carries (made once: an error's stack trace is not free). */
+const CALLER_GAVE_UP = new PlatformError('deadline_exceeded', 'the caller cancelled or its deadline passed');
+
 function contextOf(call: AnyCall): CallContext {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort(new PlatformError('deadline_exceeded', 'the caller cancelled or its deadline passed')));
+  // grpc-js reports 'cancelled' at the end of calls already answered too; aborting those changes nothing.
+  call.on('cancelled', () => controller.abort(CALLER_GAVE_UP));
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
   return {

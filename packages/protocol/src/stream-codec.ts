@@ -1,15 +1,16 @@
 /**
- * Hand-written codecs for the four messages that carry the hot path's calls
- * and outcomes (Funclet.Calls and Controller.Calls), producing and reading
+ * Hand-written codecs for the messages that carry the hot path's calls and
+ * outcomes (Funclet.Calls, Controller.Calls, and Controller.Invoke for
+ * callers without leases), producing and reading
  * exactly the protobuf-es messages the generated schemas describe; rarely
  * sent parts (a cold start's FunctionConfig, leases) are delegated to
  * protobuf-es. stream-codec.test.ts checks every field both ways against
- * protobuf-es itself. definition.ts uses these for those four types.
+ * protobuf-es itself. definition.ts uses these for those types.
  */
 import { fromBinary, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import type { CallFailure, CallOutcome, Lease } from './gen/faas/v1/calls_pb.js';
 import { LeaseSchema } from './gen/faas/v1/calls_pb.js';
-import type { ControllerCallsRequest, ControllerCallsResponse, LeaseRenewal, PlacementCall } from './gen/faas/v1/controller_pb.js';
+import type { ControllerCallsRequest, ControllerCallsResponse, InvokeRequest, InvokeResponse, LeaseRenewal, PlacementCall } from './gen/faas/v1/controller_pb.js';
 import { LeaseRenewalSchema } from './gen/faas/v1/controller_pb.js';
 import type { FuncletCallsRequest, FuncletCallsResponse, SandboxCall, SandboxCreated } from './gen/faas/v1/funclet_pb.js';
 import type { FunctionConfig, FunctionError } from './gen/faas/v1/function_pb.js';
@@ -701,10 +702,56 @@ const controllerCallsResponse: MessageCodec = {
   },
 };
 
+// ---- Controller.Invoke, for callers that hold no leases ------------------------
+
+const invokeRequest: MessageCodec = {
+  encode: encodeWith<InvokeRequest>(
+    (m, plan) => (m.invocation ? nested(plan, (p) => sizeInvocation(m.invocation!, p)) : 0),
+    (out, m) => {
+      if (!m.invocation) return;
+      out.message(1);
+      writeInvocation(out, m.invocation);
+    },
+  ),
+  decode(bytes) {
+    const m: InvokeRequest = { $typeName: 'faas.v1.InvokeRequest' };
+    const input = new In(bytes);
+    while (input.more) {
+      const tag = input.varint();
+      if (tag === ((1 << 3) | WIRE_LEN)) m.invocation = readInvocation(input.nested());
+      else input.skip(tag & 7);
+    }
+    return m;
+  },
+};
+
+const invokeResponse: MessageCodec = {
+  encode: encodeWith<InvokeResponse>(
+    (m, plan) => (m.result ? nested(plan, (p) => sizeInvocationResult(m.result!, p)) : 0),
+    (out, m) => {
+      if (!m.result) return;
+      out.message(1);
+      writeInvocationResult(out, m.result);
+    },
+  ),
+  decode(bytes) {
+    const m: InvokeResponse = { $typeName: 'faas.v1.InvokeResponse' };
+    const input = new In(bytes);
+    while (input.more) {
+      const tag = input.varint();
+      if (tag === ((1 << 3) | WIRE_LEN)) m.result = readInvocationResult(input.nested());
+      else input.skip(tag & 7);
+    }
+    return m;
+  },
+};
+
 /** The hand-written codecs, by message type name. */
 export const STREAM_CODECS: ReadonlyMap<string, MessageCodec> = new Map([
   ['faas.v1.FuncletCallsRequest', funcletCallsRequest],
   ['faas.v1.FuncletCallsResponse', funcletCallsResponse],
   ['faas.v1.ControllerCallsRequest', controllerCallsRequest],
   ['faas.v1.ControllerCallsResponse', controllerCallsResponse],
+  ['faas.v1.InvokeRequest', invokeRequest],
+  ['faas.v1.InvokeResponse', invokeResponse],
 ]);

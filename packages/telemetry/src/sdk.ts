@@ -1,6 +1,6 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
-import { setSpansRecorded } from './call-span.js';
+import { setSpansRecorded, spansRecorded } from './call-span.js';
 import { ExplicitContextManager } from './explicit-context.js';
 
 let sdk: NodeSDK | undefined;
@@ -30,7 +30,9 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   // of an invocation, so httptrigger makes its request spans itself. The
   // hot path's calls carry their trace context in their messages
   // (startCallSpan), so no async context manager is needed, nor its cost.
-  sdk = new NodeSDK({ instrumentations: [new GrpcInstrumentation()], contextManager: new ExplicitContextManager() });
+  // Nothing recorded, nothing to instrument: the trace context our hops carry explicitly still flows.
+  const instrumentations = spansRecorded() ? [new GrpcInstrumentation()] : [];
+  sdk = new NodeSDK({ instrumentations, contextManager: new ExplicitContextManager() });
   sdk.start();
 
   const stop = () => {
