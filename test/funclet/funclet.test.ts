@@ -427,7 +427,7 @@ describe('funclet', () => {
     const ready = await eventually(async () => readyLine(sandboxId), 5000, 'the sandbox ready line');
     expect(ready).toMatchObject({ fromPool: true, memoryMb: 192 });
     const seen = json((await invokeEvent(sandboxId, {})).result!.result);
-    expect(seen.files).toEqual(['broken.js', 'callback.js', 'echo.mjs', 'exit.js', 'fail.js', 'hang.js', 'index.js', 'net.js', 'oom.js', 'probe.mjs', 'uncaught.js', 'whoami.js']);
+    expect(seen.files).toEqual(['broken.js', 'callback.js', 'echo.mjs', 'exit.js', 'fail.js', 'hang.js', 'index.js', 'nap.js', 'net.js', 'oom.js', 'probe.mjs', 'uncaught.js', 'whoami.js']);
     expect(seen).toMatchObject({ name: 'pooled-fn', greeting: null, memoryLimit: 192 * 1024 * 1024, cpuShares: 192, cpuQuota: 25_000 });
     // The host's view of the same cgroup agrees, memory+swap included.
     const listed = (await client.listSandboxes({})).sandboxes.find((s) => s.sandboxId === sandboxId)!;
