@@ -6,3 +6,4 @@ export { LeaseTable, type HeldLease, type LeaseTableOptions } from './lease-tabl
 export { PendingCalls, type CallTracking } from './pending-calls.js';
 export { PeerGoneError, StreamLink, MAX_WAITING_ITEMS, type Duplex, type StreamLinkOptions } from './stream-link.js';
 export { cancellationOf, type Cancellation } from './cancellation.js';
+export { invokerVariables } from './variables.js';

@@ -704,47 +704,42 @@ const controllerCallsResponse: MessageCodec = {
 
 // ---- Controller.Invoke, for callers that hold no leases ------------------------
 
-const invokeRequest: MessageCodec = {
-  encode: encodeWith<InvokeRequest>(
-    (m, plan) => (m.invocation ? nested(plan, (p) => sizeInvocation(m.invocation!, p)) : 0),
-    (out, m) => {
-      if (!m.invocation) return;
-      out.message(1);
-      writeInvocation(out, m.invocation);
+/** A message whose one field (1) is a nested message: InvokeRequest and InvokeResponse. */
+function wrapperCodec<Inner, Outer extends { $typeName: string }>(
+  typeName: Outer['$typeName'],
+  field: keyof Outer & string,
+  size: (inner: Inner, plan: Plan) => number,
+  write: (out: Writer, inner: Inner) => void,
+  read: (input: In) => Inner,
+): MessageCodec {
+  return {
+    encode: encodeWith<Outer>(
+      (m, plan) => {
+        const inner = m[field] as Inner | undefined;
+        return inner ? nested(plan, (p) => size(inner, p)) : 0;
+      },
+      (out, m) => {
+        const inner = m[field] as Inner | undefined;
+        if (!inner) return;
+        out.message(1);
+        write(out, inner);
+      },
+    ),
+    decode(bytes) {
+      const m = { $typeName: typeName } as Record<string, unknown>;
+      const input = new In(bytes);
+      while (input.more) {
+        const tag = input.varint();
+        if (tag === ((1 << 3) | WIRE_LEN)) m[field] = read(input.nested());
+        else input.skip(tag & 7);
+      }
+      return m;
     },
-  ),
-  decode(bytes) {
-    const m: InvokeRequest = { $typeName: 'faas.v1.InvokeRequest' };
-    const input = new In(bytes);
-    while (input.more) {
-      const tag = input.varint();
-      if (tag === ((1 << 3) | WIRE_LEN)) m.invocation = readInvocation(input.nested());
-      else input.skip(tag & 7);
-    }
-    return m;
-  },
-};
+  };
+}
 
-const invokeResponse: MessageCodec = {
-  encode: encodeWith<InvokeResponse>(
-    (m, plan) => (m.result ? nested(plan, (p) => sizeInvocationResult(m.result!, p)) : 0),
-    (out, m) => {
-      if (!m.result) return;
-      out.message(1);
-      writeInvocationResult(out, m.result);
-    },
-  ),
-  decode(bytes) {
-    const m: InvokeResponse = { $typeName: 'faas.v1.InvokeResponse' };
-    const input = new In(bytes);
-    while (input.more) {
-      const tag = input.varint();
-      if (tag === ((1 << 3) | WIRE_LEN)) m.result = readInvocationResult(input.nested());
-      else input.skip(tag & 7);
-    }
-    return m;
-  },
-};
+const invokeRequest = wrapperCodec<Invocation, InvokeRequest>('faas.v1.InvokeRequest', 'invocation', sizeInvocation, writeInvocation, readInvocation);
+const invokeResponse = wrapperCodec<InvocationResult, InvokeResponse>('faas.v1.InvokeResponse', 'result', sizeInvocationResult, writeInvocationResult, readInvocationResult);
 
 /** The hand-written codecs, by message type name. */
 export const STREAM_CODECS: ReadonlyMap<string, MessageCodec> = new Map([

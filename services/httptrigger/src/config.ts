@@ -1,11 +1,10 @@
-import type { DataPath } from '@faas/client';
+import { invokerVariables } from '@faas/client';
 import { loadEnvOrExit, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
 
 export const envSchema = {
   HTTP_HOST: optional('0.0.0.0', parse.string, 'interface the HTTP server binds'),
   HTTP_PORT: optional(8080, parse.port, 'HTTP port (0 binds a free port)'),
-  CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'host:port of the controller (placement, and the calls it relays)'),
-  FAAS_DATA_PATH: optional<DataPath>('direct', parse.oneOf('direct', 'controller'), 'direct: warm calls go straight to the leased sandbox\'s funclet; controller: every call goes through the controller, which relays it'),
+  ...invokerVariables,
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs (functions and code)'),
   QUEUE_WORKER_ADDRESS: optional('127.0.0.1:50054', parse.address, 'host:port of queue-worker (asynchronous call records)'),
   NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, for asynchronous invocations (not needed to start)'),

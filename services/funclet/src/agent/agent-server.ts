@@ -7,7 +7,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { CallLog } from './call-log.js';
 import type { HttpReply } from './http-reply.js';
-import { FrameDecoder, FrameType, encodeFrame, writeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
+import { FrameDecoder, FrameType, encodeFrame, readFrames, writeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
 
 /** A failure before the handler ran (bad handler, code that cannot load). */
 export class LoadError extends Error {
@@ -145,18 +145,14 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
   new FrameDecoder().push(encodeFrame(0, FrameType.OK, { warm: true }, new Uint8Array(1)));
   if (existsSync(socketPath)) unlinkSync(socketPath);
   const server = createServer((socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        process.stderr.write(`dropping connection: ${(error as Error).message}\n`);
+    readFrames(
+      socket,
+      (frame) => onFrame(socket, frame),
+      (error) => {
+        process.stderr.write(`dropping connection: ${error.message}\n`);
         socket.destroy();
-        return;
-      }
-      for (const frame of frames) onFrame(socket, frame);
-    });
+      },
+    );
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       for (const call of inFlight) if (call.socket === socket) inFlight.delete(call);

@@ -106,6 +106,25 @@ export function encodeFrame(requestId: number, type: number, header?: unknown, b
   return Buffer.concat([prefix, headerBytes, bodyBytes]);
 }
 
+/**
+ * Hands `onFrame` every frame arriving on `socket`, in order; a stream that
+ * cannot be framed (corrupt length, bad header) ends with `onCorrupt`, as
+ * nothing after it could be trusted.
+ */
+export function readFrames(socket: NodeJS.ReadableStream, onFrame: (frame: Frame) => void, onCorrupt: (error: Error) => void): void {
+  const decoder = new FrameDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      onCorrupt(error as Error);
+      return;
+    }
+    for (const frame of frames) onFrame(frame);
+  });
+}
+
 /** Sockets corked until the end of the current turn of the event loop. */
 const corked = new WeakSet<NodeJS.WritableStream & { cork(): void; uncork(): void }>();
 

@@ -7,7 +7,7 @@ import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FrameDecoder, encodeFrame, writeFrame, type Frame } from '../agent/wire.js';
+import { encodeFrame, readFrames, writeFrame, type Frame } from '../agent/wire.js';
 
 /** Every request that was waiting when the connection closed fails with this. */
 export class AgentDisconnectedError extends Error {
@@ -40,28 +40,22 @@ export class AgentClient {
   private unsolicitedListener?: (frame: Frame) => void;
 
   private constructor(private readonly socket: Socket) {
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        socket.destroy(error as Error);
-        return;
-      }
-      for (const frame of frames) {
+    readFrames(
+      socket,
+      (frame) => {
         const waiter = this.pending.get(frame.requestId);
         if (!waiter) {
           // LOG frames (request id 0) are unsolicited; late replies (a call
           // already answered by an uncaught error) are dropped.
           if (frame.requestId === 0) this.unsolicitedListener?.(frame);
-          continue;
+          return;
         }
         this.pending.delete(frame.requestId);
         clearTimeout(waiter.timer);
         waiter.resolve(frame);
-      }
-    });
+      },
+      (error) => socket.destroy(error),
+    );
     socket.on('error', () => {
       // 'close' follows and reports it.
     });
