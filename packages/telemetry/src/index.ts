@@ -3,3 +3,4 @@ export { readTraceHeaders, writeTraceHeaders } from './propagation.js';
 export { spansRecorded, startCallSpan, type TraceHeaders } from './call-span.js';
 export { startTelemetry, stopTelemetry } from './sdk.js';
 export { trace, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+export { onShutdownSignal, settlesWithin } from './lifecycle.js';

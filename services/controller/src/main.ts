@@ -1,7 +1,7 @@
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
-import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { CachedFunctions } from './cached-functions.js';
 import { loadControllerConfig } from './config.js';
 import { GrpcFunclets } from './grpc-funclets.js';
@@ -85,11 +85,7 @@ addHealthService(server, () => isRedisReady(redis));
 
 log.info({ address: await listen(server, config.CONTROLLER_LISTEN) }, 'listening');
 
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
+onShutdownSignal(log, async () => {
   clearInterval(maintenance);
   await shutdown(server, 5_000);
   // Sandboxes are ours: leave none running on the funclets.
@@ -98,8 +94,4 @@ async function stop(signal: string): Promise<void> {
   stubs.close();
   await stubsChanges.close();
   await redis.quit().catch(() => redis.disconnect());
-  await stopTelemetry();
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+});

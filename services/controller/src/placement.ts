@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '@faas/errors';
+import { settlesWithin } from '@faas/telemetry';
 import type { FunctionConfig, LeaseRenewal } from '@faas/protocol';
 import { FunctionInitFailed, type Creation, type LeaseHolder, type LeaseRecord, type SandboxRecord } from './books.js';
 import { FuncletChoice } from './funclet-choice.js';
@@ -306,9 +307,7 @@ export class Placement {
     this.pools.clear();
     this.byFunclet.clear();
     this.leases.clear();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([destroyed, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await settlesWithin(destroyed, timeoutMs);
   }
 
   // ---- the pieces of acquire ---------------------------------------------

@@ -5,20 +5,10 @@
  * (edge, queue-worker, gRPC callers) forwards them as they are.
  */
 import { PlatformError } from '@faas/errors';
-import type { HttpHeader } from '@faas/protocol';
+import { HOP_BY_HOP_HEADERS, type HttpHeader } from '@faas/protocol';
 
-/** Headers a function may not set: framing is the edge's, hop-by-hop ones are per connection, call ids are ours. */
-const RESERVED_RESPONSE_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-  'content-length',
-  'x-call-id',
-  'x-duration-seconds',
-]);
+/** Headers a function may not set: hop-by-hop ones are per connection, framing is the edge's, call ids are ours. */
+const RESERVED_RESPONSE_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'x-call-id', 'x-duration-seconds']);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 

@@ -6,6 +6,7 @@
  * and this module holds at most a partial line and a 4 KiB tail per call.
  */
 import type { LogLine } from '@faas/protocol';
+import { TailBuffer } from './agent/tail-buffer.js';
 import type { LogHeader } from './agent/wire.js';
 
 export const LOG_TAIL_BYTES = 4096;
@@ -27,8 +28,7 @@ export interface LogPublisher {
 
 interface CallCapture {
   readonly source: LogSource;
-  tail: Buffer[];
-  tailBytes: number;
+  readonly tail: TailBuffer;
   readonly partial: Map<LogHeader['stream'], Buffer>;
 }
 
@@ -42,7 +42,7 @@ export class LogSink {
 
   /** Starts collecting a call's output (its tail and unfinished lines). */
   startCall(callId: string, source: LogSource): void {
-    this.calls.set(callId, { source, tail: [], tailBytes: 0, partial: new Map() });
+    this.calls.set(callId, { source, tail: new TailBuffer(LOG_TAIL_BYTES), partial: new Map() });
   }
 
   /** Ends the call: publishes its unfinished lines and returns the last bytes it wrote. */
@@ -51,8 +51,7 @@ export class LogSink {
     if (!capture) return Buffer.alloc(0);
     this.calls.delete(callId);
     for (const [stream, rest] of capture.partial) this.emit(capture.source, callId, stream, rest);
-    const tail = Buffer.concat(capture.tail);
-    return tail.subarray(Math.max(0, tail.length - LOG_TAIL_BYTES));
+    return capture.tail.bytes();
   }
 
   /** Bytes of one LOG frame from a sandbox. */
@@ -60,7 +59,7 @@ export class LogSink {
     const stream = header.stream === 'stderr' ? 'stderr' : 'stdout';
     const callId = typeof header.callId === 'string' ? header.callId : '';
     const capture = callId ? this.calls.get(callId) : undefined;
-    if (capture) this.keepTail(capture, bytes);
+    capture?.tail.push(bytes);
 
     let text = capture?.partial.get(stream);
     text = text ? Buffer.concat([text, bytes]) : bytes;
@@ -81,19 +80,6 @@ export class LogSink {
     }
     if (rest.length > 0) capture.partial.set(stream, Buffer.from(rest));
     else capture.partial.delete(stream);
-  }
-
-  private keepTail(capture: CallCapture, bytes: Buffer): void {
-    capture.tail.push(bytes);
-    capture.tailBytes += bytes.length;
-    while (capture.tail.length > 1 && capture.tailBytes - capture.tail[0]!.length >= LOG_TAIL_BYTES) {
-      capture.tailBytes -= capture.tail.shift()!.length;
-    }
-    if (capture.tailBytes > 4 * LOG_TAIL_BYTES) {
-      const joined = Buffer.concat(capture.tail);
-      capture.tail = [Buffer.from(joined.subarray(joined.length - LOG_TAIL_BYTES))];
-      capture.tailBytes = LOG_TAIL_BYTES;
-    }
   }
 
   private emit(source: LogSource, callId: string, stream: LogHeader['stream'], line: Buffer): void {

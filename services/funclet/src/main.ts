@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Controller, Funclet, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
-import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { CodeCache } from './code-cache.js';
 import { loadFuncletConfig } from './config.js';
 import { cleanHost } from './host-cleanup.js';
@@ -154,28 +154,23 @@ logger.info(
   'listening',
 );
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  serving = false;
-  logger.info({ signal, sandboxes: manager.size }, 'shutting down');
-  heartbeat.stop();
-  // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
-  const drained = shutdown(server, 3_000);
-  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000))]);
-  await manager.destroyAll();
-  await netns.destroyAll();
-  mounter.stop();
-  await drained;
-  const leftovers = await cleanHost(hostResources);
-  if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');
-  stubs.close();
-  controller.close();
-  await logPublisher.close();
-  await stopTelemetry();
-  logger.info('stopped');
-  process.exit(0);
-}
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+onShutdownSignal(
+  logger,
+  async () => {
+    serving = false;
+    heartbeat.stop();
+    // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
+    const drained = shutdown(server, 3_000);
+    await settlesWithin(drained, 1_000);
+    await manager.destroyAll();
+    await netns.destroyAll();
+    mounter.stop();
+    await drained;
+    const leftovers = await cleanHost(hostResources);
+    if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');
+    stubs.close();
+    controller.close();
+    await logPublisher.close();
+  },
+  () => ({ sandboxes: manager.size }),
+);

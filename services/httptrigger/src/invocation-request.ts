@@ -1,21 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PlatformError } from '@faas/errors';
-import { CALL_ID, InvocationKind, type Invocation } from '@faas/protocol';
+import { CALL_ID, HOP_BY_HOP_HEADERS, InvocationKind, type Invocation } from '@faas/protocol';
 
-
-/** Headers that describe one hop, not the request (RFC 9110 §7.6.1), plus framing we recompute. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** Connection header values that name no other header. */
 const CONNECTION_OPTIONS = new Set(['keep-alive', 'close']);
@@ -99,7 +86,7 @@ export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string,
   // Node gives header names in lower case already.
   for (const key in headers) {
     const value = headers[key];
-    if (value === undefined || HOP_BY_HOP.has(key) || namedByConnection?.has(key)) continue;
+    if (value === undefined || HOP_BY_HOP_HEADERS.has(key) || namedByConnection?.has(key)) continue;
     forwarded[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return forwarded;

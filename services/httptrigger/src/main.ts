@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Invoker } from '@faas/client';
-import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
@@ -34,21 +34,10 @@ await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;
 logger.info({ address: `${config.HTTP_HOST}:${port}` }, 'listening');
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
+onShutdownSignal(logger, async () => {
   // Running invocations may finish within the grace period; then they are cut.
-  const closed = app.close().then(() => true);
-  const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.HTTP_SHUTDOWN_GRACE_MS).unref());
-  if (!(await Promise.race([closed, timedOut]))) logger.warn('requests still running at shutdown; closing anyway');
+  if (!(await settlesWithin(app.close(), config.HTTP_SHUTDOWN_GRACE_MS))) logger.warn('requests still running at shutdown; closing anyway');
   await publisher.close();
   invoker.close();
   for (const client of Object.values(clients)) client.close();
-  await stopTelemetry();
-  logger.info('stopped');
-  process.exit(0);
-}
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+});

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '@faas/errors';
 import { CallRecordSchema, CallStatus, create, type CallRecord, type HttpResponse, type InvocationResult } from '@faas/protocol';
 
@@ -62,19 +63,9 @@ export function httpResponseJson(response: HttpResponse): Uint8Array {
   const headers: Record<string, string> = {};
   for (const { name, value } of response.headers) headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   const body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
-  const text = utf8OrUndefined(body);
-  const shaped = { statusCode: response.status, headers, body: text ?? body.toString('base64'), isBase64Encoded: text === undefined };
+  const text = isUtf8(body);
+  const shaped = { statusCode: response.status, headers, body: body.toString(text ? 'utf8' : 'base64'), isBase64Encoded: !text };
   return Buffer.from(JSON.stringify(shaped), 'utf8');
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function utf8OrUndefined(bytes: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 export function isTerminal(record: CallRecord | undefined): boolean {

@@ -3,7 +3,7 @@ import { connectNats } from '@faas/nats';
 import { Invoker } from '@faas/client';
 import { QueueWorker, addHealthService, addService, grpc, listen, shutdown } from '@faas/protocol';
 import { connectRedis, isRedisReady, waitForRedis } from '@faas/redis';
-import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
 import { CallStore } from './call-store.js';
 import { loadQueueWorkerConfig } from './config.js';
@@ -67,20 +67,11 @@ tracker.start();
 worker.start();
 logger.info({ address: boundAddress, stream: STREAM_NAME }, 'listening');
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
+onShutdownSignal(logger, async () => {
   const [, finished] = await Promise.all([tracker.stop(1_000), worker.stop(config.QUEUE_WORKER_SHUTDOWN_GRACE_MS)]);
   if (!finished) logger.warn({ running: worker.busy }, 'calls still running at shutdown; JetStream will redeliver them');
   await nats.close();
   await shutdown(server, 2_000);
   invoker.close();
   await redis.quit().catch(() => redis.disconnect());
-  await stopTelemetry();
-  logger.info('stopped');
-  process.exit(0);
-}
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+});

@@ -1,5 +1,5 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '@faas/telemetry';
+import { settlesWithin, type Logger } from '@faas/telemetry';
 import type { QueueMessage } from './call-processing.js';
 
 const FETCH_EXPIRES_MS = 5_000;
@@ -45,12 +45,8 @@ export class PullLoop {
     await this.batch?.close().catch(() => undefined);
     await this.running;
     if (this.inFlight === 0) return true;
-    const drained = new Promise<boolean>((resolve) => (this.idle = () => resolve(true)));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
-    const result = await Promise.race([drained, timedOut]);
-    clearTimeout(timer);
-    return result;
+    const drained = new Promise<void>((resolve) => (this.idle = resolve));
+    return settlesWithin(drained, graceMs);
   }
 
   private async loop(): Promise<void> {

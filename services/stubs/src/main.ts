@@ -1,6 +1,6 @@
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
-import { createLogger, stopTelemetry } from '@faas/telemetry';
+import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
 import { CodeStore } from './code-store.js';
 import { loadStubsConfig } from './config.js';
@@ -46,16 +46,8 @@ addHealthService(server, () => isRedisReady(redis));
 
 log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');
 
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
+onShutdownSignal(log, async () => {
   await shutdown(server, 5_000);
   await changes.close();
   await redis.quit().catch(() => redis.disconnect());
-  await stopTelemetry();
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+});

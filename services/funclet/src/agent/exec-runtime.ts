@@ -7,7 +7,8 @@
  */
 import { FunctionFailure, LoadError, type AgentRuntime } from './agent-server.js';
 import type { CallLog } from './call-log.js';
-import { TailBuffer, killGroup, startCommand } from './child-process.js';
+import { killGroup, startCommand } from './child-process.js';
+import { TailBuffer } from './tail-buffer.js';
 import { requestEnvironment, stdoutAsResult } from './exec-env.js';
 import type { HttpReply } from './http-reply.js';
 import { utf8OrUndefined } from './text.js';

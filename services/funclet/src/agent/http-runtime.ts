@@ -13,7 +13,8 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FunctionFailure, LoadError, type AgentRuntime } from './agent-server.js';
 import type { CallLog, LogStream } from './call-log.js';
-import { TailBuffer, killGroup, startCommand } from './child-process.js';
+import { killGroup, startCommand } from './child-process.js';
+import { TailBuffer } from './tail-buffer.js';
 import type { HttpReply } from './http-reply.js';
 import { utf8OrUndefined } from './text.js';
 import type { HttpHead, InvokeHeader, LoadHeader } from './wire.js';
@@ -22,7 +23,11 @@ export const FUNCTION_PORT = 8080;
 /** Below the funclet's 10 s limit on LOAD, so the function's own error wins the race. */
 const READY_TIMEOUT_MS = 8_000;
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'trailer', 'host', 'content-length']);
+/**
+ * The forwarded request's own framing, set here. Hop-by-hop headers never
+ * arrive (the edge drops them) and the funclet checks what goes back.
+ */
+const OWN_REQUEST_FRAMING = new Set(['host', 'content-length']);
 
 /**
  * Output of a long-running child process, routed to whichever call is
@@ -128,7 +133,7 @@ function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buff
   const method = http?.method ?? 'POST';
   const path = (http?.path ?? '/') + (http?.rawQuery ? `?${http.rawQuery}` : '');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(http?.headers ?? {})) if (!HOP_BY_HOP.has(name.toLowerCase())) headers[name] = value;
+  for (const [name, value] of Object.entries(http?.headers ?? {})) if (!OWN_REQUEST_FRAMING.has(name.toLowerCase())) headers[name] = value;
   if (!http && header.contentType) headers['content-type'] = header.contentType;
   headers['content-length'] = String(payload.length);
   headers['x-call-id'] = header.callId;
@@ -153,7 +158,7 @@ function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buff
         const body = Buffer.concat(chunks);
         const responseHeaders: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(response.headers)) {
-          if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
+          if (value !== undefined) responseHeaders[name] = value;
         }
         const head = { status: response.statusCode ?? 502, headers: responseHeaders };
         // An HTTP call's answer is the server's, byte for byte; an event's is the Lambda-style JSON shape.
