@@ -16,6 +16,7 @@
 // /proc), errors and non-2xx answers; then each service's RSS around a
 // --soak-seconds run, and pool cold starts.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,8 @@ const { values: options } = parseArgs({
     // Like the direct server (and OpenFaaS's defaults), the function may use the whole machine:
     // 2048 MB buys two cores of CPU quota; one sandbox takes all the calls at once.
     config: { type: 'string', default: '{"concurrencyPerSandbox":64,"memoryMb":2048}' },
+    // Spans recorded for every call and exported (OTLP/HTTP) to a sink the bench runs: what tracing costs.
+    tracing: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -154,10 +157,22 @@ async function coldStarts(baseUrl, count) {
   return { ...summarise(times), failures };
 }
 
+/** An OTLP/HTTP endpoint that takes every export and keeps nothing. */
+async function startTraceSink() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => server.close() };
+}
+
 async function benchMode(mode, direct) {
-  out(`\n## data path: ${mode}`);
+  out(`\n## data path: ${mode}${options.tracing ? ', every call traced and exported' : ''}`);
+  const sink = options.tracing ? await startTraceSink() : undefined;
+  const tracing = sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' } : {};
   const platform = await startPlatform({
-    env: { FAAS_DATA_PATH: mode },
+    env: { FAAS_DATA_PATH: mode, ...tracing },
     onLine: options.verbose ? (source, line) => process.stderr.write(`[${source}] ${line}\n`) : undefined,
   });
   try {
@@ -207,6 +222,7 @@ async function benchMode(mode, direct) {
     return report;
   } finally {
     await platform.stop();
+    sink?.stop();
   }
 }
 
@@ -256,6 +272,7 @@ function printMode(mode, rows, soak, cold) {
   out(`\ntargets (${mode}):`);
   out(`  ${verdictAtLeast(fn.ratio, TARGETS.throughputRatio, '/function throughput as a share of the direct server')}`);
   out(`  ${verdict(fn.addedP50, TARGETS.addedP50Ms, 'added p50 at 1 connection, ms')}`);
+  out(`  ${verdict(OUR_SERVICES(fn.cpuLoaded), TARGETS.cpuMicrosPerCall, `CPU µs per warm call, all services, /function at ${CONNECTIONS} connections`)}`);
   out(`  ${verdict(OUR_SERVICES(fn.cpuSingle), TARGETS.cpuMicrosPerCall, 'CPU µs per warm call, all services, /function at 1 connection')}`);
   if (cold) out(`  ${verdict(cold.p50, TARGETS.coldStartP50Ms, 'pool cold start p50, ms')}`);
 }
