@@ -75,7 +75,7 @@ export function serveCallStream(stream: DuplexStream<typeof Funclet.method.calls
         sandboxId = made.sandboxId;
         answer((batch) => batch.created.push(create(SandboxCreatedSchema, { callId: call.id, sandboxId })));
       }
-      const { result, sandboxLost } = await manager.invoke(sandboxId, sandboxCall(invocation, next), call.timeoutMs);
+      const { result, sandboxLost } = await manager.invoke(sandboxId, sandboxCall(invocation, next), call.timeoutMs, invocation.functionName);
       if (result.functionError) span.setStatus({ code: SpanStatusCode.ERROR, message: result.functionError.type });
       answer((batch) => batch.outcomes.push(create(CallOutcomeSchema, { id: call.id, result: invocationResult(result), sandboxLost })));
     } catch (error) {

@@ -18,7 +18,7 @@ import type { CodeCache, CodeLease } from './code-cache.js';
 import type { CgroupDriver } from './sandbox/cgroup-driver.js';
 import type { HostCommand } from './sandbox/host-command.js';
 import { commandMounter, type Mounter } from './sandbox/mount-helper.js';
-import { limitsFor, poolLimits } from './sandbox/limits.js';
+import { limitsFor, poolLimits, type SandboxLimits } from './sandbox/limits.js';
 import type { NetnsPool } from './sandbox/netns-pool.js';
 import { Sandbox, type CallOutcome, type SandboxCall, type SandboxFunction } from './sandbox/sandbox.js';
 import type { Runc } from './sandbox/runc.js';
@@ -100,6 +100,16 @@ interface Entry {
   readonly timeoutSeconds: number;
 }
 
+/** What a new sandbox is made of before it is specialised. */
+interface Prepared {
+  readonly sandbox: Sandbox;
+  readonly code: CodeLease;
+  /** A custom runtime's bundle, mounted at /opt/runtime. */
+  readonly runtimeCode?: CodeLease;
+  readonly codeMs: number;
+  readonly bootMs: number;
+}
+
 export class SandboxManager {
   private readonly sandboxes = new Map<string, Entry>();
   private readonly memory: MemoryBudget;
@@ -172,69 +182,40 @@ export class SandboxManager {
   private async createSandbox(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
     if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
     const { memoryMb, concurrency } = validate(fn);
-    const { log } = this.options;
     const started = performance.now();
-
     this.memory.ensureFits(memoryMb);
     // Egress sandboxes need a namespace with a veth: never a pooled one.
     const pooled = fn.networkEgress ? undefined : this.takeFromPool(fn.runtime);
     const release = this.memory.holdForFunction(memoryMb);
-
-    let sandbox = pooled;
-    let code: CodeLease | undefined;
-    let runtimeCode: CodeLease | undefined;
     const limits = limitsFor(memoryMb, { tmpMb: fn.tmpSizeMb || undefined });
-    // Booted without the CPU quota (a 64 MB function's quarter core would
-    // stretch the runtime's start fourfold); specialise applies it before
-    // any function code runs.
-    const bootLimits = { ...limits, cpuQuotaUs: -1 };
-    const runtime = runtimeNamed(fn.runtime)!.name;
-    // No pool sandbox: boot while the code is fetched (a custom runtime needs its bundle to boot).
-    let bootMs = 0;
-    const timed = (boot: Promise<Sandbox>) => {
-      const bootStarted = performance.now();
-      return boot.then((booted) => {
-        bootMs = performance.now() - bootStarted;
-        return booted;
-      });
-    };
-    const booting = pooled || isCustomRuntime(fn.runtime) ? undefined : timed(this.bootForRequest(runtime, bootLimits, fn.networkEgress === true));
-    booting?.catch(() => {});
+
+    let prepared: Prepared;
     try {
-      code = await this.options.codeCache.acquire(fn.codeDigest);
-      // A custom runtime's bootstrap comes from its own bundle, cached like code.
-      if (isCustomRuntime(fn.runtime)) runtimeCode = await this.options.codeCache.acquire(fn.runtimeCodeDigest!);
-      const codeReadyMs = performance.now() - started;
-      const extraReadOnlyMounts = runtimeCode ? [{ source: runtimeCode.viewDir, destination: SANDBOX_RUNTIME_DIR }] : undefined;
-      sandbox ??= await (booting ?? timed(this.bootForRequest(runtime, bootLimits, fn.networkEgress === true, extraReadOnlyMounts)));
-      const lease = code;
-      const runtimeLease = runtimeCode;
-      sandbox.onGone(() => {
-        this.sandboxes.delete(sandbox!.id);
-        release();
-        lease.release();
-        runtimeLease?.release();
-      });
-      code = undefined;
-      runtimeCode = undefined;
+      prepared = await this.prepare(fn, limits, pooled);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    // From here the sandbox owns its memory and code: they go when it goes.
+    const { sandbox, code } = prepared;
+    sandbox.onGone(() => {
+      this.sandboxes.delete(sandbox.id);
+      release();
+      code.release();
+      prepared.runtimeCode?.release();
+    });
+    if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
+    try {
       const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
-      if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
-      const { initError, timings } = await sandbox.specialise(target, lease.viewDir, limits);
-      const readyMs = performance.now() - started;
+      const { initError, timings } = await sandbox.specialise(target, code.viewDir, limits);
       if (initError) {
-        log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
+        this.options.log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
         await sandbox.destroy();
         return { initError };
       }
-      if (this.closing) {
-        await sandbox.destroy();
-        throw new PlatformError('service_unavailable', 'the funclet is shutting down');
-      }
-      if (signal?.aborted) {
-        await sandbox.destroy();
-        throw new PlatformError('deadline_exceeded', 'the caller gave up before the sandbox was ready');
-      }
-      log.info(
+      if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
+      if (signal?.aborted) throw new PlatformError('deadline_exceeded', 'the caller gave up before the sandbox was ready');
+      this.options.log.info(
         {
           sandbox: sandbox.id,
           function: fn.name,
@@ -244,22 +225,57 @@ export class SandboxManager {
           egress: fn.networkEgress === true,
           fromPool: pooled !== undefined,
           sandboxPid: sandbox.pid,
-          codeMs: round(codeReadyMs),
+          codeMs: round(prepared.codeMs),
           // The boot's own duration; with an empty pool it overlaps codeMs.
-          bootMs: round(bootMs),
+          bootMs: round(prepared.bootMs),
           ...timings,
-          readyMs: round(readyMs),
+          readyMs: round(performance.now() - started),
         },
         'sandbox ready',
       );
       return { sandboxId: sandbox.id };
     } catch (error) {
+      await sandbox.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * The function's code in the cache and a running generic sandbox for it:
+   * the pool's, or one booted while the code is fetched (a custom runtime's
+   * boot needs its bundle first). Everything is given back if either fails.
+   */
+  private async prepare(fn: FunctionToRun, limits: SandboxLimits, pooled: Sandbox | undefined): Promise<Prepared> {
+    const started = performance.now();
+    // Booted without the CPU quota (a 64 MB function's quarter core would
+    // stretch the runtime's start fourfold); specialise applies it before
+    // any function code runs.
+    const bootLimits = { ...limits, cpuQuotaUs: -1 };
+    const runtime = runtimeNamed(fn.runtime)!.name;
+    const egress = fn.networkEgress === true;
+    let bootMs = 0;
+    const boot = (extraReadOnlyMounts?: readonly ReadOnlyMount[]) => {
+      const bootStarted = performance.now();
+      return this.bootForRequest(runtime, bootLimits, egress, extraReadOnlyMounts).then((booted) => {
+        bootMs = performance.now() - bootStarted;
+        return booted;
+      });
+    };
+    const booting = pooled || isCustomRuntime(fn.runtime) ? undefined : boot();
+    booting?.catch(() => {});
+    let code: CodeLease | undefined;
+    let runtimeCode: CodeLease | undefined;
+    try {
+      code = await this.options.codeCache.acquire(fn.codeDigest);
+      if (isCustomRuntime(fn.runtime)) runtimeCode = await this.options.codeCache.acquire(fn.runtimeCodeDigest!);
+      const codeMs = performance.now() - started;
+      const sandbox = pooled ?? (await (booting ?? boot(runtimeCode && [{ source: runtimeCode.viewDir, destination: SANDBOX_RUNTIME_DIR }])));
+      return { sandbox, code, runtimeCode, codeMs, bootMs };
+    } catch (error) {
       code?.release();
       runtimeCode?.release();
-      sandbox ??= await booting?.catch(() => undefined);
+      const sandbox = pooled ?? (await booting?.catch(() => undefined));
       if (sandbox) await sandbox.destroy();
-      // Idempotent: a no-op when the sandbox's onGone already gave the memory back.
-      release();
       throw error;
     }
   }
@@ -269,8 +285,17 @@ export class SandboxManager {
     await Promise.all(digests.map(async (digest) => (await this.options.codeCache.acquire(digest)).release()));
   }
 
-  async invoke(sandboxId: string, call: Omit<SandboxCall, 'callId'> & { callId?: string }, timeoutMs: number): Promise<CallOutcome> {
+  /**
+   * Runs a call in the sandbox. `functionName`, when given, must be the
+   * sandbox's: a caller with a wrong idea of it (a stale lease, a bug) gets
+   * sandbox_not_found rather than running one function's call in another's
+   * sandbox.
+   */
+  async invoke(sandboxId: string, call: Omit<SandboxCall, 'callId'> & { callId?: string }, timeoutMs: number, functionName?: string): Promise<CallOutcome> {
     const entry = this.get(sandboxId);
+    if (functionName && !entry.sandbox.isGeneric && entry.sandbox.fn.name !== functionName) {
+      throw new PlatformError('sandbox_not_found', `sandbox ${sandboxId} serves another function than ${functionName}`);
+    }
     const budgetMs = timeoutMs > 0 ? timeoutMs : entry.timeoutSeconds * 1000;
     return entry.sandbox.invoke({ ...call, callId: call.callId || randomUUID() }, budgetMs);
   }
