@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
+import { stampDuration } from './invocation-timing.js';
 import type { RouteTable } from './route-table.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -14,6 +15,7 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
     if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     else logger.debug({ code: failure.code, message: failure.message, url: request.url }, 'request refused');
     if (failure.code === 'payload_too_large') refuseRestOfBody(request, reply);
+    stampDuration(request, reply);
     void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
   });
 

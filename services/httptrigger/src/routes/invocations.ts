@@ -14,6 +14,7 @@ import { callToJson } from '../call-json.js';
 import { JSON_TYPE } from '../http-errors.js';
 import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
 import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
+import { startInvocation, stampDuration, timeInvocations } from '../invocation-timing.js';
 import { traceOf } from '../request-spans.js';
 import type { HttpTriggerDeps } from '../server.js';
 
@@ -22,13 +23,6 @@ const LOG_TYPE_HEADER = 'x-log-type';
 const LOG_RESULT_HEADER = 'x-log-result';
 
 type Params = { name: string };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** When the invocation began (performance.now()); 0 for other requests. */
-    invocationStartedMs: number;
-  }
-}
 
 /** Cancelled when the client goes away before its answer: the call is given up. */
 function clientGone(response: ServerResponse): Cancellation {
@@ -49,20 +43,12 @@ function clientGone(response: ServerResponse): Cancellation {
 export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
   const { stubs, invoker, queueWorker, publisher } = deps;
 
-  // X-Duration-Seconds on every answer to an invocation, errors included.
-  app.decorateRequest('invocationStartedMs', 0);
-  const startInvocation = (request: FastifyRequest, reply: FastifyReply, callId: string) => {
-    request.invocationStartedMs = performance.now();
-    reply.header('x-call-id', callId);
-  };
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.invocationStartedMs > 0) reply.header('x-duration-seconds', ((performance.now() - request.invocationStartedMs) / 1000).toFixed(6));
-    done(null, payload);
-  });
+  timeInvocations(app);
 
 
-  const send = (reply: FastifyReply, answer: HttpReply) => {
+  const send = (request: FastifyRequest, reply: FastifyReply, answer: HttpReply) => {
     const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+    stampDuration(request, reply);
     return reply.status(answer.status).headers(answer.headers).send(body);
   };
 
@@ -78,6 +64,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
     await stubs.getFunction({ name: invocation.functionName });
     await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
+    stampDuration(request, reply);
     return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
   };
 
@@ -90,7 +77,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const payload = await readBody(request.raw, deps.maxPayloadBytes);
     const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
     if (runAsync) return enqueue(request, reply, invocation);
-    return send(reply, eventReply(await invoke(request, reply, invocation)));
+    return send(request, reply, eventReply(await invoke(request, reply, invocation)));
   });
 
   /** The HTTP request as an HTTP-kind invocation, shared by the sync and async routes. */
@@ -111,7 +98,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
 
   const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const invocation = await readHttpInvocation(request, reply);
-    return send(reply, httpReply(await invoke(request, reply, invocation)));
+    return send(request, reply, httpReply(await invoke(request, reply, invocation)));
   };
   app.all('/function/:name', invokeOverHttp);
   app.all('/function/:name/*', invokeOverHttp);
