@@ -1,6 +1,6 @@
 import { PlatformError } from '@faas/errors';
 import { randomUUID } from 'node:crypto';
-import { Controller, assertCallId, assertFunctionName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult } from '@faas/protocol';
+import { Controller, assertCallId, assertFunctionName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult, type LeaseRenewal } from '@faas/protocol';
 import type { TraceHeaders } from '@faas/telemetry';
 import type { Cancellation } from './cancellation.js';
 
@@ -18,7 +18,8 @@ import { PeerGoneError } from './stream-link.js';
 export type DataPath = 'direct' | 'controller';
 
 export interface InvokerOptions {
-  readonly controllerAddress: string;
+  /** The controller, or its replicas: calls are placed by one of them, another when it fails. */
+  readonly controllerAddress: string | readonly string[];
   readonly token?: string;
   readonly dataPath: DataPath;
   /** How often leases are renewed in bulk. */
@@ -37,6 +38,15 @@ export interface InvokeOptions {
 }
 
 const DEFAULT_RENEW_INTERVAL_MS = 2_000;
+/** How long a controller whose stream broke is passed over for placing calls. */
+const CONTROLLER_DOWN_MS = 1_000;
+
+/** One controller replica as the edge talks to it. */
+interface ControllerPeer {
+  readonly client: Client<typeof Controller.method>;
+  readonly link: ControllerLink;
+  downUntilMs: number;
+}
 const DEFAULT_IDLE_ROUNDS = 5;
 /** Extra time a funclet gets beyond the function's timeout to kill the sandbox and answer itself. */
 export const FUNCLET_ANSWER_GRACE_MS = 2_000;
@@ -54,26 +64,39 @@ const PLACED_CALL_BUDGET_MS = 960_000;
  * calls cost the controller nothing.
  */
 export class Invoker {
-  private readonly controllerClient: Client<typeof Controller.method>;
-  private readonly controller: ControllerLink;
+  private readonly controllers: ControllerPeer[];
+  /** The replica this edge places its calls with while it answers: edges spread over replicas, each sticks to one. */
+  private preferred: number;
   private readonly funclets: FuncletLinks;
   private readonly leases: LeaseTable;
   private readonly renewTimer: NodeJS.Timeout;
 
   constructor(private readonly options: InvokerOptions) {
     const renewIntervalMs = options.renewIntervalMs ?? DEFAULT_RENEW_INTERVAL_MS;
-    this.controllerClient = createClient(Controller, options.controllerAddress, { token: options.token, peerName: 'controller' });
+    const addresses = typeof options.controllerAddress === 'string' ? [options.controllerAddress] : [...options.controllerAddress];
+    if (addresses.length === 0) throw new Error('an Invoker needs at least one controller address');
     this.leases = new LeaseTable({
       idleRounds: options.idleRounds ?? DEFAULT_IDLE_ROUNDS,
       safetyMarginMs: renewIntervalMs,
-      release: (renewal) => this.controller.renew([renewal]),
+      release: (renewal, grantedBy) => this.controllers[grantedBy]?.link.renew([renewal]),
     });
-    this.controller = new ControllerLink(this.controllerClient, {
-      onLeases: (leases) => {
-        for (const lease of leases) this.leases.upsert(lease);
-      },
-      onRevoked: (ids) => this.leases.revoke(ids),
+    this.controllers = addresses.map((address, index) => {
+      const client = createClient(Controller, address, { token: options.token, peerName: `controller ${address}` });
+      const peer: ControllerPeer = {
+        client,
+        downUntilMs: 0,
+        link: new ControllerLink(client, {
+          onLeases: (leases) => {
+            for (const lease of leases) this.leases.upsert(lease, index);
+          },
+          onRevoked: (ids) => this.leases.revoke(ids),
+          // Its leases stay usable until they expire: the funclet, not the controller, admits calls.
+          onGone: () => (peer.downUntilMs = Date.now() + CONTROLLER_DOWN_MS),
+        }),
+      };
+      return peer;
     });
+    this.preferred = Math.floor(Math.random() * this.controllers.length);
     this.funclets = new FuncletLinks(options.token, {
       onGone: (address) => {
         this.leases.funcletGone(address);
@@ -98,11 +121,12 @@ export class Invoker {
         if (direct) return direct;
       }
     }
-    const outcome = await this.controller.place(
+    const index = this.placingController();
+    const outcome = await this.controllers[index]!.link.place(
       { invocation, traceparent: trace.traceparent, tracestate: trace.tracestate, wantLease: this.options.dataPath === 'direct' },
       { deadlineMs: Math.min(options.deadlineMs ?? Infinity, Date.now() + PLACED_CALL_BUDGET_MS), cancellation: options.cancellation },
     );
-    if (outcome.lease) this.leases.upsert(outcome.lease);
+    if (outcome.lease) this.leases.upsert(outcome.lease, index);
     return resultOf(outcome);
   }
 
@@ -120,21 +144,37 @@ export class Invoker {
     return this.leases.size;
   }
 
-  /** Calls still open on the wire (to funclets and the controller); a caller that gave up keeps its call here until the funclet answers. */
+  /** Calls still open on the wire (to funclets and controllers); a caller that gave up keeps its call here until the funclet answers. */
   get callsInFlight(): number {
-    return this.funclets.inFlight + this.controller.inFlight;
+    return this.funclets.inFlight + this.controllers.reduce((sum, peer) => sum + peer.link.inFlight, 0);
   }
 
   close(): void {
     clearInterval(this.renewTimer);
-    // Give back what is held, so the controller need not wait for expiry.
-    this.controller.renew(this.leases.renewals().map((renewal) => ({ ...renewal, slots: 0 })));
+    // Give back what is held, so the controllers need not wait for expiry.
+    for (const { renewal, grantedBy } of this.leases.renewals()) this.controllers[grantedBy]?.link.renew([{ ...renewal, slots: 0 }]);
     this.leases.clear();
     setImmediate(() => {
-      this.controller.close();
+      for (const peer of this.controllers) {
+        peer.link.close();
+        peer.client.close();
+      }
       this.funclets.closeAll();
-      this.controllerClient.close();
     });
+  }
+
+  /** The preferred controller while it answers; the next one up when its stream broke. */
+  private placingController(): number {
+    const now = Date.now();
+    for (let step = 0; step < this.controllers.length; step++) {
+      const index = (this.preferred + step) % this.controllers.length;
+      if (this.controllers[index]!.downUntilMs <= now) {
+        this.preferred = index;
+        return index;
+      }
+    }
+    // All were down a moment ago: try the preferred one again rather than fail without asking.
+    return this.preferred;
   }
 
   /**
@@ -171,7 +211,13 @@ export class Invoker {
   }
 
   private renew(): void {
-    this.controller.renew(this.leases.renewals());
+    const byController = new Map<number, LeaseRenewal[]>();
+    for (const { renewal, grantedBy } of this.leases.renewals()) {
+      const list = byController.get(grantedBy);
+      if (list) list.push(renewal);
+      else byController.set(grantedBy, [renewal]);
+    }
+    for (const [index, renewals] of byController) this.controllers[index]?.link.renew(renewals);
   }
 }
 

@@ -5,13 +5,14 @@ import { LeaseTable } from './lease-table.js';
 function setup() {
   let now = 1_000;
   const released: LeaseRenewal[] = [];
-  const table = new LeaseTable({ idleRounds: 2, safetyMarginMs: 100, release: (renewal) => released.push(renewal), now: () => now });
+  const table = new LeaseTable({ idleRounds: 2, safetyMarginMs: 100, release: (renewal) => void released.push(renewal), now: () => now });
   const grant = (id: string, slots: number, ttlMs = 10_000) =>
     table.upsert(create(LeaseSchema, { leaseId: id, functionName: 'fn', funcletAddress: '127.0.0.1:1', sandboxId: `sb-${id}`, slots, ttlMs, timeoutMs: 3_000 }));
   return { table, released, grant, tick: (ms: number) => (now += ms) };
 }
 
-const plain = (renewals: LeaseRenewal[]) => renewals.map(({ leaseId, slots, sandboxGone }) => ({ leaseId, slots, sandboxGone }));
+const plain = (renewals: Array<LeaseRenewal | { renewal: LeaseRenewal }>) =>
+  renewals.map((item) => ('renewal' in item ? item.renewal : item)).map(({ leaseId, slots, sandboxGone }) => ({ leaseId, slots, sandboxGone }));
 
 describe('LeaseTable', () => {
   it('hands out a lease while it has a free slot, and none once its slots are taken', () => {
@@ -88,5 +89,19 @@ describe('LeaseTable', () => {
     table.functionChanged('fn');
     expect(table.take('fn')).toBeUndefined();
     expect(released).toHaveLength(1);
+  });
+});
+
+describe('LeaseTable with several controllers', () => {
+  it('sends each renewal to the controller that granted the lease', () => {
+    const table = new LeaseTable({ idleRounds: 5, safetyMarginMs: 0, release: () => {} });
+    const lease = (id: string) => create(LeaseSchema, { leaseId: id, functionName: 'fn', funcletAddress: 'f:1', sandboxId: id, slots: 1, ttlMs: 10_000 });
+    table.upsert(lease('a'), 0);
+    table.upsert(lease('b'), 1);
+    table.done(table.take('fn')!);
+    expect(table.renewals().map(({ renewal, grantedBy }) => [renewal.leaseId, grantedBy])).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ]);
   });
 });

@@ -4,6 +4,8 @@ import { LeaseRenewalSchema, create, type Lease, type LeaseRenewal } from '@faas
 export interface HeldLease {
   readonly id: string;
   readonly functionName: string;
+  /** Which controller granted it (an index the holder gave): renewals go back there. */
+  readonly grantedBy: number;
   funcletAddress: string;
   sandboxId: string;
   slots: number;
@@ -25,8 +27,8 @@ export interface LeaseTableOptions {
   readonly idleRounds: number;
   /** Subtracted from a lease's time to live: a lease is never used in its last moments. */
   readonly safetyMarginMs: number;
-  /** A lease to give back at once (revoked and drained): sent without waiting for the next round. */
-  readonly release: (renewal: LeaseRenewal) => void;
+  /** A lease to give back at once (revoked and drained): sent to its controller without waiting for the next round. */
+  readonly release: (renewal: LeaseRenewal, grantedBy: number) => void;
   readonly now?: () => number;
 }
 
@@ -67,8 +69,8 @@ export class LeaseTable {
     if (held.revoked && held.inFlight === 0) this.giveBack(held, false);
   }
 
-  /** A grant or a renewal from the controller. */
-  upsert(lease: Lease): void {
+  /** A grant or a renewal from controller `grantedBy`. */
+  upsert(lease: Lease, grantedBy = 0): void {
     const expiresAtMs = this.now() + lease.ttlMs - this.options.safetyMarginMs;
     const known = this.byId.get(lease.leaseId);
     if (known) {
@@ -82,6 +84,7 @@ export class LeaseTable {
     const held: HeldLease = {
       id: lease.leaseId,
       functionName: lease.functionName,
+      grantedBy,
       funcletAddress: lease.funcletAddress,
       sandboxId: lease.sandboxId,
       slots: lease.slots,
@@ -126,21 +129,19 @@ export class LeaseTable {
 
   /**
    * One renewal round: each lease used since the last round keeps the most
-   * slots it used at once; one idle for `idleRounds` rounds goes back.
+   * slots it used at once; one idle for `idleRounds` rounds goes back. Each
+   * renewal comes with the controller it goes to.
    */
-  renewals(): LeaseRenewal[] {
-    const renewals: LeaseRenewal[] = [];
+  renewals(): Array<{ renewal: LeaseRenewal; grantedBy: number }> {
+    const renewals: Array<{ renewal: LeaseRenewal; grantedBy: number }> = [];
     for (const held of [...this.byId.values()]) {
       if (held.revoked) continue;
       const used = Math.max(held.peak, held.inFlight);
       held.idleRounds = used === 0 ? held.idleRounds + 1 : 0;
       held.peak = held.inFlight;
-      if (held.idleRounds >= this.options.idleRounds) {
-        this.forget(held);
-        renewals.push(create(LeaseRenewalSchema, { leaseId: held.id, slots: 0 }));
-      } else {
-        renewals.push(create(LeaseRenewalSchema, { leaseId: held.id, slots: Math.max(1, used) }));
-      }
+      const slots = held.idleRounds >= this.options.idleRounds ? 0 : Math.max(1, used);
+      if (slots === 0) this.forget(held);
+      renewals.push({ renewal: create(LeaseRenewalSchema, { leaseId: held.id, slots }), grantedBy: held.grantedBy });
     }
     return renewals;
   }
@@ -153,7 +154,7 @@ export class LeaseTable {
 
   private giveBack(held: HeldLease, sandboxGone: boolean): void {
     this.forget(held);
-    this.options.release(create(LeaseRenewalSchema, { leaseId: held.id, slots: 0, sandboxGone }));
+    this.options.release(create(LeaseRenewalSchema, { leaseId: held.id, slots: 0, sandboxGone }), held.grantedBy);
   }
 
   private forget(held: HeldLease): void {

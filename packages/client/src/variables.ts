@@ -7,7 +7,7 @@ import type { DataPath } from './invoker.js';
  * the calls take.
  */
 export const invokerVariables = {
-  CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'host:port of the controller (placement, and the calls it relays)'),
+  CONTROLLER_ADDRESS: optional(['127.0.0.1:50051'], parse.addressList, 'host:port of the controller, or a comma-separated list of its replicas (placement, and the calls it relays)'),
   FAAS_DATA_PATH: optional<DataPath>(
     'direct',
     parse.oneOf('direct', 'controller'),

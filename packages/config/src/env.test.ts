@@ -42,3 +42,12 @@ describe('the variables every service shares', () => {
     expect(shared.REDIS_URL.description).toBe('Redis holding test data');
   });
 });
+
+describe('address lists', () => {
+  it('take one or several host:port, and name a bad one', () => {
+    expect(parse.addressList('127.0.0.1:1')).toEqual(['127.0.0.1:1']);
+    expect(parse.addressList('a:1, b:2,[::1]:3')).toEqual(['a:1', 'b:2', '[::1]:3']);
+    expect(() => parse.addressList('a:1,nope')).toThrow('expected host:port');
+    expect(() => parse.addressList(' , ')).toThrow();
+  });
+});

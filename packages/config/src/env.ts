@@ -71,6 +71,14 @@ export const parse = {
     return raw;
   },
 
+  /** "host:port[,host:port...]": several replicas of one service. */
+  addressList(raw: string): string[] {
+    const addresses = raw.split(',').map((part) => part.trim()).filter(Boolean);
+    if (addresses.length === 0) throw new Error('expected host:port[,host:port...]');
+    for (const address of addresses) parse.address(address);
+    return addresses;
+  },
+
   url(raw: string): string {
     new URL(raw);
     return raw;

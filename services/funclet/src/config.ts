@@ -40,7 +40,7 @@ export const envSchema = {
   FUNCLET_LISTEN: optional('127.0.0.1:50053', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
   FUNCLET_ADVERTISE_ADDRESS: optional('', parse.address, 'host:port the controller should call; default: the listen address with the bound port'),
   FUNCLET_ID: optionalPerHost(sanitiseFuncletId(hostname()), funcletId, 'this funclet\'s id (default: the host name); names its containers and cgroups'),
-  CONTROLLER_ADDRESS: optional('127.0.0.1:50051', parse.address, 'controller gRPC address, for registration and heartbeats'),
+  CONTROLLER_ADDRESS: optional(['127.0.0.1:50051'], parse.addressList, 'controller gRPC address, or a comma-separated list of its replicas, for registration and heartbeats'),
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'stubs gRPC address, for fetching code bundles'),
   FUNCLET_STATE_DIR: optional('/var/lib/faas/funclet', absolutePath, 'code cache (code/<hex>) and sandbox bundles (sandboxes/<id>)'),
   FUNCLET_RUNC_ROOT: optional('/run/faas/runc', absolutePath, 'runc state directory (runc --root)'),

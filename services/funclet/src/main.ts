@@ -134,20 +134,26 @@ const port = boundAddress.slice(boundAddress.lastIndexOf(':') + 1);
 const advertised =
   config.FUNCLET_ADVERTISE_ADDRESS || (['0.0.0.0', '[::]', '::'].includes(listenHost) ? `127.0.0.1:${port}` : boundAddress);
 
-const controller = createClient(Controller, config.CONTROLLER_ADDRESS, { token, peerName: 'controller', defaultTimeoutMs: 5_000 });
-const heartbeat = startHeartbeat({
-  intervalMs: config.FUNCLET_HEARTBEAT_MS,
-  log: logger,
-  describe: () => ({
-    funcletId,
-    address: advertised,
-    bootId,
-    memoryMbTotal: manager.memoryMbTotal,
-    memoryMbUsed: manager.memoryMbUsed,
-    runtimes: [...SUPPORTED_RUNTIMES],
+// Every controller is told about this funclet: each keeps its own view of the funclets.
+const controllers = config.CONTROLLER_ADDRESS.map((address) => ({
+  address,
+  client: createClient(Controller, address, { token, peerName: `controller ${address}`, defaultTimeoutMs: 5_000 }),
+}));
+const heartbeats = controllers.map(({ address, client }) =>
+  startHeartbeat({
+    intervalMs: config.FUNCLET_HEARTBEAT_MS,
+    log: logger.child({ controller: address }),
+    describe: () => ({
+      funcletId,
+      address: advertised,
+      bootId,
+      memoryMbTotal: manager.memoryMbTotal,
+      memoryMbUsed: manager.memoryMbUsed,
+      runtimes: [...SUPPORTED_RUNTIMES],
+    }),
+    announce: async (announcement) => (await client.registerFunclet(announcement)).heartbeatIntervalMs,
   }),
-  announce: async (announcement) => (await controller.registerFunclet(announcement)).heartbeatIntervalMs,
-});
+);
 
 logger.info(
   { address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB, cgroupVersion: cgroups.version, poolSize: config.FUNCLET_POOL_SIZE },
@@ -158,7 +164,7 @@ onShutdownSignal(
   logger,
   async () => {
     serving = false;
-    heartbeat.stop();
+    for (const heartbeat of heartbeats) heartbeat.stop();
     // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
     const drained = shutdown(server, 3_000);
     await settlesWithin(drained, 1_000);
@@ -169,7 +175,7 @@ onShutdownSignal(
     const leftovers = await cleanHost(hostResources);
     if (leftovers.containers.length > 0) logger.warn({ containers: leftovers.containers }, 'containers survived their destroy');
     stubs.close();
-    controller.close();
+    for (const { client } of controllers) client.close();
     await logPublisher.close();
   },
   () => ({ sandboxes: manager.size }),
