@@ -1,4 +1,4 @@
-import type { FunctionConfig } from '@faas/protocol';
+import { IDLE_TIMEOUT_SECONDS, withDefault, type FunctionConfig } from '@faas/protocol';
 import type { Creation, LeaseRecord, SandboxRecord } from './books.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -15,10 +15,24 @@ export type Grant =
  */
 export class FunctionPool {
   latestVersion = 0n;
-  /** Calls at once over all sandboxes. */
+  /** The latest config seen, to make sandboxes without a call asking (reserved concurrency). */
+  config: FunctionConfig | undefined;
+  /** Calls at once over all sandboxes, of every controller. */
   maxConcurrency = 1;
   /** Calls at once per sandbox. */
   perSandbox = 1;
+  /** Slots kept warm however idle. */
+  reservedConcurrency = 0;
+  idleTimeoutMs = IDLE_TIMEOUT_SECONDS.default * 1000;
+  /**
+   * Slots of the limit other controllers' sandboxes hold, as last learnt
+   * from the concurrency book; 0 until a reservation fell short.
+   */
+  heldElsewhere = 0;
+  /** Another controller wants slots of this function: idle sandboxes go instead of waiting for their idle timeout. */
+  wantedElsewhereUntilMs = 0;
+  /** When a call of this function last had to wait here. */
+  lastWaitMs = 0;
   readonly sandboxes = new Set<SandboxRecord>();
   readonly creations = new Set<Creation>();
   /** Slots of revoked leases not yet given back. */
@@ -31,8 +45,11 @@ export class FunctionPool {
     if (fn.version < this.latestVersion) return false;
     const newer = fn.version > this.latestVersion;
     this.latestVersion = fn.version;
+    this.config = fn;
     this.maxConcurrency = Math.max(1, fn.maxConcurrency);
     this.perSandbox = Math.max(1, fn.concurrencyPerSandbox);
+    this.reservedConcurrency = Math.min(fn.reservedConcurrency, this.maxConcurrency);
+    this.idleTimeoutMs = withDefault(fn.idleTimeoutSeconds, IDLE_TIMEOUT_SECONDS) * 1000;
     return newer;
   }
 
@@ -47,10 +64,17 @@ export class FunctionPool {
     return this.usedSlots < this.maxConcurrency;
   }
 
-  /** Another sandbox may be made: a call's worth of room, and fewer sandboxes than the limit needs. */
+  /** Slots of this controller's sandboxes, made and being made: its share of the limit. */
+  get ownSlots(): number {
+    let slots = 0;
+    for (const sandbox of this.sandboxes) slots += sandbox.slots;
+    for (const creation of this.creations) slots += creation.slots;
+    return slots;
+  }
+
+  /** Another sandbox may be made: a call's worth of room, and slots of the limit that no sandbox holds. */
   get mayCreate(): boolean {
-    const sandboxes = this.sandboxes.size + this.creations.size;
-    return this.hasRoomForACall && sandboxes < Math.ceil(this.maxConcurrency / this.perSandbox);
+    return this.hasRoomForACall && this.ownSlots + this.heldElsewhere < this.maxConcurrency;
   }
 
   get unused(): boolean {
@@ -65,7 +89,7 @@ export class FunctionPool {
     if (!this.hasRoomForACall) return undefined;
     let best: SandboxRecord | undefined;
     for (const sandbox of this.sandboxes) {
-      if (sandbox.version !== version || sandbox.used >= sandbox.slots) continue;
+      if (sandbox.version !== version || sandbox.used + sandbox.untracked >= sandbox.slots) continue;
       if (!best || sandbox.used > best.used) best = sandbox;
     }
     return best;

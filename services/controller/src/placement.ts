@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '@faas/errors';
-import { settlesWithin } from '@faas/telemetry';
-import type { FunctionConfig, LeaseRenewal } from '@faas/protocol';
+import type { FunctionConfig, LeaseRenewal, SandboxReport } from '@faas/protocol';
 import { FunctionInitFailed, type Creation, type LeaseHolder, type LeaseRecord, type SandboxRecord } from './books.js';
+import type { ConcurrencyBook } from './concurrency-book.js';
 import { FuncletChoice } from './funclet-choice.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
 import { FunctionPool, type Grant } from './function-pool.js';
@@ -20,14 +20,21 @@ import { FunctionPool, type Grant } from './function-pool.js';
 export interface PlacementLimits {
   readonly queueTimeoutMs: number;
   readonly maxQueue: number;
-  readonly idleTtlMs: number;
   /** How long an edge's lease lasts unless renewed. */
   readonly leaseTtlMs: number;
 }
 
 export interface Membership {
-  /** Funclets whose heartbeat is current. */
-  live(): Promise<FuncletInfo[]>;
+  /** Funclets attached now. */
+  live(): readonly FuncletInfo[];
+}
+
+/** What the controllers tell each other about a function's limit (pub/sub; a lost message costs a wait, never a breach). */
+export interface SlotSignals {
+  /** Calls here wait for slots of the function that other controllers' sandboxes hold. */
+  wanted(functionName: string): void;
+  /** A reservation of the function was given back. */
+  freed(functionName: string): void;
 }
 
 export interface PlacementLog {
@@ -37,8 +44,12 @@ export interface PlacementLog {
 }
 
 export interface PlacementDeps {
+  /** Names this controller as the owner of the sandboxes it makes. */
+  readonly controllerId: string;
   readonly funclets: Pick<FuncletPort, 'destroySandbox' | 'disconnect'>;
   readonly membership: Membership;
+  readonly book: ConcurrencyBook;
+  readonly signals: SlotSignals;
   readonly limits: PlacementLimits;
   readonly log: PlacementLog;
   readonly now?: () => number;
@@ -53,6 +64,10 @@ export interface PlaceOptions {
 /** A sandbox being made for the call that got this ticket: the call carries the function to the funclet. */
 export interface CreationTicket {
   readonly funclet: FuncletInfo;
+  /** The owner and reservation the funclet records with the sandbox, and the calls at once it admits. */
+  readonly owner: string;
+  readonly reservation: string;
+  readonly slots: number;
   /**
    * The funclet announced the sandbox: the creating call's lease (the calls
    * waiting on it get theirs). Undefined when the creation was already given
@@ -69,7 +84,18 @@ export type Placed = { readonly kind: 'warm'; readonly lease: LeaseRecord } | { 
 export const CONTROLLER_HOLDER: LeaseHolder = { id: 'controller', revoke() {} };
 
 const DESTROY_SANDBOX_BUDGET_MS = 5_000;
-
+/** A sandbox missing from its funclet's report is gone, unless it was made just now (the report may predate it). */
+const REPORT_GRACE_MS = 3_000;
+/** How long a sandbox is left without an owner before others claim it: its own controller may be reconnecting. */
+const CLAIM_DELAY_MS = 1_000;
+/** A sandbox reported as ours that the books do not know is destroyed after this (a creation given up, say). */
+const STRAY_GRACE_MS = 5_000;
+/** How often the reservations of our sandboxes are kept; a fraction of the book's TTL. */
+export const KEEP_RESERVATIONS_MS = 3_000;
+/** A function whose calls waited here this recently keeps its idle sandboxes for itself. */
+const RECENT_WAIT_MS = 1_000;
+/** How long another controller's want of slots makes idle sandboxes go. */
+const WANTED_FOR_MS = 2_000;
 /** A sandbox another call was making could not be made (not its function's fault): place again. */
 class CreationLost extends Error {
   override readonly name = 'CreationLost';
@@ -84,6 +110,11 @@ export class Placement {
   /** Lease ids are unique to this controller's run; another controller knows none of them. */
   private readonly leasePrefix = randomUUID().slice(0, 8);
   private leaseCounter = 0;
+  /** Per funclet, the sandboxes we claimed (→ when): adopted when a report shows them ours. */
+  private readonly claims = new Map<string, Map<string, number>>();
+  /** Per funclet, the sandboxes its last report called ours that the books do not hold (→ first seen). */
+  private readonly strays = new Map<string, Map<string, number>>();
+  private lastKeptMs = 0;
   private readonly now: () => number;
   private closed = false;
 
@@ -133,7 +164,7 @@ export class Placement {
     if (!this.leases.has(lease.id)) return undefined;
     const sandbox = lease.sandbox;
     const pool = this.pools.get(sandbox.functionName);
-    if (!pool || !pool.sandboxes.has(sandbox) || sandbox.version < pool.latestVersion || pool.waiters.length > 0) {
+    if (!pool || !pool.sandboxes.has(sandbox) || sandbox.version < pool.latestVersion || pool.waiters.length > 0 || this.yieldsSlots(pool)) {
       this.release(lease);
       return undefined;
     }
@@ -202,7 +233,7 @@ export class Placement {
    * Takes a sandbox off the books (lost, broken, stale or recycled), revokes
    * its leases, and asks its funclet to destroy it when it may still exist.
    */
-  discard(sandbox: SandboxRecord, { destroy, reason }: { destroy: boolean; reason: string }): void {
+  discard(sandbox: SandboxRecord, { destroy, reason, keepReservation = false }: { destroy: boolean; reason: string; keepReservation?: boolean }): void {
     if (sandbox.forgotten) return;
     sandbox.forgotten = true;
     this.byFunclet.get(sandbox.funclet.id)?.delete(sandbox);
@@ -220,50 +251,118 @@ export class Placement {
     sandbox.used = 0;
     this.deps.log.debug({ sandbox: sandbox.id, function: sandbox.functionName, version: String(sandbox.version), reason }, 'sandbox discarded');
     if (destroy) void this.destroy(sandbox);
+    // A sandbox another controller took over keeps its reservation: that controller keeps it now.
+    if (!keepReservation) this.releaseReservation(sandbox.functionName, sandbox.reservation, sandbox.slots);
     if (pool) this.offerRoom(pool);
   }
 
-  /** The funclet restarted, stopped heartbeating or cannot be reached: its sandboxes are gone. */
+  /** The funclet restarted, went silent or cannot be reached: its sandboxes are gone. */
   forgetFunclet(funcletId: string, reason: string): void {
     const sandboxes = this.byFunclet.get(funcletId);
-    if (!sandboxes) return;
+    if (!sandboxes) {
+      this.claims.delete(funcletId);
+      this.strays.delete(funcletId);
+      return;
+    }
     this.byFunclet.delete(funcletId);
+    this.claims.delete(funcletId);
+    this.strays.delete(funcletId);
     const funclet = [...sandboxes][0]?.funclet;
     this.deps.log.warn({ funclet: funcletId, sandboxes: sandboxes.size, reason }, 'forgetting the sandboxes of a funclet');
     for (const sandbox of sandboxes) this.discard(sandbox, { destroy: false, reason });
     if (funclet) this.deps.funclets.disconnect(funclet);
   }
 
-  /** A funclet heartbeat: if it came back with a new boot id, its old sandboxes are gone. */
-  noteFunclet(funclet: FuncletInfo): void {
-    const known = this.byFunclet.get(funclet.id);
-    const sample = known && [...known][0];
-    if (sample && (sample.funclet.bootId !== funclet.bootId || sample.funclet.address !== funclet.address)) {
-      this.forgetFunclet(funclet.id, 'funclet restarted');
+  /**
+   * A funclet's report of its sandboxes, which is the truth: the books drop
+   * ours that it no longer runs and those another controller took over,
+   * and learn the calls on ours that no lease of ours covers. Returns the
+   * sandboxes to claim (nobody's: ours whose owner mark our broken stream
+   * cost, and others' after a moment) and those now ours to adopt.
+   */
+  applyReport(funclet: FuncletInfo, reported: readonly SandboxReport[]): { claim: string[]; adopt: SandboxReport[] } {
+    const me = this.deps.controllerId;
+    const now = this.now();
+    const booked = new Map([...(this.byFunclet.get(funclet.id) ?? [])].map((sandbox) => [sandbox.id, sandbox]));
+    const claims = this.claims.get(funclet.id) ?? new Map<string, number>();
+    const strays = this.strays.get(funclet.id);
+    const stillStrays = new Map<string, number>();
+    const claim: string[] = [];
+    const adopt: SandboxReport[] = [];
+    for (const report of reported) {
+      const sandbox = booked.get(report.sandboxId);
+      booked.delete(report.sandboxId);
+      if (report.owner === me) {
+        if (sandbox) sandbox.untracked = Math.max(0, report.inFlight - sandbox.used);
+        else if (claims.delete(report.sandboxId)) adopt.push(report);
+        else this.noteStray(funclet, report, strays?.get(report.sandboxId) ?? now, stillStrays);
+      } else if (report.owner === '') {
+        if (this.closed || (!sandbox && report.unownedMs < CLAIM_DELAY_MS)) continue;
+        claim.push(report.sandboxId);
+        claims.set(report.sandboxId, now);
+      } else if (sandbox) {
+        this.discard(sandbox, { destroy: false, keepReservation: true, reason: `controller ${report.owner} took it over` });
+      }
     }
+    for (const sandbox of booked.values()) {
+      if (now - sandbox.createdAtMs > REPORT_GRACE_MS) this.discard(sandbox, { destroy: false, reason: 'its funclet no longer runs it' });
+    }
+    for (const [id, atMs] of claims) if (now - atMs > STRAY_GRACE_MS) claims.delete(id);
+    this.keepPerFunclet(this.claims, funclet.id, claims);
+    this.keepPerFunclet(this.strays, funclet.id, stillStrays);
+    return { claim, adopt };
   }
 
-  /** Compares the books with the live funclets: sandboxes on vanished or rebooted ones are forgotten. */
-  reconcile(live: readonly FuncletInfo[]): void {
-    const liveById = new Map(live.map((funclet) => [funclet.id, funclet]));
-    for (const funcletId of [...this.byFunclet.keys()]) {
-      const current = liveById.get(funcletId);
-      if (!current) this.forgetFunclet(funcletId, 'funclet heartbeat expired');
-      else this.noteFunclet(current);
+  /**
+   * Takes over a sandbox its funclet granted us: its slots, its reservation,
+   * and the calls still running on it under its former owner's leases.
+   */
+  adopt(funclet: FuncletInfo, report: SandboxReport, fn: FunctionConfig | undefined): void {
+    if (this.closed || [...(this.byFunclet.get(funclet.id) ?? [])].some((sandbox) => sandbox.id === report.sandboxId)) return;
+    if (!fn) {
+      this.deps.log.info({ sandbox: report.sandboxId, function: report.functionName }, 'destroying an adopted sandbox of a deleted function');
+      this.destroyUnbooked(funclet, report);
+      return;
     }
+    const pool = this.poolFor(fn);
+    const now = this.now();
+    const sandbox = this.addSandbox(pool, {
+      id: report.sandboxId,
+      funclet,
+      functionName: fn.name,
+      version: report.functionVersion,
+      memoryMb: report.memoryMb,
+      timeoutMs: fn.timeoutSeconds * 1000,
+      slots: Math.max(1, report.concurrency),
+      reservation: report.reservation,
+      createdAtMs: now,
+      used: 0,
+      untracked: report.inFlight,
+      idleSinceMs: now - report.idleMs,
+      forgotten: false,
+      leases: new Set(),
+    });
+    this.deps.log.info({ sandbox: sandbox.id, function: fn.name, version: String(sandbox.version), funclet: funclet.id, inFlight: report.inFlight }, 'adopted a sandbox');
+    if (sandbox.version < pool.latestVersion) this.retire(sandbox);
+    else this.offerRoom(pool);
   }
 
-  /** Periodic housekeeping: follow membership, expire unrenewed leases, sweep idle sandboxes. */
+  /** The function's config could not be had: the next report adopts the sandbox instead of taking it for a stray. */
+  adoptLater(funclet: FuncletInfo, report: SandboxReport): void {
+    const claims = this.claims.get(funclet.id) ?? new Map<string, number>();
+    claims.set(report.sandboxId, this.now());
+    this.claims.set(funclet.id, claims);
+  }
+
+  /** Periodic housekeeping: expire unrenewed leases, sweep idle sandboxes, keep our reservations, ask for slots again. */
   async maintain(): Promise<void> {
-    try {
-      this.reconcile(await this.deps.membership.live());
-    } catch (error) {
-      // Without a membership list (Redis down) nothing is forgotten: better
-      // to try a sandbox and fail than to drop live ones.
-      this.deps.log.debug({ err: (error as Error).message }, 'membership unavailable; skipping reconcile');
-    }
     this.expireLeases();
     this.sweepIdle();
+    this.askForSlotsAgain();
+    if (this.now() - this.lastKeptMs >= KEEP_RESERVATIONS_MS) {
+      this.lastKeptMs = this.now();
+      await this.keepReservations();
+    }
   }
 
   /** Leases whose holder stopped renewing them (it died, or lost its stream) are freed. */
@@ -272,15 +371,41 @@ export class Placement {
     for (const lease of [...this.leases.values()]) if (lease.expiresAtMs <= now) this.release(lease);
   }
 
-  /** Destroys sandboxes idle for longer than the idle TTL and drops empty pools. */
+  /**
+   * Destroys sandboxes idle for longer than their function's idle timeout
+   * (at once while another controller wants the slots), keeping the
+   * function's reserved concurrency warm, and drops empty pools.
+   */
   sweepIdle(): void {
-    const cutoff = this.now() - this.deps.limits.idleTtlMs;
+    const now = this.now();
     for (const [name, pool] of this.pools) {
-      for (const sandbox of [...pool.sandboxes]) {
-        if (sandbox.used === 0 && sandbox.idleSinceMs <= cutoff) this.discard(sandbox, { destroy: true, reason: 'idle' });
+      const cutoff = this.yieldsSlots(pool) ? now : now - pool.idleTimeoutMs;
+      let kept = 0;
+      for (const sandbox of [...pool.sandboxes]) if (!this.isIdle(sandbox)) kept += sandbox.slots;
+      // The most recently used stay: those are the warm ones the reserve keeps.
+      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => b.idleSinceMs - a.idleSinceMs);
+      for (const sandbox of idle) {
+        if (kept < pool.reservedConcurrency || sandbox.idleSinceMs > cutoff) kept += sandbox.slots;
+        else this.discard(sandbox, { destroy: true, reason: 'idle' });
       }
-      if (pool.unused) this.pools.delete(name);
+      if (pool.unused && pool.reservedConcurrency === 0) this.pools.delete(name);
     }
+  }
+
+  /** Another controller waits for slots of the function: our idle sandboxes of it go at once, unless our own calls waited lately. */
+  onSlotsWanted(functionName: string): void {
+    const pool = this.pools.get(functionName);
+    if (!pool || pool.waiters.length > 0 || this.now() - pool.lastWaitMs < RECENT_WAIT_MS) return;
+    pool.wantedElsewhereUntilMs = this.now() + WANTED_FOR_MS;
+    this.sweepIdle();
+  }
+
+  /** Another controller gave slots back: calls waiting here try for them. */
+  onSlotsFreed(functionName: string): void {
+    const pool = this.pools.get(functionName);
+    if (!pool || pool.heldElsewhere === 0) return;
+    pool.heldElsewhere = 0;
+    this.offerRoom(pool);
   }
 
   /** Sandboxes on the books, for tests and introspection. */
@@ -289,25 +414,24 @@ export class Placement {
   }
 
   /** The funclets a new sandbox of `fn` would go to, best first (for code prefetch). */
-  async likelyFunclets(fn: FunctionConfig): Promise<FuncletInfo[]> {
-    return this.choice.order(fn, await this.deps.membership.live());
+  likelyFunclets(fn: FunctionConfig): FuncletInfo[] {
+    return this.choice.order(fn, this.deps.membership.live());
   }
 
   /**
-   * Stops placing, fails the waiters and destroys every sandbox this
-   * controller created, giving up after `timeoutMs`.
+   * Stops placing and fails the waiters. The sandboxes stay, with their
+   * reservations: once this controller's streams end their funclets offer
+   * them to the other controllers (or to this one's successor), and destroy
+   * those nobody claims.
    */
-  async close(timeoutMs: number): Promise<void> {
+  close(): void {
     this.closed = true;
     const shuttingDown = new PlatformError('service_unavailable', 'the controller is shutting down');
-    const all = this.sandboxes();
     for (const pool of this.pools.values()) pool.waiters.failAll(shuttingDown);
-    const destroyed = Promise.allSettled(all.map((sandbox) => this.destroy(sandbox, timeoutMs)));
-    for (const sandbox of all) sandbox.forgotten = true;
+    for (const sandbox of this.sandboxes()) sandbox.forgotten = true;
     this.pools.clear();
     this.byFunclet.clear();
     this.leases.clear();
-    await settlesWithin(destroyed, timeoutMs);
   }
 
   // ---- the pieces of acquire ---------------------------------------------
@@ -357,6 +481,8 @@ export class Placement {
       throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`);
     }
     this.askForSlotsBack(pool, pool.waiters.length + 1);
+    pool.lastWaitMs = this.now();
+    if (pool.heldElsewhere > 0) this.deps.signals.wanted(fn.name);
     const waitMs = Math.min(this.deps.limits.queueTimeoutMs, options.deadlineMs - this.now());
     return pool.waiters.wait(fn.version, waitMs, options.signal);
   }
@@ -421,7 +547,12 @@ export class Placement {
     });
   }
 
-  /** Chooses the funclet for a creation takeRoom decided, and hands its call the ticket. */
+  /**
+   * Chooses the funclet for a creation takeRoom decided, reserves its slots
+   * of the function's limit, and hands its call the ticket. Throws
+   * CreationLost (the call places again, and waits) when other controllers'
+   * sandboxes hold the whole limit.
+   */
   private async startCreation(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<CreationTicket> {
     let over = false;
     let releaseMemory = () => {};
@@ -435,17 +566,18 @@ export class Placement {
     const failed = (error: Error) => {
       if (!finish()) return;
       pool.usedSlots -= creation.reserved;
+      if (creation.reservation) this.releaseReservation(fn.name, creation.reservation.id, creation.reservation.slots);
       const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
       for (const joiner of creation.joiners.splice(0)) joiner.reject(forJoiners);
       this.offerRoom(pool);
     };
     let funclet: FuncletInfo;
+    let reservation: { id: string; slots: number };
     try {
-      const live = await this.deps.membership.live();
-      this.reconcile(live);
-      const reserved = this.choice.reserve(fn, live);
+      const reserved = this.choice.reserve(fn, this.deps.membership.live());
       funclet = reserved.funclet;
       releaseMemory = reserved.release;
+      reservation = await this.reserveSlots(pool, fn, creation);
     } catch (error) {
       failed(error as Error);
       throw error;
@@ -453,12 +585,32 @@ export class Placement {
     creation.funclet = funclet;
     return {
       funclet,
+      owner: this.deps.controllerId,
+      reservation: reservation.id,
+      slots: reservation.slots,
       created: (sandboxId) => {
         if (!finish()) {
           void this.deps.funclets.destroySandbox(funclet, sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+          this.releaseReservation(fn.name, reservation.id, reservation.slots);
           return undefined;
         }
-        const sandbox = this.addSandbox(pool, fn, creation, funclet, sandboxId);
+        const now = this.now();
+        const sandbox = this.addSandbox(pool, {
+          id: sandboxId,
+          funclet,
+          functionName: fn.name,
+          version: fn.version,
+          memoryMb: fn.memoryMb,
+          timeoutMs: fn.timeoutSeconds * 1000,
+          slots: creation.slots,
+          reservation: reservation.id,
+          createdAtMs: now,
+          used: creation.reserved,
+          untracked: 0,
+          idleSinceMs: now,
+          forgotten: false,
+          leases: new Set(),
+        });
         const lease = this.newLease(sandbox, 1);
         for (const joiner of creation.joiners.splice(0)) joiner.resolve(this.newLease(sandbox, 1));
         this.offerRoom(pool);
@@ -468,27 +620,123 @@ export class Placement {
     };
   }
 
-  private addSandbox(pool: FunctionPool, fn: FunctionConfig, creation: Creation, funclet: FuncletInfo, sandboxId: string): SandboxRecord {
+  /**
+   * The creation's slots out of the function's limit. A grant short of
+   * what the creation promised sends the calls beyond it back to place
+   * again; none at all means the other controllers hold the limit.
+   */
+  private async reserveSlots(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<{ id: string; slots: number }> {
+    const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, creation.slots);
+    // Learnt only from a grant that fell short: the book counts our own releases still under way, and a
+    // full grant means nobody else is in the way now.
+    pool.heldElsewhere = granted.slots < creation.slots ? Math.max(0, granted.heldBefore - this.reservedHere(pool, creation)) : 0;
+    if (granted.slots === 0) throw new CreationLost(`other controllers' sandboxes hold all ${pool.maxConcurrency} calls of ${fn.name}'s limit`);
+    creation.reservation = { id: granted.id, slots: granted.slots };
+    creation.slots = granted.slots;
+    while (creation.reserved > creation.slots) {
+      const joiner = creation.joiners.pop();
+      if (!joiner) break;
+      creation.reserved -= 1;
+      pool.usedSlots -= 1;
+      joiner.reject(new CreationLost('the sandbox got fewer slots than were promised'));
+    }
+    return creation.reservation;
+  }
+
+  /** Slots of the function's limit that this controller's reservations hold, `except` a creation. */
+  private reservedHere(pool: FunctionPool, except?: Creation): number {
+    let slots = 0;
+    for (const sandbox of pool.sandboxes) if (sandbox.reservation) slots += sandbox.slots;
+    for (const creation of pool.creations) if (creation !== except && creation.reservation) slots += creation.reservation.slots;
+    return slots;
+  }
+
+  private releaseReservation(functionName: string, id: string, slots: number): void {
+    if (!id) return;
+    this.deps.book.release(functionName, id, slots).then(
+      () => {
+        this.deps.signals.freed(functionName);
+        // Calls here that waited on a book still counting this reservation may go now.
+        this.onSlotsFreed(functionName);
+      },
+      // It lapses on its own once nobody keeps it.
+      (error: Error) => this.deps.log.debug({ function: functionName, err: error.message }, 'giving back a reservation failed'),
+    );
+  }
+
+  /** Extends the reservations of our sandboxes; one that lapsed and no longer fits the limit costs its sandbox. */
+  private async keepReservations(): Promise<void> {
+    const held = this.sandboxes().filter((sandbox) => sandbox.reservation);
+    if (held.length === 0) return;
+    let lost: Set<string>;
+    try {
+      lost = await this.deps.book.keep(
+        held.map((sandbox) => ({ functionName: sandbox.functionName, id: sandbox.reservation, slots: sandbox.slots, maxConcurrency: this.pools.get(sandbox.functionName)?.maxConcurrency ?? sandbox.slots })),
+      );
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message }, 'cannot keep the reservations of our sandboxes; trying again');
+      return;
+    }
+    for (const sandbox of held) {
+      if (lost.has(sandbox.reservation)) this.discard(sandbox, { destroy: true, keepReservation: true, reason: 'its reservation lapsed and the limit is full' });
+    }
+  }
+
+  /** Pools whose calls wait on other controllers' slots: tell them again, and learn what is held now. */
+  private askForSlotsAgain(): void {
+    for (const [name, pool] of this.pools) {
+      if (pool.waiters.length === 0 || pool.heldElsewhere === 0) continue;
+      this.deps.signals.wanted(name);
+      this.deps.book.held(name).then(
+        (held) => {
+          pool.heldElsewhere = Math.max(0, held - this.reservedHere(pool));
+          this.offerRoom(pool);
+        },
+        () => {},
+      );
+    }
+  }
+
+  private yieldsSlots(pool: FunctionPool): boolean {
     const now = this.now();
-    const sandbox: SandboxRecord = {
-      id: sandboxId,
-      funclet,
-      functionName: fn.name,
-      version: fn.version,
-      memoryMb: fn.memoryMb,
-      timeoutMs: fn.timeoutSeconds * 1000,
-      slots: creation.slots,
-      createdAtMs: now,
-      used: creation.reserved,
-      idleSinceMs: now,
-      forgotten: false,
-      leases: new Set(),
-    };
+    return pool.wantedElsewhereUntilMs > now && pool.waiters.length === 0 && now - pool.lastWaitMs >= RECENT_WAIT_MS;
+  }
+
+  private isIdle(sandbox: SandboxRecord): boolean {
+    return sandbox.used === 0 && sandbox.untracked === 0;
+  }
+
+  /**
+   * A sandbox reported as ours that the books do not hold: a creation whose
+   * answer is still on its way, or one given up on. Destroyed if it stays
+   * unknown; otherwise carried over to the next report in `stillStrays`.
+   */
+  private noteStray(funclet: FuncletInfo, report: SandboxReport, firstSeenMs: number, stillStrays: Map<string, number>): void {
+    if (this.now() - firstSeenMs < STRAY_GRACE_MS) {
+      stillStrays.set(report.sandboxId, firstSeenMs);
+      return;
+    }
+    this.deps.log.warn({ sandbox: report.sandboxId, funclet: funclet.id, function: report.functionName }, 'destroying a sandbox of ours that the books do not hold');
+    this.destroyUnbooked(funclet, report);
+  }
+
+  private keepPerFunclet(all: Map<string, Map<string, number>>, funcletId: string, entries: Map<string, number>): void {
+    if (entries.size > 0) all.set(funcletId, entries);
+    else all.delete(funcletId);
+  }
+
+  /** Destroys a sandbox that is ours but not on the books, and gives back its reservation. */
+  private destroyUnbooked(funclet: FuncletInfo, report: SandboxReport): void {
+    void this.deps.funclets.destroySandbox(funclet, report.sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+    this.releaseReservation(report.functionName, report.reservation, report.concurrency);
+  }
+
+  private addSandbox(pool: FunctionPool, sandbox: SandboxRecord): SandboxRecord {
     pool.sandboxes.add(sandbox);
     let onFunclet = this.byFunclet.get(sandbox.funclet.id);
     if (!onFunclet) this.byFunclet.set(sandbox.funclet.id, (onFunclet = new Set()));
     onFunclet.add(sandbox);
-    this.deps.log.debug({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), funclet: sandbox.funclet.id }, 'sandbox created');
+    this.deps.log.debug({ sandbox: sandbox.id, function: sandbox.functionName, version: String(sandbox.version), funclet: sandbox.funclet.id }, 'sandbox on the books');
     return sandbox;
   }
 
@@ -523,6 +771,7 @@ export class Placement {
     if (sandbox.used === 0) {
       sandbox.idleSinceMs = this.now();
       if (!counted || sandbox.version < pool.latestVersion) this.discard(sandbox, { destroy: true, reason: 'older version' });
+      else if (this.yieldsSlots(pool) && sandbox.untracked === 0) this.discard(sandbox, { destroy: true, reason: 'another controller wants its slots' });
     }
     if (counted) this.offerRoom(pool);
   }

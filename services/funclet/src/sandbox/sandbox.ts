@@ -109,6 +109,8 @@ export class Sandbox {
   private codeMounted = false;
   private invocations = 0;
   private running = 0;
+  /** When the last call ended (or the sandbox was made): the owner recycles idle sandboxes by it. */
+  private quietSinceMs = Date.now();
   private exitReason?: Promise<string>;
   private source?: LogSource;
   private destroyed?: Promise<void>;
@@ -174,6 +176,11 @@ export class Sandbox {
   /** Calls running now. */
   get inFlight(): number {
     return this.running;
+  }
+
+  /** How long it has run no call; 0 while one runs. */
+  idleMs(now = Date.now()): number {
+    return this.running > 0 ? 0 : Math.max(0, now - this.quietSinceMs);
   }
 
   /** Called once the sandbox is destroyed, whatever the reason. */
@@ -244,6 +251,7 @@ export class Sandbox {
       return await this.run(call, timeoutMs);
     } finally {
       this.running -= 1;
+      if (this.running === 0) this.quietSinceMs = Date.now();
     }
   }
 
