@@ -12,7 +12,7 @@ export {
   type LogLine,
 } from './subjects.js';
 export { toServiceError, fromServiceError, toCallFailure, fromCallFailure } from './error-mapping.js';
-export { ERROR_CODE_KEY, AUTHORIZATION_KEY } from './metadata.js';
+export { ERROR_CODE_KEY, RETRY_AFTER_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type DuplexStream, type ServeOptions, type ServiceImpl } from './server.js';
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
 export { Coalescer } from './coalescer.js';

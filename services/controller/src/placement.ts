@@ -94,6 +94,8 @@ const STRAY_GRACE_MS = 5_000;
 export const KEEP_RESERVATIONS_MS = 3_000;
 /** A function whose calls waited here this recently keeps its idle sandboxes for itself. */
 const RECENT_WAIT_MS = 1_000;
+/** What a call refused at a function's limit is told to wait before trying again. */
+const RETRY_AFTER_MS = 1_000;
 /** How long another controller's want of slots makes idle sandboxes go. */
 const WANTED_FOR_MS = 2_000;
 /** A sandbox another call was making could not be made (not its function's fault): place again. */
@@ -478,13 +480,21 @@ export class Placement {
 
   private async waitForRoom(pool: FunctionPool, fn: FunctionConfig, options: PlaceOptions): Promise<Grant> {
     if (pool.waiters.length >= this.deps.limits.maxQueue) {
-      throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`);
+      throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`, {
+        retryAfterMs: RETRY_AFTER_MS,
+      });
     }
     this.askForSlotsBack(pool, pool.waiters.length + 1);
     pool.lastWaitMs = this.now();
     if (pool.heldElsewhere > 0) this.deps.signals.wanted(fn.name);
-    const waitMs = Math.min(this.deps.limits.queueTimeoutMs, options.deadlineMs - this.now());
-    return pool.waiters.wait(fn.version, waitMs, options.signal);
+    const queueTimeoutMs = this.deps.limits.queueTimeoutMs;
+    const callerMs = options.deadlineMs - this.now();
+    // The queue's own deadline is the limit's answer (429); the caller's is the caller's (deadline_exceeded).
+    const timedOut =
+      queueTimeoutMs <= callerMs
+        ? () => new PlatformError('too_many_requests', `${fn.name} stayed at its concurrency limit (${pool.maxConcurrency}) for ${queueTimeoutMs} ms`, { retryAfterMs: RETRY_AFTER_MS })
+        : undefined;
+    return pool.waiters.wait(fn.version, Math.min(queueTimeoutMs, callerMs), options.signal, timedOut);
   }
 
   /**
