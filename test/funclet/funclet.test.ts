@@ -166,6 +166,7 @@ function startFunclet(): Promise<RunningService> {
     FUNCLET_MEMORY_MB: String(FUNCLET_MEMORY_MB),
     FUNCLET_REPORT_INTERVAL_MS: '200',
     FUNCLET_ORPHAN_TTL_MS: '1000',
+    FUNCLET_AGENT_CHECK_MS: '1000',
     CONTROLLER_ADDRESS: fakeAddress,
     STUBS_ADDRESS: fakeAddress,
     FAAS_INTERNAL_TOKEN: '',
@@ -534,6 +535,27 @@ describe('funclet', () => {
       hostListener.close();
       ip('netns', 'del', testNs);
     }
+  });
+
+  it('recycles an idle sandbox whose agent stopped answering', async () => {
+    const sandboxId = await createSandbox();
+    const { sandboxes } = await client.listSandboxes({});
+    const pid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await eventually(
+        async () => ((await client.listSandboxes({})).sandboxes.some((sandbox) => sandbox.sandboxId === sandboxId) ? undefined : true),
+        15_000,
+        'the silent sandbox recycled',
+      );
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone with its sandbox.
+      }
+    }
+    expect(logLines().some((line) => line.sandbox === sandboxId && String(line.msg).includes('stopped answering'))).toBe(true);
   });
 
   it('frees the sandboxes of a controller whose stream ended, grants a claim, and destroys what nobody claims', async () => {

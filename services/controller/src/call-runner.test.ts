@@ -101,6 +101,11 @@ class FakeFunclets implements FuncletPort {
       }
     }
   }
+  async createSandbox(target: FuncletInfo, request: { fn: FunctionConfig }): Promise<{ sandboxId: string } | { initError: FunctionError }> {
+    const made = await this.createOutcome(request.fn);
+    if ('sandboxId' in made) this.created.push({ funcletId: target.id, sandboxId: made.sandboxId, version: request.fn.version });
+    return made;
+  }
   async destroySandbox(_target: FuncletInfo, sandboxId: string): Promise<void> {
     this.destroyed.push(sandboxId);
   }
@@ -305,16 +310,38 @@ describe('placing and running calls', () => {
   });
 
   it('returns an init error as the function error, leaving no sandbox', async () => {
-    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }) });
+    const clock = { ms: Date.now() };
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }), now: () => clock.ms });
     fake.createOutcome = () => ({ initError: create(InvocationResultSchema, { functionError: { type: 'HandlerNotFound', message: 'index.handler is not exported' } }).functionError! });
     const result = await invoke('c1');
     expect(result.functionError).toMatchObject({ type: 'HandlerNotFound', message: 'index.handler is not exported' });
     expect(result).toMatchObject({ callId: 'c1', coldStart: true, functionVersion: 1n, sandboxId: '' });
     expect(fake.invoked).toEqual([]);
     expect(placement.sandboxes()).toEqual([]);
-    // The slot was given back: with max_concurrency 1 another call can still create.
+    // The slot was given back: with max_concurrency 1 another call can still create, once the pause is over.
+    clock.ms += 1_100;
     fake.createOutcome = () => ({ sandboxId: 'sb-ok' });
     await expect(invoke()).resolves.toMatchObject({ sandboxId: 'sb-ok' });
+  });
+
+  it('pauses the cold starts of a version that keeps failing to start, longer each time, until one starts', async () => {
+    const clock = { ms: Date.now() };
+    const { fake, invoke } = setup({ now: () => clock.ms });
+    let attempts = 0;
+    const initError = create(InvocationResultSchema, { functionError: { type: 'InitError', message: 'boom at import' } }).functionError!;
+    fake.createOutcome = () => (attempts++, { initError });
+    const call = async () => (await invoke()).functionError?.message;
+    expect(await call()).toBe('boom at import');
+    // Within the pause the same error comes back without a cold start.
+    expect([await call(), await call(), attempts]).toEqual(['boom at import', 'boom at import', 1]);
+    clock.ms += 1_000;
+    expect([await call(), attempts]).toEqual(['boom at import', 2]);
+    clock.ms += 1_500;
+    expect([await call(), attempts]).toEqual(['boom at import', 2]);
+    clock.ms += 600;
+    fake.createOutcome = () => (attempts++, { sandboxId: 'sb-fixed' });
+    expect((await invoke()).sandboxId).toBe('sb-fixed');
+    expect(attempts).toBe(3);
   });
 
   it('answers no_funclets when no funclet is alive', async () => {
@@ -653,6 +680,27 @@ describe('funclet reports', () => {
     await settle(1);
     expect(fake.destroyed).toEqual(['sb-9']);
     expect(await book.held('hello')).toBe(0);
+  });
+});
+
+describe('reserved concurrency', () => {
+  it('makes sandboxes without a call up to the reserve, serves calls on them warm, and keeps them past the idle timeout', async () => {
+    const clock = { ms: Date.now() };
+    const fn = fnConfig({ reservedConcurrency: 2, idleTimeoutSeconds: 1 });
+    const { fake, invoke, placement } = setup({ fn, now: () => clock.ms });
+    placement.observe(fn);
+    for (let round = 0; round < 6; round++) {
+      clock.ms += 1_000;
+      await placement.maintain();
+      await settle(5);
+    }
+    expect(fake.created.map((c) => c.sandboxId)).toEqual(['sb-1', 'sb-2']);
+    expect(fake.invoked).toEqual([]);
+    expect((await invoke()).coldStart).toBe(false);
+    clock.ms += 60_000;
+    await placement.maintain();
+    expect(fake.destroyed).toEqual([]);
+    expect(placement.sandboxes()).toHaveLength(2);
   });
 });
 

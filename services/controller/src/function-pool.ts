@@ -1,5 +1,5 @@
 import { IDLE_TIMEOUT_SECONDS, withDefault, type FunctionConfig } from '@faas/protocol';
-import type { Creation, LeaseRecord, SandboxRecord } from './books.js';
+import type { Creation, FunctionInitFailed, LeaseRecord, SandboxRecord } from './books.js';
 import { WaitQueue } from './wait-queue.js';
 
 /** What a waiting call is handed: a slot (as a lease), a place on a sandbox being made, or the right to make one. */
@@ -33,6 +33,15 @@ export class FunctionPool {
   wantedElsewhereUntilMs = 0;
   /** When a call of this function last had to wait here. */
   lastWaitMs = 0;
+  /** Slots all controllers' reservations hold, as last asked (only for functions with reserved concurrency). */
+  heldByAll: number | undefined;
+  heldAskedAtMs = 0;
+  /** A sandbox is being made to keep the reserve warm; one at a time per function. */
+  warming = false;
+  /** When keeping the reserve warm last failed: tried again only after a pause, never in a tight loop. */
+  warmFailedAtMs = 0;
+  /** A version whose sandboxes failed to start `count` times in a row: no cold start of it before `untilMs`. */
+  startFailures: { readonly version: bigint; readonly count: number; readonly untilMs: number; readonly error: FunctionInitFailed } | undefined;
   readonly sandboxes = new Set<SandboxRecord>();
   readonly creations = new Set<Creation>();
   /** Slots of revoked leases not yet given back. */

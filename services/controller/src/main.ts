@@ -19,6 +19,8 @@ import { StubsFunctions } from './stubs-functions.js';
 
 /** How often silent funclets are dropped, leases expired and idle sandboxes swept. */
 const MAINTENANCE_INTERVAL_MS = 250;
+/** Tries at listing the functions at start (stubs may start after us). */
+const STARTUP_LIST_ATTEMPTS = 10;
 
 const config = loadControllerConfig();
 const log = createLogger('controller', config.LOG_LEVEL);
@@ -77,6 +79,18 @@ const stubsChanges = subscribeChannel(
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   log,
 );
+// Functions whose reserved concurrency must be warm before any call asks for them.
+void (async () => {
+  for (let attempt = 1; attempt <= STARTUP_LIST_ATTEMPTS; attempt++) {
+    try {
+      for (const fn of await stubs.list()) if (fn.reservedConcurrency > 0) placement.observe(fn);
+      return;
+    } catch (error) {
+      if (attempt === STARTUP_LIST_ATTEMPTS) log.warn({ err: (error as Error).message }, 'cannot list the functions; reserves are warmed as their functions are deployed or called');
+      else await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+})();
 const functions = new CachedFunctions(stubs, functionCache);
 const runner = new CallRunner({ placement, funclets, functions });
 

@@ -46,7 +46,7 @@ export interface PlacementLog {
 export interface PlacementDeps {
   /** Names this controller as the owner of the sandboxes it makes. */
   readonly controllerId: string;
-  readonly funclets: Pick<FuncletPort, 'destroySandbox' | 'disconnect'>;
+  readonly funclets: Pick<FuncletPort, 'createSandbox' | 'destroySandbox' | 'disconnect'>;
   readonly membership: Membership;
   readonly book: ConcurrencyBook;
   readonly signals: SlotSignals;
@@ -94,6 +94,15 @@ const STRAY_GRACE_MS = 5_000;
 export const KEEP_RESERVATIONS_MS = 3_000;
 /** A function whose calls waited here this recently keeps its idle sandboxes for itself. */
 const RECENT_WAIT_MS = 1_000;
+/** How often the slots of a function with reserved concurrency are counted over all controllers. */
+const HELD_ASKED_EVERY_MS = 1_000;
+/** The pause after keeping a reserve warm failed. */
+const WARM_RETRY_MS = 10_000;
+/** Longest a sandbox made for the reserve may take. */
+const WARM_BUDGET_MS = 60_000;
+/** The first pause of a function's cold starts after its sandbox failed to start, and the longest. */
+const START_FAILURE_PAUSE_MS = 1_000;
+const START_FAILURE_PAUSE_MAX_MS = 30_000;
 /** What a call refused at a function's limit is told to wait before trying again. */
 const RETRY_AFTER_MS = 1_000;
 /** How long another controller's want of slots makes idle sandboxes go. */
@@ -128,6 +137,7 @@ export class Placement {
   async acquire(fn: FunctionConfig, options: PlaceOptions): Promise<Placed> {
     if (this.closed) throw new PlatformError('service_unavailable', 'the controller is shutting down');
     const pool = this.poolFor(fn);
+    this.refuseWhileFailingToStart(pool, fn);
     let grant: Grant | undefined;
     for (;;) {
       if (options.signal?.aborted) throw new PlatformError('deadline_exceeded', 'the caller gave up');
@@ -361,6 +371,7 @@ export class Placement {
     this.expireLeases();
     this.sweepIdle();
     this.askForSlotsAgain();
+    this.keepReservesWarm();
     if (this.now() - this.lastKeptMs >= KEEP_RESERVATIONS_MS) {
       this.lastKeptMs = this.now();
       await this.keepReservations();
@@ -382,15 +393,88 @@ export class Placement {
     const now = this.now();
     for (const [name, pool] of this.pools) {
       const cutoff = this.yieldsSlots(pool) ? now : now - pool.idleTimeoutMs;
-      let kept = 0;
-      for (const sandbox of [...pool.sandboxes]) if (!this.isIdle(sandbox)) kept += sandbox.slots;
-      // The most recently used stay: those are the warm ones the reserve keeps.
-      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => b.idleSinceMs - a.idleSinceMs);
+      // The longest idle go first; the reserve (counted over every controller's sandboxes) stays.
+      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox) && sandbox.idleSinceMs <= cutoff).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
       for (const sandbox of idle) {
-        if (kept < pool.reservedConcurrency || sandbox.idleSinceMs > cutoff) kept += sandbox.slots;
-        else this.discard(sandbox, { destroy: true, reason: 'idle' });
+        const held = pool.heldByAll ?? pool.ownSlots;
+        if (pool.reservedConcurrency > 0 && held - sandbox.slots < pool.reservedConcurrency) continue;
+        if (pool.heldByAll !== undefined) pool.heldByAll -= sandbox.slots;
+        this.discard(sandbox, { destroy: true, reason: 'idle' });
       }
       if (pool.unused && pool.reservedConcurrency === 0) this.pools.delete(name);
+    }
+  }
+
+  /**
+   * Functions with reserved concurrency: learn what every controller holds
+   * (once a second), and make a sandbox without a call while that is less
+   * than the reserve. One sandbox at a time per function; a failure pauses
+   * the function's warming rather than retrying in a loop.
+   */
+  private keepReservesWarm(): void {
+    const now = this.now();
+    for (const [name, pool] of this.pools) {
+      if (pool.reservedConcurrency === 0 || !pool.config || pool.warming || this.closed) continue;
+      if (now - pool.heldAskedAtMs >= HELD_ASKED_EVERY_MS) {
+        pool.heldAskedAtMs = now;
+        this.deps.book.held(name).then(
+          (held) => (pool.heldByAll = held),
+          () => {},
+        );
+      }
+      const held = pool.heldByAll;
+      if (held === undefined || held >= pool.reservedConcurrency || now - pool.warmFailedAtMs < WARM_RETRY_MS) continue;
+      pool.warming = true;
+      void this.warmOne(pool, pool.config, pool.reservedConcurrency - held).finally(() => (pool.warming = false));
+    }
+  }
+
+  private async warmOne(pool: FunctionPool, fn: FunctionConfig, missing: number): Promise<void> {
+    let releaseMemory = () => {};
+    let reservation: { id: string; slots: number } | undefined;
+    try {
+      const chosen = this.choice.reserve(fn, this.deps.membership.live());
+      releaseMemory = chosen.release;
+      const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, Math.min(pool.perSandbox, missing));
+      if (granted.slots === 0) return;
+      reservation = { id: granted.id, slots: granted.slots };
+      const made = await this.deps.funclets.createSandbox(
+        chosen.funclet,
+        { fn: granted.slots === fn.concurrencyPerSandbox ? fn : { ...fn, concurrencyPerSandbox: granted.slots }, owner: this.deps.controllerId, reservation: granted.id },
+        { deadlineMs: this.now() + WARM_BUDGET_MS },
+      );
+      if ('initError' in made) throw new Error(`the function does not load: ${made.initError.type}: ${made.initError.message}`);
+      if (this.closed || this.pools.get(fn.name) !== pool || fn.version < pool.latestVersion) {
+        void this.deps.funclets.destroySandbox(chosen.funclet, made.sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+        this.releaseReservation(fn.name, granted.id, granted.slots);
+        return;
+      }
+      const now = this.now();
+      this.addSandbox(pool, {
+        id: made.sandboxId,
+        funclet: chosen.funclet,
+        functionName: fn.name,
+        version: fn.version,
+        memoryMb: fn.memoryMb,
+        timeoutMs: fn.timeoutSeconds * 1000,
+        slots: granted.slots,
+        reservation: granted.id,
+        createdAtMs: now,
+        used: 0,
+        untracked: 0,
+        idleSinceMs: now,
+        forgotten: false,
+        leases: new Set(),
+      });
+      pool.heldByAll = (pool.heldByAll ?? 0) + granted.slots;
+      this.deps.log.info({ sandbox: made.sandboxId, function: fn.name, slots: granted.slots }, 'made a sandbox to keep the reserved concurrency warm');
+      this.offerRoom(pool);
+    } catch (error) {
+      pool.warmFailedAtMs = this.now();
+      if (reservation) this.releaseReservation(fn.name, reservation.id, reservation.slots);
+      this.deps.log.warn({ function: fn.name, err: (error as Error).message }, 'cannot keep the reserved concurrency warm; trying again later');
+    } finally {
+      releaseMemory();
     }
   }
 
@@ -470,6 +554,27 @@ export class Placement {
       return { kind: 'create', creation };
     }
     return undefined;
+  }
+
+  /**
+   * A function version whose sandboxes keep failing to start is not started
+   * again for a while (1 s, doubling to 30 s): its calls get the last init
+   * error at once, instead of a cold start each that fails the same way.
+   */
+  private refuseWhileFailingToStart(pool: FunctionPool, fn: FunctionConfig): void {
+    const failures = pool.startFailures;
+    if (!failures || failures.version !== fn.version || this.now() >= failures.untilMs) return;
+    if (pool.sandboxWithRoom(fn.version)) return;
+    throw failures.error;
+  }
+
+  private noteStartFailure(pool: FunctionPool, fn: FunctionConfig, error: FunctionInitFailed): void {
+    const count = pool.startFailures?.version === fn.version ? pool.startFailures.count + 1 : 1;
+    const pauseMs = Math.min(START_FAILURE_PAUSE_MAX_MS, START_FAILURE_PAUSE_MS * 2 ** (count - 1));
+    pool.startFailures = { version: fn.version, count, untilMs: this.now() + pauseMs, error };
+    if (count >= 3) {
+      this.deps.log.warn({ function: fn.name, version: String(fn.version), failures: count, pauseMs, initError: error.functionError.type }, 'the function keeps failing to start; pausing its cold starts');
+    }
   }
 
   /** Capacity came free: hand it to the waiters, oldest first. */
@@ -575,6 +680,7 @@ export class Placement {
     };
     const failed = (error: Error) => {
       if (!finish()) return;
+      if (error instanceof FunctionInitFailed) this.noteStartFailure(pool, fn, error);
       pool.usedSlots -= creation.reserved;
       if (creation.reservation) this.releaseReservation(fn.name, creation.reservation.id, creation.reservation.slots);
       const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
@@ -605,6 +711,7 @@ export class Placement {
           return undefined;
         }
         const now = this.now();
+        if (pool.startFailures?.version === fn.version) pool.startFailures = undefined;
         const sandbox = this.addSandbox(pool, {
           id: sandboxId,
           funclet,

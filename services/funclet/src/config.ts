@@ -48,6 +48,7 @@ export const envSchema = {
   RUNC_PATH: optional('runc', parse.string, 'the runc binary'),
   FUNCLET_NODE_PATH: optionalPerHost(process.execPath, absolutePath, 'node binary run inside nodejs sandboxes (default: the one running the funclet); must live under /usr, /lib, /bin, /sbin or /etc'),
   FUNCLET_REPORT_INTERVAL_MS: optional(1000, parse.integer(100, 60_000), 'how often the funclet reports to each controller when nothing changed (changes are reported at once)'),
+  FUNCLET_AGENT_CHECK_MS: optional(10_000, parse.integer(500, 3_600_000), 'sandboxes idle this long have their agent asked, this often, whether it still answers; one that does not within 2 s is recycled'),
   FUNCLET_ORPHAN_TTL_MS: optional(30_000, parse.integer(1_000, 3_600_000), 'an idle sandbox no controller has claimed for this long (its controller went away) is destroyed'),
   FUNCLET_POOL_SIZE: optional(2, parse.integer(0, MAX_POOL_SIZE), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
   FUNCLET_POOL_SIZES: optional<Readonly<Record<string, number>>>({}, parsePoolSizes, 'per-runtime overrides of FUNCLET_POOL_SIZE, e.g. "nodejs=100,python3=0"'),

@@ -25,6 +25,8 @@ import { funcletService } from './server.js';
 const SERVICE = 'funclet';
 /** How often sandboxes that lost their controller are checked for one that claimed them. */
 const ORPHAN_SWEEP_MS = 5_000;
+/** How long an idle sandbox's agent has to answer whether it still does. */
+const AGENT_ANSWER_MS = 2_000;
 /** Host directories every sandbox sees read-only at the same path. */
 const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc'].filter((dir) => existsSync(dir));
 
@@ -157,8 +159,9 @@ const controllers = config.CONTROLLER_ADDRESS.map((address) => {
   attachment.start();
   return { client, attachment };
 });
-// Sandboxes whose controller went away and that no other claimed.
+// Sandboxes whose controller went away and that no other claimed, and idle ones whose agent went silent.
 const orphanSweep = setInterval(() => void manager.destroyUnowned(config.FUNCLET_ORPHAN_TTL_MS), ORPHAN_SWEEP_MS);
+const agentCheck = setInterval(() => void manager.recycleUnresponsive(config.FUNCLET_AGENT_CHECK_MS, AGENT_ANSWER_MS), config.FUNCLET_AGENT_CHECK_MS);
 
 logger.info(
   { address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB, cgroupVersion: cgroups.version, poolSize: config.FUNCLET_POOL_SIZE },
@@ -170,6 +173,7 @@ onShutdownSignal(
   async () => {
     serving = false;
     clearInterval(orphanSweep);
+    clearInterval(agentCheck);
     for (const { attachment } of controllers) attachment.stop();
     // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
     const drained = shutdown(server, 3_000);

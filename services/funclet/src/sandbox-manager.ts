@@ -380,6 +380,22 @@ export class SandboxManager {
     return idle.length;
   }
 
+  /**
+   * Recycles sandboxes whose agent stopped answering while idle for at
+   * least `idleMs`: the next call would only time out there. Returns how
+   * many went.
+   */
+  async recycleUnresponsive(idleMs: number, answerWithinMs: number): Promise<number> {
+    const now = Date.now();
+    const idle = [...this.sandboxes.values()].map(({ sandbox }) => sandbox).filter((sandbox) => !sandbox.isGeneric && !sandbox.isGone && sandbox.idleMs(now) >= idleMs);
+    const silent = (await Promise.all(idle.map(async (sandbox) => ((await sandbox.answers(answerWithinMs)) ? undefined : sandbox)))).filter(
+      (sandbox): sandbox is Sandbox => sandbox !== undefined,
+    );
+    for (const sandbox of silent) this.options.log.warn({ sandbox: sandbox.id, function: sandbox.fn.name }, 'the sandbox\'s agent stopped answering; recycling it');
+    await Promise.all(silent.map((sandbox) => sandbox.destroy({ killFirst: true })));
+    return silent.length;
+  }
+
   /** Refuses new sandboxes and destroys every existing one, the pool's included. */
   async destroyAll(): Promise<void> {
     this.closing = true;

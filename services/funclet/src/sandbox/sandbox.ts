@@ -237,6 +237,24 @@ export class Sandbox {
   }
 
   /**
+   * Whether the agent of an idle ready sandbox still answers within
+   * `timeoutMs` (true for a busy or unready one: its calls have their own
+   * deadlines). An agent that is stopped or stuck outside any call would
+   * otherwise only be found by the next call, which would then time out.
+   */
+  async answers(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'ready' || this.running > 0) return true;
+    try {
+      await this.agent.request(FrameType.PING, timeoutMs);
+      return true;
+    } catch (error) {
+      if (error instanceof AgentTimeoutError) return this.running > 0 || this.state !== 'ready';
+      // A closed connection: the sandbox is on its way out already.
+      return true;
+    }
+  }
+
+  /**
    * Runs one call. Refused with sandbox_busy when the sandbox already runs as
    * many calls as its function allows: the caller then places it elsewhere.
    */
