@@ -22,8 +22,8 @@ import {
   type MessageInitShape,
   type FunctionConfigSchema,
   type DuplexStream,
-  type FuncletReport,
-  FuncletOrdersSchema,
+  type ControllerAttachRequest,
+  ControllerAttachResponseSchema,
   create,
 } from '@faas/protocol';
 import { REPO_ROOT, startService, type RunningService } from '@faas/launcher';
@@ -136,7 +136,7 @@ let fakeAddress: string;
 let getCodeCalls = 0;
 /** The in-test controller's id: sandboxes made for it are reported as its own. */
 const FAKE_CONTROLLER = 'fake-controller';
-const reports: FuncletReport[] = [];
+const reports: ControllerAttachRequest[] = [];
 let attached: DuplexStream<typeof Controller.method.attach> | undefined;
 let funclet: RunningService;
 let client: ReturnType<typeof connect>;
@@ -217,8 +217,8 @@ beforeAll(async () => {
   addService(fakeServer, Controller, {
     attach(stream) {
       attached = stream;
-      stream.write(create(FuncletOrdersSchema, { controllerId: FAKE_CONTROLLER }));
-      stream.on('data', (report: FuncletReport) => reports.push(report));
+      stream.write(create(ControllerAttachResponseSchema, { controllerId: FAKE_CONTROLLER }));
+      stream.on('data', (report: ControllerAttachRequest) => reports.push(report));
       stream.on('error', () => {});
     },
     invoke: unimplemented,
@@ -568,7 +568,7 @@ describe('funclet', () => {
     before!.end();
     await eventually(async () => (attached !== before && ownerOf(kept) === '' ? true : undefined), 5_000, 'the sandboxes reported as nobody\'s');
     const others = lastReport().sandboxes.map((sandbox) => sandbox.sandboxId).filter((id) => id !== unclaimed);
-    attached!.write(create(FuncletOrdersSchema, { claim: others }));
+    attached!.write(create(ControllerAttachResponseSchema, { claim: others }));
     await eventually(async () => (ownerOf(kept) === FAKE_CONTROLLER ? true : undefined), 5_000, 'the claim granted');
     await eventually(
       async () => {

@@ -3,7 +3,7 @@
  * sandboxes the test says it runs, grants claims of unowned ones as a
  * funclet would, and can be cut to stand for a funclet that died.
  */
-import { FuncletReportSchema, SandboxReportSchema, create, type Client, type Controller, type FuncletOrders, type MessageInitShape } from '@faas/protocol';
+import { ControllerAttachRequestSchema, SandboxReportSchema, create, type Client, type Controller, type ControllerAttachResponse, type MessageInitShape } from '@faas/protocol';
 
 export interface FakeFuncletIdentity {
   readonly funcletId: string;
@@ -19,7 +19,7 @@ export type FakeSandbox = MessageInitShape<typeof SandboxReportSchema> & { sandb
 export class FakeAttachment {
   /** Sandboxes reported, by id; the test adds those its fake funclet makes. */
   readonly sandboxes = new Map<string, FakeSandbox>();
-  readonly orders: FuncletOrders[] = [];
+  readonly orders: ControllerAttachResponse[] = [];
   /** Resolves with the controller's id, from its first orders. */
   readonly controllerId: Promise<string>;
   private readonly stream;
@@ -33,7 +33,7 @@ export class FakeAttachment {
     this.stream = client.attach();
     let named!: (id: string) => void;
     this.controllerId = new Promise((resolve) => (named = resolve));
-    this.stream.on('data', (orders: FuncletOrders) => {
+    this.stream.on('data', (orders: ControllerAttachResponse) => {
       this.orders.push(orders);
       if (orders.controllerId) named(orders.controllerId);
       void this.controllerId.then((controllerId) => {
@@ -58,7 +58,7 @@ export class FakeAttachment {
 
   report(): void {
     this.stream.write(
-      create(FuncletReportSchema, {
+      create(ControllerAttachRequestSchema, {
         memoryMbTotal: 4096,
         memoryMbUsed: 0,
         runtimes: ['nodejs'],

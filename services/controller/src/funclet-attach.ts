@@ -7,7 +7,7 @@
  * books at once, so calls stop going there within a report interval.
  */
 import { isPlatformError } from '@faas/errors';
-import { FUNCLET_ID, FuncletOrdersSchema, create, type Controller, type DuplexStream, type FuncletReport, type SandboxReport } from '@faas/protocol';
+import { FUNCLET_ID, ControllerAttachResponseSchema, create, type Controller, type DuplexStream, type ControllerAttachRequest, type SandboxReport } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { FunctionSource } from './call-runner.js';
 import type { FuncletDirectory } from './funclet-directory.js';
@@ -28,9 +28,9 @@ const LOOKUP_BUDGET_MS = 5_000;
 export function serveAttach(stream: DuplexStream<typeof Controller.method.attach>, deps: AttachDeps): void {
   let funcletId: string | undefined;
   let over = false;
-  stream.write(create(FuncletOrdersSchema, { controllerId: deps.controllerId }));
+  stream.write(create(ControllerAttachResponseSchema, { controllerId: deps.controllerId }));
 
-  stream.on('data', (report: FuncletReport) => {
+  stream.on('data', (report: ControllerAttachRequest) => {
     if (over) return;
     const problem = reportProblem(report);
     if (problem) {
@@ -58,7 +58,7 @@ export function serveAttach(stream: DuplexStream<typeof Controller.method.attach
     if (replaced) deps.placement.forgetFunclet(info.id, 'funclet restarted');
     if (first) deps.log.info({ funclet: info.id, address: info.address, sandboxes: report.sandboxes.length }, 'funclet attached');
     const { claim, adopt } = deps.placement.applyReport(info, report.sandboxes);
-    if (claim.length > 0) stream.write(create(FuncletOrdersSchema, { claim }));
+    if (claim.length > 0) stream.write(create(ControllerAttachResponseSchema, { claim }));
     for (const sandbox of adopt) void adoptSandbox(info, sandbox, deps);
   });
 
@@ -93,7 +93,7 @@ async function adoptSandbox(funclet: FuncletInfo, sandbox: SandboxReport, deps: 
   }
 }
 
-function reportProblem(report: FuncletReport): string | undefined {
+function reportProblem(report: ControllerAttachRequest): string | undefined {
   if (!FUNCLET_ID.test(report.funcletId)) return 'funclet_id is not a valid funclet id';
   if (!HOST_PORT.test(report.address)) return 'address must be host:port';
   if (!report.bootId) return 'boot_id is required';

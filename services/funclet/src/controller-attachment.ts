@@ -6,7 +6,7 @@
  * controller's view; when it breaks, the funclet dials again with backoff
  * and that controller's sandboxes become nobody's until one claims them.
  */
-import { create, FuncletReportSchema, SandboxReportSchema, type Client, type Controller, type DuplexCall, type FuncletOrders, type FuncletReport } from '@faas/protocol';
+import { create, ControllerAttachRequestSchema, SandboxReportSchema, type Client, type Controller, type DuplexCall, type ControllerAttachResponse, type ControllerAttachRequest } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import type { SandboxManager } from './sandbox-manager.js';
 
@@ -64,7 +64,7 @@ export class ControllerAttachment {
     if (this.stopped) return;
     const stream = this.options.client.attach();
     this.stream = stream;
-    stream.on('data', (orders: FuncletOrders) => this.follow(stream, orders));
+    stream.on('data', (orders: ControllerAttachResponse) => this.follow(stream, orders));
     const broken = (error?: Error) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
@@ -81,7 +81,7 @@ export class ControllerAttachment {
     this.send();
   }
 
-  private follow(stream: DuplexCall<typeof Controller.method.attach>, orders: FuncletOrders): void {
+  private follow(stream: DuplexCall<typeof Controller.method.attach>, orders: ControllerAttachResponse): void {
     const { ownership } = this.options.manager;
     if (orders.controllerId && orders.controllerId !== this.controllerId) {
       this.forgetController();
@@ -121,9 +121,9 @@ export class ControllerAttachment {
     this.reportTimer = setTimeout(() => this.send(), this.options.intervalMs);
   }
 
-  private report(): FuncletReport {
+  private report(): ControllerAttachRequest {
     const self = this.options.describe();
-    return create(FuncletReportSchema, {
+    return create(ControllerAttachRequestSchema, {
       funcletId: self.funcletId,
       address: self.address,
       bootId: self.bootId,
