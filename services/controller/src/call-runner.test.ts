@@ -708,13 +708,13 @@ describe('limits across controllers', () => {
   it('never runs more calls than max_concurrency over two controllers, and hands idle slots to the one that waits', async () => {
     const book = new MemoryConcurrencyBook();
     const wiring: { a?: Placement; b?: Placement } = {};
-    const signalsOf = (peer: () => Placement | undefined): SlotSignals => ({
-      wanted: (name) => queueMicrotask(() => peer()?.onSlotsWanted(name)),
+    const signalsOf = (peer: () => Placement | undefined, self: string): SlotSignals => ({
+      wanted: (name) => queueMicrotask(() => peer()?.onSlotsWanted(name, self)),
       freed: (name) => queueMicrotask(() => peer()?.onSlotsFreed(name)),
     });
     const fn = fnConfig({ maxConcurrency: 3 });
-    const a = setup({ fn, book, controllerId: 'controller-a', signals: signalsOf(() => wiring.b) });
-    const b = setup({ fn, book, controllerId: 'controller-b', signals: signalsOf(() => wiring.a), limits: { queueTimeoutMs: 5_000 } });
+    const a = setup({ fn, book, controllerId: 'controller-a', signals: signalsOf(() => wiring.b, 'controller-a') });
+    const b = setup({ fn, book, controllerId: 'controller-b', signals: signalsOf(() => wiring.a, 'controller-b'), limits: { queueTimeoutMs: 5_000 } });
     wiring.a = a.placement;
     wiring.b = b.placement;
     let running = 0;
@@ -746,5 +746,51 @@ describe('limits across controllers', () => {
     await Promise.all(onB);
     expect(most).toBe(3);
     expect(await book.held('hello')).toBeLessThanOrEqual(3);
+  });
+
+  it('splits the limit between controllers whose calls both wait, so neither starves behind the other\'s steady load', async () => {
+    const book = new MemoryConcurrencyBook();
+    const wiring: { a?: Placement; b?: Placement } = {};
+    const signalsOf = (peer: () => Placement | undefined, self: string): SlotSignals => ({
+      wanted: (name) => queueMicrotask(() => peer()?.onSlotsWanted(name, self)),
+      freed: (name) => queueMicrotask(() => peer()?.onSlotsFreed(name)),
+    });
+    const fn = fnConfig({ maxConcurrency: 4 });
+    // B's calls give up after a second in its queue: starving behind A's load fails them.
+    const a = setup({ fn, book, controllerId: 'controller-a', signals: signalsOf(() => wiring.b, 'controller-a'), limits: { queueTimeoutMs: 10_000 } });
+    const b = setup({ fn, book, controllerId: 'controller-b', signals: signalsOf(() => wiring.a, 'controller-b'), limits: { queueTimeoutMs: 1_000 } });
+    wiring.a = a.placement;
+    wiring.b = b.placement;
+    let running = 0;
+    let most = 0;
+    const brief = async (sandboxId: string) => {
+      most = Math.max(most, ++running);
+      await settle(3);
+      running--;
+      return { result: ok(sandboxId) };
+    };
+    a.fake.behaviour = brief;
+    b.fake.behaviour = brief;
+    const maintaining = setInterval(() => void Promise.all([a.placement.maintain(), b.placement.maintain()]), 250);
+    let loaded = true;
+    // Eight callers on A, each calling again as soon as its call ends: A always has calls waiting.
+    const steady = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (loaded) await a.invoke();
+      }),
+    );
+    try {
+      await settle(100);
+      expect(a.fake.created.length).toBe(4);
+      const onB = await Promise.all(Array.from({ length: 20 }, (_, i) => b.invoke(`b${i}`)));
+      expect(onB).toHaveLength(20);
+      expect(b.fake.created.length).toBeGreaterThanOrEqual(1);
+      expect(most).toBeLessThanOrEqual(4);
+    } finally {
+      loaded = false;
+      await steady;
+      clearInterval(maintaining);
+    }
+    expect(await book.held('hello')).toBeLessThanOrEqual(4);
   });
 });

@@ -29,8 +29,13 @@ export class FunctionPool {
    * from the concurrency book; 0 until a reservation fell short.
    */
   heldElsewhere = 0;
-  /** Another controller wants slots of this function: idle sandboxes go instead of waiting for their idle timeout. */
-  wantedElsewhereUntilMs = 0;
+  /**
+   * Other controllers whose calls wait for slots of this function, until
+   * when their last word holds. While any does, this controller keeps no
+   * more than its fair share and idle sandboxes go instead of waiting for
+   * their idle timeout.
+   */
+  private readonly wantedBy = new Map<string, number>();
   /** When a call of this function last had to wait here. */
   lastWaitMs = 0;
   /** Slots all controllers' reservations hold, as last asked (only for functions with reserved concurrency). */
@@ -84,6 +89,28 @@ export class FunctionPool {
   /** Another sandbox may be made: a call's worth of room, and slots of the limit that no sandbox holds. */
   get mayCreate(): boolean {
     return this.hasRoomForACall && this.ownSlots + this.heldElsewhere < this.maxConcurrency;
+  }
+
+  /** Controller `from` said its calls wait for slots of this function. */
+  noteWanted(from: string, untilMs: number): void {
+    this.wantedBy.set(from, untilMs);
+  }
+
+  /** How many other controllers wait for slots of this function now. */
+  othersWanting(now: number): number {
+    for (const [from, untilMs] of this.wantedBy) if (untilMs <= now) this.wantedBy.delete(from);
+    return this.wantedBy.size;
+  }
+
+  /**
+   * The slots this controller may hold: the whole limit, or an equal part
+   * of it while other controllers wait too (at least a sandbox's worth), so
+   * that no controller's calls starve behind another's steady load.
+   */
+  fairShare(now: number): number {
+    const others = this.othersWanting(now);
+    if (others === 0) return this.maxConcurrency;
+    return Math.min(this.maxConcurrency, Math.max(this.perSandbox, Math.floor(this.maxConcurrency / (others + 1))));
   }
 
   get unused(): boolean {

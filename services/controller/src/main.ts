@@ -52,7 +52,7 @@ const slotSignals = listenForSlotSignals(
   config.REDIS_URL,
   keys.slotSignals,
   controllerId,
-  { wanted: (name) => placement.onSlotsWanted(name), freed: (name) => placement.onSlotsFreed(name) },
+  { wanted: (name, from) => placement.onSlotsWanted(name, from), freed: (name) => placement.onSlotsFreed(name) },
   log,
 );
 // A deploy's notice also reloads the config, so its first call finds it in

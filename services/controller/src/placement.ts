@@ -105,7 +105,7 @@ const START_FAILURE_PAUSE_MS = 1_000;
 const START_FAILURE_PAUSE_MAX_MS = 30_000;
 /** What a call refused at a function's limit is told to wait before trying again. */
 const RETRY_AFTER_MS = 1_000;
-/** How long another controller's want of slots makes idle sandboxes go. */
+/** How long another controller's word that its calls wait for slots holds (it repeats it every few hundred ms while they do). */
 const WANTED_FOR_MS = 2_000;
 /** A sandbox another call was making could not be made (not its function's fault): place again. */
 class CreationLost extends Error {
@@ -392,10 +392,10 @@ export class Placement {
   sweepIdle(): void {
     const now = this.now();
     for (const [name, pool] of this.pools) {
-      const cutoff = this.yieldsSlots(pool) ? now : now - pool.idleTimeoutMs;
       // The longest idle go first; the reserve (counted over every controller's sandboxes) stays.
-      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox) && sandbox.idleSinceMs <= cutoff).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
+      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
       for (const sandbox of idle) {
+        if (sandbox.idleSinceMs > now - pool.idleTimeoutMs && !this.yieldsSlots(pool)) break;
         const held = pool.heldByAll ?? pool.ownSlots;
         if (pool.reservedConcurrency > 0 && held - sandbox.slots < pool.reservedConcurrency) continue;
         if (pool.heldByAll !== undefined) pool.heldByAll -= sandbox.slots;
@@ -478,11 +478,18 @@ export class Placement {
     }
   }
 
-  /** Another controller waits for slots of the function: our idle sandboxes of it go at once, unless our own calls waited lately. */
-  onSlotsWanted(functionName: string): void {
+  /**
+   * Controller `from` waits for slots of the function. Ours above our fair
+   * share go as soon as they are idle (all idle ones, unless our own calls
+   * waited lately), and edges holding leases beyond it are asked for them.
+   */
+  onSlotsWanted(functionName: string, from: string): void {
     const pool = this.pools.get(functionName);
-    if (!pool || pool.waiters.length > 0 || this.now() - pool.lastWaitMs < RECENT_WAIT_MS) return;
-    pool.wantedElsewhereUntilMs = this.now() + WANTED_FOR_MS;
+    if (!pool) return;
+    const now = this.now();
+    pool.noteWanted(from, now + WANTED_FOR_MS);
+    const excess = pool.ownSlots - pool.fairShare(now);
+    if (excess > 0) this.askForSlotsBack(pool, pool.waiters.length + excess);
     this.sweepIdle();
   }
 
@@ -546,7 +553,7 @@ export class Placement {
       pool.usedSlots += 1;
       return { kind: 'join', creation };
     }
-    if (pool.mayCreate) {
+    if (pool.mayCreate && pool.ownSlots < pool.fairShare(this.now())) {
       // On the books before its funclet is chosen (an await), so that the calls arriving meanwhile join it.
       const creation: Creation = { version, slots: pool.perSandbox, reserved: 1, joiners: [] };
       pool.creations.add(creation);
@@ -814,9 +821,16 @@ export class Placement {
     }
   }
 
+  /**
+   * Idle sandboxes of the pool go now rather than at their idle timeout:
+   * other controllers wait for slots, and this one holds more than its fair
+   * share or has had no call waiting lately.
+   */
   private yieldsSlots(pool: FunctionPool): boolean {
     const now = this.now();
-    return pool.wantedElsewhereUntilMs > now && pool.waiters.length === 0 && now - pool.lastWaitMs >= RECENT_WAIT_MS;
+    if (pool.othersWanting(now) === 0) return false;
+    if (pool.ownSlots > pool.fairShare(now)) return true;
+    return pool.waiters.length === 0 && now - pool.lastWaitMs >= RECENT_WAIT_MS;
   }
 
   private isIdle(sandbox: SandboxRecord): boolean {

@@ -51,7 +51,7 @@ export function listenForSlotSignals(
   url: string,
   channel: string,
   controllerId: string,
-  handlers: { wanted(functionName: string): void; freed(functionName: string): void },
+  handlers: { wanted(functionName: string, from: string): void; freed(functionName: string): void },
   log: Logger,
 ): ChannelSubscription {
   return subscribeChannel(
@@ -61,7 +61,7 @@ export function listenForSlotSignals(
       onMessage: (message) => {
         const signal = parseSignal(message);
         if (!signal || signal.from === controllerId) return;
-        if (signal.kind === 'wanted') handlers.wanted(signal.fn);
+        if (signal.kind === 'wanted') handlers.wanted(signal.fn, signal.from);
         else handlers.freed(signal.fn);
       },
     },

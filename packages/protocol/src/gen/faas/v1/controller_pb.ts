@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/controller.proto.
  */
 export const file_faas_v1_controller: GenFile = /*@__PURE__*/
-  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEigQEKDVBsYWNlbWVudENhbGwSCgoCaWQYASABKA0SJwoKaW52b2NhdGlvbhgCIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhITCgt0cmFjZXBhcmVudBgDIAEoCRISCgp0cmFjZXN0YXRlGAQgASgJEhIKCndhbnRfbGVhc2UYBSABKAgiRQoMTGVhc2VSZW5ld2FsEhAKCGxlYXNlX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhQKDHNhbmRib3hfZ29uZRgDIAEoCCJ7ChZDb250cm9sbGVyQ2FsbHNSZXF1ZXN0EiUKBWNhbGxzGAEgAygLMhYuZmFhcy52MS5QbGFjZW1lbnRDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDRInCghyZW5ld2FscxgDIAMoCzIVLmZhYXMudjEuTGVhc2VSZW5ld2FsInIKF0NvbnRyb2xsZXJDYWxsc1Jlc3BvbnNlEiYKCG91dGNvbWVzGAEgAygLMhQuZmFhcy52MS5DYWxsT3V0Y29tZRIeCgZsZWFzZXMYAiADKAsyDi5mYWFzLnYxLkxlYXNlEg8KB3Jldm9rZWQYAyADKAkiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCLPAQoNRnVuY2xldFJlcG9ydBISCgpmdW5jbGV0X2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHYm9vdF9pZBgDIAEoCRIXCg9tZW1vcnlfbWJfdG90YWwYBCABKA0SFgoObWVtb3J5X21iX3VzZWQYBSABKA0SEAoIcnVudGltZXMYBiADKAkSKQoJc2FuZGJveGVzGAcgAygLMhYuZmFhcy52MS5TYW5kYm94UmVwb3J0EhoKEnJlcG9ydF9pbnRlcnZhbF9tcxgIIAEoDSLYAQoNU2FuZGJveFJlcG9ydBISCgpzYW5kYm94X2lkGAEgASgJEhUKDWZ1bmN0aW9uX25hbWUYAiABKAkSGAoQZnVuY3Rpb25fdmVyc2lvbhgDIAEoBBIRCgltZW1vcnlfbWIYBCABKA0SEwoLY29uY3VycmVuY3kYBSABKA0SEQoJaW5fZmxpZ2h0GAYgASgNEg0KBW93bmVyGAcgASgJEhMKC3Jlc2VydmF0aW9uGAggASgJEg8KB2lkbGVfbXMYCSABKA0SEgoKdW5vd25lZF9tcxgKIAEoDSI1Cg1GdW5jbGV0T3JkZXJzEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSDQoFY2xhaW0YAiADKAky1QEKCkNvbnRyb2xsZXISOQoGSW52b2tlEhYuZmFhcy52MS5JbnZva2VSZXF1ZXN0GhcuZmFhcy52MS5JbnZva2VSZXNwb25zZRI8CgZBdHRhY2gSFi5mYWFzLnYxLkZ1bmNsZXRSZXBvcnQaFi5mYWFzLnYxLkZ1bmNsZXRPcmRlcnMoATABEk4KBUNhbGxzEh8uZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXF1ZXN0GiAuZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_faas_v1_calls, file_faas_v1_invocation]);
+  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEigQEKDVBsYWNlbWVudENhbGwSCgoCaWQYASABKA0SJwoKaW52b2NhdGlvbhgCIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhITCgt0cmFjZXBhcmVudBgDIAEoCRISCgp0cmFjZXN0YXRlGAQgASgJEhIKCndhbnRfbGVhc2UYBSABKAgiRQoMTGVhc2VSZW5ld2FsEhAKCGxlYXNlX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhQKDHNhbmRib3hfZ29uZRgDIAEoCCJ7ChZDb250cm9sbGVyQ2FsbHNSZXF1ZXN0EiUKBWNhbGxzGAEgAygLMhYuZmFhcy52MS5QbGFjZW1lbnRDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDRInCghyZW5ld2FscxgDIAMoCzIVLmZhYXMudjEuTGVhc2VSZW5ld2FsInIKF0NvbnRyb2xsZXJDYWxsc1Jlc3BvbnNlEiYKCG91dGNvbWVzGAEgAygLMhQuZmFhcy52MS5DYWxsT3V0Y29tZRIeCgZsZWFzZXMYAiADKAsyDi5mYWFzLnYxLkxlYXNlEg8KB3Jldm9rZWQYAyADKAkiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCLZAQoXQ29udHJvbGxlckF0dGFjaFJlcXVlc3QSEgoKZnVuY2xldF9pZBgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg8KB2Jvb3RfaWQYAyABKAkSFwoPbWVtb3J5X21iX3RvdGFsGAQgASgNEhYKDm1lbW9yeV9tYl91c2VkGAUgASgNEhAKCHJ1bnRpbWVzGAYgAygJEikKCXNhbmRib3hlcxgHIAMoCzIWLmZhYXMudjEuU2FuZGJveFJlcG9ydBIaChJyZXBvcnRfaW50ZXJ2YWxfbXMYCCABKA0i2AEKDVNhbmRib3hSZXBvcnQSEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEhMKC2NvbmN1cnJlbmN5GAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRINCgVvd25lchgHIAEoCRITCgtyZXNlcnZhdGlvbhgIIAEoCRIPCgdpZGxlX21zGAkgASgNEhIKCnVub3duZWRfbXMYCiABKA0iQAoYQ29udHJvbGxlckF0dGFjaFJlc3BvbnNlEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSDQoFY2xhaW0YAiADKAky6gEKCkNvbnRyb2xsZXISOQoGSW52b2tlEhYuZmFhcy52MS5JbnZva2VSZXF1ZXN0GhcuZmFhcy52MS5JbnZva2VSZXNwb25zZRJRCgZBdHRhY2gSIC5mYWFzLnYxLkNvbnRyb2xsZXJBdHRhY2hSZXF1ZXN0GiEuZmFhcy52MS5Db250cm9sbGVyQXR0YWNoUmVzcG9uc2UoATABEk4KBUNhbGxzEh8uZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXF1ZXN0GiAuZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_faas_v1_calls, file_faas_v1_invocation]);
 
 /**
  * A call the edge cannot send straight to a sandbox: the controller places
@@ -187,12 +187,12 @@ export const InvokeResponseSchema: GenMessage<InvokeResponse> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 5);
 
 /**
- * What a funclet is and runs, as it says on its Attach stream. Every
+ * A funclet's report on its Attach stream: what it is and runs. Every
  * report is whole: the controller needs no memory of earlier ones.
  *
- * @generated from message faas.v1.FuncletReport
+ * @generated from message faas.v1.ControllerAttachRequest
  */
-export type FuncletReport = Message<"faas.v1.FuncletReport"> & {
+export type ControllerAttachRequest = Message<"faas.v1.ControllerAttachRequest"> & {
   /**
    * @generated from field: string funclet_id = 1;
    */
@@ -245,10 +245,10 @@ export type FuncletReport = Message<"faas.v1.FuncletReport"> & {
 };
 
 /**
- * Describes the message faas.v1.FuncletReport.
- * Use `create(FuncletReportSchema)` to create a new message.
+ * Describes the message faas.v1.ControllerAttachRequest.
+ * Use `create(ControllerAttachRequestSchema)` to create a new message.
  */
-export const FuncletReportSchema: GenMessage<FuncletReport> = /*@__PURE__*/
+export const ControllerAttachRequestSchema: GenMessage<ControllerAttachRequest> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 6);
 
 /**
@@ -328,9 +328,11 @@ export const SandboxReportSchema: GenMessage<SandboxReport> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 7);
 
 /**
- * @generated from message faas.v1.FuncletOrders
+ * A controller's orders to a funclet on its Attach stream.
+ *
+ * @generated from message faas.v1.ControllerAttachResponse
  */
-export type FuncletOrders = Message<"faas.v1.FuncletOrders"> & {
+export type ControllerAttachResponse = Message<"faas.v1.ControllerAttachResponse"> & {
   /**
    * Sent first: the owner name this controller's sandboxes carry.
    *
@@ -348,10 +350,10 @@ export type FuncletOrders = Message<"faas.v1.FuncletOrders"> & {
 };
 
 /**
- * Describes the message faas.v1.FuncletOrders.
- * Use `create(FuncletOrdersSchema)` to create a new message.
+ * Describes the message faas.v1.ControllerAttachResponse.
+ * Use `create(ControllerAttachResponseSchema)` to create a new message.
  */
-export const FuncletOrdersSchema: GenMessage<FuncletOrders> = /*@__PURE__*/
+export const ControllerAttachResponseSchema: GenMessage<ControllerAttachResponse> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 8);
 
 /**
@@ -382,8 +384,8 @@ export const Controller: GenService<{
    */
   attach: {
     methodKind: "bidi_streaming";
-    input: typeof FuncletReportSchema;
-    output: typeof FuncletOrdersSchema;
+    input: typeof ControllerAttachRequestSchema;
+    output: typeof ControllerAttachResponseSchema;
   },
   /**
    * For edges (httptrigger, queue-worker, internal services using our
