@@ -44,16 +44,21 @@ export function parseQualifier(text: string): Qualifier {
   );
 }
 
-/** The canonical form of what a call names: `name` for $LATEST, else `name:qualifier`. */
-export function formatQualifiedName({ name, qualifier }: QualifiedName): string {
+/** A qualifier as written: `$LATEST`, the version's number, or the alias. */
+export function formatQualifier(qualifier: Qualifier): string {
   switch (qualifier.kind) {
     case 'latest':
-      return name;
+      return LATEST;
     case 'version':
-      return `${name}:${qualifier.version}`;
+      return String(qualifier.version);
     case 'alias':
-      return `${name}:${qualifier.alias}`;
+      return qualifier.alias;
   }
+}
+
+/** The canonical form of what a call names: `name` for $LATEST, else `name:qualifier`. */
+export function formatQualifiedName({ name, qualifier }: QualifiedName): string {
+  return qualifier.kind === 'latest' ? name : `${name}:${formatQualifier(qualifier)}`;
 }
 
 /**
