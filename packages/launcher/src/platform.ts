@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHostNetwork, type HostNetwork, type NamespaceHost } from './host-network.js';
@@ -6,6 +6,7 @@ import { startNats, startRedis } from './infrastructure.js';
 import type { ManagedProcess } from './managed-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { Replica } from './replica.js';
+import { removeWorkDir } from './work-dir.js';
 import type { RunningService, ServiceName } from './services.js';
 
 export interface PlatformOptions {
@@ -104,7 +105,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await nats?.stop();
       await redis?.stop();
       await network?.destroy();
-      if (ownsWorkDir) rmSync(workDir, { recursive: true, force: true });
+      if (ownsWorkDir) removeWorkDir(workDir);
     })());
 
   try {

@@ -29,10 +29,10 @@ describe('FuncletDirectory', () => {
   it('drops a funclet that stopped reporting though its stream stayed open', () => {
     const clock = { ms: 0 };
     const directory = new FuncletDirectory(() => clock.ms);
-    directory.report({}, funclet('a'), 500);
-    clock.ms = 1_900;
+    directory.report({}, funclet('a'), 3_000);
+    clock.ms = 14_900;
     expect(directory.dropSilent()).toEqual([]);
-    clock.ms = 2_100;
+    clock.ms = 15_100;
     expect(directory.dropSilent().map((f) => f.id)).toEqual(['a']);
     expect(directory.live()).toEqual([]);
   });

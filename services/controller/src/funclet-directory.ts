@@ -16,10 +16,16 @@ interface Entry {
   staleAfterMs: number;
 }
 
-/** Missed reports before a silent funclet is taken for gone. */
-const REPORTS_MISSED = 2;
-/** Slack on top, for a busy event loop on either side. */
-const SILENCE_SLACK_MS = 1_000;
+/**
+ * Missed reports before a silent funclet is taken for gone, and the least
+ * silence that counts. A funclet that dies or restarts ends its stream, which
+ * takes it off at once; silence only matters for a host that vanished with
+ * its connection half open. A machine loaded to the hilt (a fork bomb in a
+ * sandbox, a test suite beside it) delays reports by seconds, and taking a
+ * live funclet for gone costs every sandbox on it, so the bound is generous.
+ */
+const REPORTS_MISSED = 5;
+const MIN_SILENCE_MS = 10_000;
 
 export class FuncletDirectory {
   private readonly entries = new Map<string, Entry>();
@@ -35,7 +41,7 @@ export class FuncletDirectory {
   report(attachment: Attachment, funclet: Omit<FuncletInfo, 'seenAtMs'>, reportIntervalMs: number): { info: FuncletInfo; replaced?: FuncletInfo } {
     const info: FuncletInfo = { ...funclet, seenAtMs: this.now() };
     const previous = this.entries.get(info.id);
-    this.entries.set(info.id, { info, attachment, staleAfterMs: REPORTS_MISSED * Math.max(1, reportIntervalMs) + SILENCE_SLACK_MS });
+    this.entries.set(info.id, { info, attachment, staleAfterMs: Math.max(MIN_SILENCE_MS, REPORTS_MISSED * Math.max(1, reportIntervalMs)) });
     this.listing = undefined;
     const replaced = previous && (previous.info.bootId !== info.bootId || previous.info.address !== info.address) ? previous.info : undefined;
     return { info, replaced };

@@ -162,6 +162,17 @@ describe('SandboxPool', () => {
     await pool.close();
   });
 
+  it('waits quietly when the budget is full while targets are not, boot slots and all', async () => {
+    // Targets of 2 + 2 against room for 3: each refill finds the budget full until something goes.
+    const { pool, reservations } = fakePool({ baseSize: 2, budget: 3, slots: new BootSlots(2) });
+    pool.start();
+    await until(() => pool.readyCount('nodejs') + pool.readyCount('python3') === 3);
+    await settle(60);
+    expect(reservations()).toBe(3);
+    expect(pool.take('nodejs') ?? pool.take('python3')).toBeDefined();
+    await pool.close();
+  });
+
   it('is off with size 0', async () => {
     const { pool, booted } = fakePool({ baseSize: 0 });
     pool.start();

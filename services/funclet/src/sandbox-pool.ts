@@ -213,9 +213,11 @@ export class SandboxPool<T extends PoolMember> {
       const slots = this.options.slots;
       const allowed = drained && slots ? slots.limit : 1;
       if (this.bootsInFlight >= allowed) return;
-      if (slots && !slots.tryAcquire()) return;
-      if (!this.options.reserve()) {
-        slots?.release();
+      // The memory first: giving a boot slot back wakes its listeners, this refill among them, which
+      // would find the budget as full as before and go round again without end.
+      if (!this.options.reserve()) return;
+      if (slots && !slots.tryAcquire()) {
+        this.options.unreserve();
         return;
       }
       pool.booting += 1;
