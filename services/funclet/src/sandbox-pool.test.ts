@@ -167,7 +167,7 @@ describe('SandboxPool', () => {
     const { pool, reservations } = fakePool({ baseSize: 2, budget: 3, slots: new BootSlots(2) });
     pool.start();
     await until(() => pool.readyCount('nodejs') + pool.readyCount('python3') === 3);
-    await settle(60);
+    await new Promise((resolve) => setTimeout(resolve, 60));
     expect(reservations()).toBe(3);
     expect(pool.take('nodejs') ?? pool.take('python3')).toBeDefined();
     await pool.close();
