@@ -45,4 +45,13 @@ build_offline_images
 log "base images ready in $((SECONDS - started)) s ($NODE_IMAGE, $NATS_IMAGE, $REDIS_IMAGE)"
 
 log "compose test ($FAAS_COMPOSE; its commands' output in .run/compose-test/compose.log)"
-FAAS_COMPOSE_TEST=1 npx vitest run --project compose "$@"
+status=0
+FAAS_COMPOSE_TEST=1 npx vitest run --project compose "$@" || status=$?
+
+# Each build with other sources leaves the previous one's layers behind in
+# the data root. Naming the build stage keeps it (the next build's `npm ci`
+# comes from it) when the untagged rest is pruned.
+docker build --quiet --network host --target build --build-arg "NODE_IMAGE=$NODE_IMAGE" \
+  -t faas-compose-test/build-stage "$ROOT" >/dev/null 2>&1 || true
+docker image prune --force >/dev/null || true
+exit $status

@@ -60,6 +60,8 @@ docker_engine_start() {
     log "a previous run's dockerd is still up; stopping it first"
     docker_engine_stop
   fi
+  # What a killed run left mounted would be stacked on again.
+  docker_engine_unmount
   # An empty config file: /etc/docker/daemon.json, if the machine has one,
   # is the machine's Docker's business.
   echo '{}' >"$DOCKER_ENGINE_RUN/daemon.json"
@@ -89,11 +91,24 @@ docker_engine_stop() {
   local pid tries
   pid="$(docker_engine_pid)" || pid="${DOCKER_ENGINE_STARTED_PID:-}"
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for tries in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.5
-  done
-  log "dockerd $pid did not stop in 30 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
+  if kill -TERM "$pid" 2>/dev/null; then
+    for tries in $(seq 1 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "dockerd $pid did not stop in 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  docker_engine_unmount
+}
+
+# dockerd leaves the host's network namespace bound at <exec root>/netns/default
+# when it stops (and container mounts too when it was killed): unmount what is
+# under its folders, deepest first.
+docker_engine_unmount() {
+  local target
+  awk -v dir="$FAAS_DOCKER_DIR/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true; done
 }

@@ -93,9 +93,13 @@ offline_service_image() {
   local image="$1" key="$2" debian="$3" target="$4"
   offline_image_current "$image" "$key" && return 0
   log "building $image from Debian's packages"
-  docker build --quiet --network host --target "$target" \
+  local build_log="$FAAS_DOCKER_DIR/build/$target.log"
+  if ! docker build --network host --target "$target" \
     --build-arg "DEBIAN_IMAGE=$debian" --label "$OFFLINE_LABEL=$key" \
-    -t "$image" -f "$OFFLINE_IMAGES_DIR/offline-images.Dockerfile" "$OFFLINE_IMAGES_DIR" >/dev/null
+    -t "$image" -f "$OFFLINE_IMAGES_DIR/offline-images.Dockerfile" "$OFFLINE_IMAGES_DIR" >"$build_log" 2>&1; then
+    tail -n 20 "$build_log" >&2
+    return 1
+  fi
 }
 
 build_offline_images() {
