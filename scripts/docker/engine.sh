@@ -4,13 +4,19 @@
 # $FAAS_DOCKER_DIR, so a Docker the machine may already run is left alone
 # and the images it builds stay cached there for the next run.
 #
+# That folder is the machine's, not a checkout's or a user's: dockerd runs as
+# root anyway, and every clone on the machine (CI's fresh ones included)
+# finds the images the last run made, whatever HOME it runs with.
+#
 # It leaves the host's firewall as it found it: no iptables rules, no NAT,
 # no ip_forward change, no docker0 bridge. Containers talk to each other on
-# their compose network and to the host through published loopback ports,
-# and nothing else; builds that need the package registries use the host's
-# network (`network: host`), reaching them exactly as the host does.
+# their compose network and to the host through published loopback ports
+# (the compose test also turns forwarding off on that network's bridge, so
+# nothing they send is routed beyond the host); builds that need the
+# package registries use the host's network (`network: host`), reaching
+# them exactly as the host does.
 
-FAAS_DOCKER_DIR="${FAAS_DOCKER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/faas-engine/docker}"
+FAAS_DOCKER_DIR="${FAAS_DOCKER_DIR:-/var/cache/faas-engine/docker}"
 DOCKER_ENGINE_RUN="$FAAS_DOCKER_DIR/run"
 DOCKER_ENGINE_LOG="$DOCKER_ENGINE_RUN/dockerd.log"
 export DOCKER_HOST="unix://$DOCKER_ENGINE_RUN/docker.sock"
@@ -62,6 +68,7 @@ docker_engine_start() {
   fi
   # What a killed run left mounted would be stacked on again.
   docker_engine_unmount
+  DOCKER_ENGINE_HOST_NETWORK="$(docker_engine_host_network)"
   # An empty config file: /etc/docker/daemon.json, if the machine has one,
   # is the machine's Docker's business.
   echo '{}' >"$DOCKER_ENGINE_RUN/daemon.json"
@@ -86,11 +93,17 @@ docker_engine_start() {
   return 1
 }
 
-# Stops the engine (and the containerd it started), waiting for it to exit.
+# Stops the engine (and the containerd it started), waiting for it to exit,
+# then removes what it leaves on the host: its networks' bridges (a network
+# outlives the engine, and compose did not get to take it down when the test
+# was interrupted) and its mounts.
 docker_engine_stop() {
-  local pid tries
+  local pid tries bridges=""
   pid="$(docker_engine_pid)" || pid="${DOCKER_ENGINE_STARTED_PID:-}"
   [ -n "$pid" ] || return 0
+  # Started with --bridge none, the engine's only bridge networks are those
+  # compose made.
+  bridges="$(docker network ls --quiet --filter driver=bridge 2>/dev/null | sed 's/^/br-/')" || true
   if kill -TERM "$pid" 2>/dev/null; then
     for tries in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || break
@@ -101,6 +114,11 @@ docker_engine_stop() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
+  local bridge
+  for bridge in $bridges; do
+    ip link show "$bridge" >/dev/null 2>&1 && { ip link delete "$bridge" 2>/dev/null || true; }
+  done
+  DOCKER_ENGINE_BRIDGES="$bridges"
   docker_engine_unmount
 }
 
@@ -111,4 +129,33 @@ docker_engine_unmount() {
   local target
   awk -v dir="$FAAS_DOCKER_DIR/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true; done
+}
+
+# The iptables rules and chains a Docker engine adds when let (this one is
+# not), to tell afterwards that none appeared.
+docker_engine_host_network() {
+  if command -v iptables-save >/dev/null 2>&1; then
+    iptables-save 2>/dev/null | grep -E 'DOCKER|docker0|br-[0-9a-f]{12}' | sort || true
+  fi
+}
+
+# Prints what the engine left on the host after docker_engine_stop, one line
+# each; prints nothing when it left nothing.
+docker_engine_leftovers() {
+  local pid bridge
+  if pid="$(docker_engine_pid)"; then echo "dockerd $pid still running"; fi
+  # containerd and its shims name the engine's exec root on their command lines.
+  # (grep finds its own command line too, but is gone when it is read again.)
+  local command
+  for pid in $(grep -lsF "$DOCKER_ENGINE_RUN/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+    command="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || continue
+    case "$command" in *"$DOCKER_ENGINE_RUN/"*) echo "process $pid still running: $command" ;; esac
+  done
+  awk -v dir="$FAAS_DOCKER_DIR/" 'index($5, dir) == 1 { print "still mounted: " $5 }' /proc/self/mountinfo
+  for bridge in ${DOCKER_ENGINE_BRIDGES:-}; do
+    if ip link show "$bridge" >/dev/null 2>&1; then echo "bridge $bridge still there"; fi
+  done
+  if [ -n "${DOCKER_ENGINE_HOST_NETWORK+set}" ]; then
+    diff <(echo "$DOCKER_ENGINE_HOST_NETWORK") <(docker_engine_host_network) | sed -n 's/^> /iptables rule added: /p' || true
+  fi
 }

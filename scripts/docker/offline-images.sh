@@ -1,7 +1,9 @@
 # Base images for compose.yaml on a machine that reaches no image registry,
 # only a Debian mirror and the npm registry. Sourced after engine.sh; each
 # image is made once and kept in the engine's data root, labelled with a hash
-# of what it was made from, and made again only when that hash changes.
+# of what it was made from (the recipe, as the function that makes it, and
+# its inputs), and made again only when that hash changes: so a fresh clone
+# finds the images the last run made, and a new comment here remakes none.
 #
 #   faas-offline/debian:<codename>  debootstrap --variant=minbase from the
 #                                    mirror apt already uses
@@ -68,6 +70,7 @@ offline_node_image() {
   ca=/etc/ssl/certs/ca-certificates.crt
   offline_image_current "$image" "$key" && return 0
   log "making $image from $debian and the host's node $(node --version)"
+  rm -rf "$FAAS_DOCKER_DIR"/build/node-*  # an interrupted run's
   context="$(mktemp -d "$FAAS_DOCKER_DIR/build/node-XXXXXX")"
   mkdir -p "$context/usr/local/bin" "$context/usr/local/lib/node_modules" "$context/etc/ssl/certs"
   cp "$node" "$context/usr/local/bin/node"
@@ -110,17 +113,23 @@ build_offline_images() {
   mkdir -p "$FAAS_DOCKER_DIR/build"
   node_major="$(node -p 'process.versions.node.split(".")[0]')"
 
-  debian_key="$( { cat "${BASH_SOURCE[0]}"; echo "$suite $mirror"; } | hash_of)"
+  debian_key="$( { declare -f offline_debian_image; echo "$suite $mirror"; } | hash_of)"
   local debian="faas-offline/debian:$suite"
   offline_debian_image "$debian" "$debian_key" "$suite" "$mirror" || return 1
 
   NODE_IMAGE="node:$node_major-$suite-slim"
   local node_key
-  node_key="$( { echo "$debian_key"; sha256sum "$(readlink -f "$(command -v node)")"; npm --version; cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; } | hash_of)"
+  node_key="$( {
+    echo "$debian_key"
+    declare -f offline_node_image
+    sha256sum <"$(readlink -f "$(command -v node)")"
+    npm --version
+    cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null
+  } | hash_of)"
   offline_node_image "$NODE_IMAGE" "$node_key" "$debian" || return 1
 
   local services_key
-  services_key="$( { echo "$debian_key"; cat "$OFFLINE_IMAGES_DIR/offline-images.Dockerfile"; } | hash_of)"
+  services_key="$( { echo "$debian_key"; declare -f offline_service_image; cat "$OFFLINE_IMAGES_DIR/offline-images.Dockerfile"; } | hash_of)"
   NATS_IMAGE="faas-offline/nats:$suite"
   REDIS_IMAGE="faas-offline/redis:$suite"
   offline_service_image "$NATS_IMAGE" "$services_key" "$debian" nats || return 1

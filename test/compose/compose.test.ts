@@ -3,7 +3,7 @@
 // (scripts/test-compose.sh starts it and makes the base images), and used
 // the way a developer would, through the ports it publishes on loopback.
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,13 +18,14 @@ const run = promisify(execFile);
 // The funclet id and state folder compose.yaml gives the funclet.
 const FUNCLET_ID = 'funclet-1';
 const FUNCLET_STATE_DIR = '/var/lib/faas/funclet';
-const PROJECT = 'faas-compose-test';
+// scripts/test-compose.sh names the project and its files in Compose's own
+// variables (COMPOSE_PROJECT_NAME, COMPOSE_FILE), which every command reads.
+const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? '';
 const TOKEN = 'compose-test-token';
 const logFile = path.join(REPO_ROOT, '.run', 'compose-test', 'compose.log');
 
 // "docker compose" where the CLI has Compose v2, else Debian's docker-compose.
 const [composeCommand, ...composePrefix] = (process.env.FAAS_COMPOSE ?? 'docker-compose').split(' ');
-const composeFiles = ['-f', path.join(REPO_ROOT, 'compose.yaml'), '-f', path.join(REPO_ROOT, 'test/compose/host-network-builds.yaml')];
 
 let httpUrl = '';
 let grpcAddress = '';
@@ -32,7 +33,7 @@ let composeEnv: NodeJS.ProcessEnv = {};
 
 /** Runs a compose command; its output goes to the log, and ends the error when it fails. */
 async function compose(...args: string[]): Promise<string> {
-  return command(composeCommand!, [...composePrefix, '-p', PROJECT, ...composeFiles, ...args]);
+  return command(composeCommand!, [...composePrefix, ...args]);
 }
 
 async function command(file: string, args: string[]): Promise<string> {
@@ -46,6 +47,21 @@ async function command(file: string, args: string[]): Promise<string> {
     appendFileSync(logFile, stderr + stdout);
     throw new Error(`${file} ${args.join(' ')} failed (whole output in ${logFile}):\n${(stderr + stdout).slice(-3000)}`, { cause: error });
   }
+}
+
+/**
+ * The engine adds no NAT, but the host forwards packets (ip_forward), so a
+ * container's DNS query for a name compose does not know (the funclet's,
+ * while it restarts) would leave the machine with its private address.
+ * Forwarding off on the compose network's bridge drops whatever a container
+ * sends beyond the host; the host and the containers still reach each other.
+ */
+async function keepTrafficOnThisMachine(): Promise<void> {
+  const ids = (await command('docker', ['network', 'ls', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.ID}}'])).trim().split('\n');
+  expect(ids).toHaveLength(1);
+  const forwarding = `/proc/sys/net/ipv4/conf/br-${ids[0]}/forwarding`;
+  writeFileSync(forwarding, '0');
+  expect(readFileSync(forwarding, 'utf8').trim()).toBe('0');
 }
 
 /** The host's own port when it is free, else any free one: a developer's `npm run up` may hold it. */
@@ -113,6 +129,7 @@ export const handler = async (event, context) => {
 `;
 
 beforeAll(async () => {
+  expect(PROJECT, 'run it with npm run test:compose').not.toBe('');
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(logFile, '');
   const httpAddress = await loopbackAddress(8080);
@@ -121,7 +138,11 @@ beforeAll(async () => {
   composeEnv = { ...process.env, FAAS_HTTP_ADDRESS: httpAddress, FAAS_GRPC_ADDRESS: grpcAddress, FAAS_INTERNAL_TOKEN: TOKEN };
   // What an interrupted run may have left in the engine's data root.
   await compose('down', '-v', '--remove-orphans');
-  await compose('up', '--build', '-d');
+  const buildStarted = Date.now();
+  await compose('up', '--build', '--no-start');
+  console.log(`compose up --build --no-start: ${((Date.now() - buildStarted) / 1000).toFixed(0)} s`);
+  await keepTrafficOnThisMachine();
+  await compose('up', '-d');
   // Until httptrigger listens, docker-proxy accepts and then resets each
   // connection; a fetch caught in that was once left never settling (Node
   // 20), so each attempt is bounded.
