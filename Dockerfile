@@ -2,18 +2,30 @@
 #   docker build --target <a folder of services/> .
 # (compose.yaml builds each service so). NODE_IMAGE is the base: the public
 # Node image by default, or one made offline (scripts/docker/offline-images.sh).
-# The five images share one install, one build and one application layer;
-# only the funclet's adds packages.
+# The five images share one layer of production dependencies, made again only
+# when a manifest changes, and one small layer of compiled code; only the
+# funclet's adds packages.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# The workspaces' package.json files and the lock file alone, so that
-# `npm ci` below is redone when a dependency changes, not a source file.
+# The workspaces' package.json files and the lock file alone, so that the
+# `npm ci`s below are redone when a dependency changes, not a source file.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp --parents package.json package-lock.json .npmrc packages/*/package.json services/*/package.json /manifests/
 
+# What the services run with: the dependencies without the development ones
+# (the workspaces' own node_modules too, where the lock file nests any).
+FROM ${NODE_IMAGE} AS dependencies
+WORKDIR /src
+COPY --from=manifests /manifests/ ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
+ && mkdir /dependencies \
+ && cp -a --parents node_modules $(ls -d packages/*/node_modules services/*/node_modules 2>/dev/null) /dependencies/
+
+# The compiled code, each workspace's package.json and dist/ and nothing
+# else: the one step a source change redoes.
 FROM ${NODE_IMAGE} AS build
 ENV TURBO_TELEMETRY_DISABLED=1
 WORKDIR /src
@@ -21,11 +33,12 @@ COPY --from=manifests /manifests/ ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npx turbo run build --output-logs=errors-only \
- && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
- && mkdir /app && cp -a package.json node_modules packages services /app/
+ && mkdir /app \
+ && cp -a --parents package.json packages/*/package.json packages/*/dist services/*/package.json services/*/dist /app/
 
 FROM ${NODE_IMAGE} AS service
-COPY --from=build /app /app
+COPY --from=dependencies /dependencies/ /app/
+COPY --from=build /app/ /app/
 CMD ["node", "--import", "@faas/telemetry/register", "dist/main.js"]
 
 FROM service AS stubs
@@ -48,6 +61,7 @@ FROM ${NODE_IMAGE} AS funclet
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends runc iproute2 iptables python3 >/dev/null \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /app /app
+COPY --from=dependencies /dependencies/ /app/
+COPY --from=build /app/ /app/
 WORKDIR /app/services/funclet
 CMD ["node", "--import", "@faas/telemetry/register", "dist/main.js"]

@@ -109,9 +109,11 @@ vitest_pid=""
 tests_seconds=$((SECONDS - started))
 
 # Each build with other sources leaves the previous one's layers behind in
-# the data root. Naming the build stage keeps it (the next build's `npm ci`
-# comes from it) when the untagged rest is pruned.
-docker build --quiet --network host --target build --build-arg "NODE_IMAGE=$NODE_IMAGE" \
-  -t faas-compose-test/build-stage "$ROOT" >/dev/null 2>&1 || true
+# the data root. Naming the stages that install dependencies keeps them (the
+# next build's `npm ci`s come from them) when the untagged rest is pruned.
+for stage in dependencies build; do
+  docker build --quiet --network host --target "$stage" --build-arg "NODE_IMAGE=$NODE_IMAGE" \
+    -t "faas-compose-test/$stage-stage" "$ROOT" >/dev/null 2>&1 || true
+done
 docker image prune --force >/dev/null || true
 exit $status
