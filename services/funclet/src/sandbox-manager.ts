@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
-import { CONCURRENCY_PER_SANDBOX, MEMORY_MB, TIMEOUT_SECONDS, concurrencyProblem, handlerProblem, isCustomRuntime, isWithin, withDefault } from '@faas/protocol';
+import { CONCURRENCY_PER_SANDBOX, MEMORY_MB, TIMEOUT_SECONDS, concurrencyProblem, handlerProblem, isCustomRuntime, isWithin, qualifiedNameOf, withDefault } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import { BootSlots } from './boot-slots.js';
 import type { CodeCache, CodeLease } from './code-cache.js';
@@ -33,6 +33,8 @@ import type { ReadOnlyMount } from './sandbox/oci-spec.js';
 export interface FunctionToRun {
   readonly name: string;
   readonly version: bigint;
+  /** 0 for $LATEST. */
+  readonly publishedVersion?: number;
   readonly runtime: string;
   readonly handler: string;
   readonly codeDigest: string;
@@ -84,8 +86,11 @@ export interface SandboxSummary {
 export interface PoolSettings {
   /** Generic sandboxes kept ready per pooled runtime; 0 disables the pool. */
   readonly size: number;
-  /** Upper bound when the pool grows with demand. */
-  readonly max: number;
+  /**
+   * Memory all waiting pool sandboxes together may hold: a runtime's pool
+   * grows with its misses until the pools fill it.
+   */
+  readonly budgetMb: number;
   /** Memory a waiting pool sandbox is given and holds in the budget. */
   readonly memoryMb: number;
   /** Per-runtime sizes overriding `size` (e.g. a host that runs mostly nodejs). */
@@ -150,6 +155,7 @@ export class SandboxManager {
       funcletId: options.funcletId,
       totalMb: options.memoryMbTotal,
       poolSandboxMb: options.pool.memoryMb,
+      poolBudgetMb: options.pool.budgetMb,
       reclaimPool: (count) => this.pool.reclaim(count),
     });
     this.mounter = options.mounter ?? commandMounter(options.run);
@@ -158,7 +164,8 @@ export class SandboxManager {
     this.pool = new SandboxPool<Sandbox>({
       runtimes: pooledRuntimes,
       baseSize: options.pool.size,
-      maxSize: options.pool.max,
+      // Any one runtime may grow to the whole budget when its cold starts are the ones that miss.
+      maxSize: Math.floor(options.pool.budgetMb / options.pool.memoryMb),
       sizes: options.pool.sizes,
       slots: this.bootSlots,
       refillDelayMs: POOL_REFILL_DELAY_MS,
@@ -231,7 +238,7 @@ export class SandboxManager {
     });
     if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
     try {
-      const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
+      const target: SandboxFunction = { name: fn.name, qualifiedName: qualifiedNameOf({ name: fn.name, publishedVersion: fn.publishedVersion ?? 0 }), version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
       const { initError, timings } = await sandbox.specialise(target, code.viewDir, limits);
       if (initError) {
         this.options.log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
@@ -319,7 +326,7 @@ export class SandboxManager {
    */
   async invoke(sandboxId: string, call: Omit<SandboxCall, 'callId'> & { callId?: string }, timeoutMs: number, functionName?: string): Promise<CallOutcome> {
     const entry = this.get(sandboxId);
-    if (functionName && !entry.sandbox.isGeneric && entry.sandbox.fn.name !== functionName) {
+    if (functionName && !entry.sandbox.isGeneric && entry.sandbox.fn.qualifiedName !== functionName) {
       throw new PlatformError('sandbox_not_found', `sandbox ${sandboxId} serves another function than ${functionName}`);
     }
     const budgetMs = timeoutMs > 0 ? timeoutMs : entry.timeoutSeconds * 1000;
@@ -335,7 +342,7 @@ export class SandboxManager {
       .filter(({ sandbox }) => !sandbox.isGeneric)
       .map(({ sandbox }) => ({
         sandboxId: sandbox.id,
-        functionName: sandbox.fn.name,
+        functionName: sandbox.fn.qualifiedName,
         functionVersion: sandbox.fn.version,
         memoryMb: sandbox.fn.memoryMb,
         pid: sandbox.pid,
@@ -351,7 +358,7 @@ export class SandboxManager {
       if (!owned || sandbox.isGone) continue;
       states.push({
         sandboxId: sandbox.id,
-        functionName: sandbox.fn.name,
+        functionName: sandbox.fn.qualifiedName,
         functionVersion: sandbox.fn.version,
         memoryMb: sandbox.fn.memoryMb,
         concurrency: sandbox.fn.concurrency,
