@@ -71,7 +71,7 @@ teardown() {
   leftovers="$(docker_engine_leftovers; remove_funclet_cgroups)"
   if [ -n "$leftovers" ]; then
     log "the compose test left this on the host:"
-    printf '  %s\n' "$leftovers" >&2
+    sed 's/^/  /' <<<"$leftovers" >&2
     [ "$status" -ne 0 ] || status=1
   fi
   if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$ip_forward_before" ]; then
