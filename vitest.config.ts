@@ -1,4 +1,17 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// The compose test needs the Docker engine and images that
+// scripts/test-compose.sh prepares, so it is a project only when that
+// script runs it (npm run test:compose; npm test calls it last).
+const composeProject = {
+  test: {
+    name: 'compose',
+    include: ['test/compose/**/*.test.ts'],
+    testTimeout: 120_000,
+    // `up --build` on a machine without the images cached builds all five.
+    hookTimeout: 900_000,
+  },
+};
 
 export default defineConfig({
   test: {
@@ -14,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/compose/**'],
           // Each file starts its own NATS, Redis and five services; on two
           // cores they run one file at a time.
           fileParallelism: false,
@@ -25,6 +39,7 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      ...(process.env.FAAS_COMPOSE_TEST ? [composeProject] : []),
     ],
   },
 });

@@ -2,7 +2,7 @@
 # `npm test`: installs what is missing, builds, checks the contracts,
 # type-checks the tests, lints, then runs the unit and integration tests
 # (real NATS, Redis and runc; each integration file starts its own on free
-# ports).
+# ports), then the compose test (scripts/test-compose.sh).
 source "$(dirname "$0")/lib.sh"
 ensure_platform_commands
 ensure_commands docker-compose:docker-compose
@@ -21,3 +21,10 @@ log "eslint"
 npm run --silent lint
 log "vitest"
 npx vitest run "$@"
+# Last, the platform under Docker (minutes, not seconds), unless the
+# arguments picked some tests only.
+if [ $# -eq 0 ]; then
+  bash "$ROOT/scripts/test-compose.sh"
+else
+  log "compose test not run: arguments picked tests (npm run test:compose runs it)"
+fi
