@@ -205,6 +205,10 @@ beforeAll(async () => {
     putRuntime: unimplemented,
     getRuntime: unimplemented,
     listRuntimes: unimplemented,
+    putTrigger: unimplemented,
+    getTrigger: unimplemented,
+    listTriggers: unimplemented,
+    deleteTrigger: unimplemented,
   });
   addService(fakeServer, Controller, {
     async registerFunclet(request) {

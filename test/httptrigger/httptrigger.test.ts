@@ -83,6 +83,12 @@ beforeAll(async () => {
     putRuntime: notPartOfThisTest,
     getRuntime: notPartOfThisTest,
     listRuntimes: notPartOfThisTest,
+    putTrigger: notPartOfThisTest,
+    getTrigger: notPartOfThisTest,
+    async listTriggers() {
+      return { triggers: [] };
+    },
+    deleteTrigger: notPartOfThisTest,
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);
@@ -115,6 +121,7 @@ beforeAll(async () => {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_KEY_PREFIX: 'httest:',
     CONTROLLER_ADDRESS: fakesAddress,
+    STUBS_ADDRESS: fakesAddress,
   });
   httptrigger = await startService('httptrigger', {
     HTTP_HOST: '127.0.0.1',

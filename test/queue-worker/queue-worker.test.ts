@@ -10,7 +10,9 @@ import {
   AsyncInvocationSchema,
   CallStatus,
   Controller,
+  FunctionConfigSchema,
   InvocationKind,
+  Stubs,
   QueueWorker,
   addService,
   create,
@@ -77,6 +79,32 @@ beforeAll(async () => {
       throw new PlatformError('bad_request', 'not in this test');
     },
   });
+  // The worker reads each function's async policy and limits from stubs.
+  const notHere = async () => {
+    throw new PlatformError('bad_request', 'not in this test');
+  };
+  addService(controllerServer, Stubs, {
+    async getFunction({ name }) {
+      return { function: create(FunctionConfigSchema, { name, runtime: 'nodejs', handler: 'index.handler', maxConcurrency: 10, asyncPolicy: { baseDelayMs: 200, maxDelayMs: 1_000 } }) };
+    },
+    async listTriggers() {
+      return { triggers: [] };
+    },
+    putCode: notHere,
+    // eslint-disable-next-line require-yield
+    async *getCode() {
+      throw new PlatformError('bad_request', 'not in this test');
+    },
+    putFunction: notHere,
+    listFunctions: notHere,
+    deleteFunction: notHere,
+    putRuntime: notHere,
+    getRuntime: notHere,
+    listRuntimes: notHere,
+    putTrigger: notHere,
+    getTrigger: notHere,
+    deleteTrigger: notHere,
+  });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 
   queueWorker = await startService('queue-worker', {
@@ -85,6 +113,7 @@ beforeAll(async () => {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_KEY_PREFIX: 'qwtest:',
     CONTROLLER_ADDRESS: controllerAddress,
+    STUBS_ADDRESS: controllerAddress,
     QUEUE_WORKER_CONCURRENCY: '4',
     QUEUE_WORKER_MAX_ATTEMPTS: '5',
     LOG_LEVEL: 'info',

@@ -116,6 +116,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const queueWorker = await launch('queue-worker', {
       QUEUE_WORKER_LISTEN: listen(ports['queue-worker']),
       CONTROLLER_ADDRESS: controller,
+      STUBS_ADDRESS: stubs,
     });
     const http = await launch('httptrigger', {
       HTTP_HOST: '127.0.0.1',

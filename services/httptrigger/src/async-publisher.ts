@@ -50,7 +50,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
     writeTraceHeaders(options.trace, (key, value) => headers.set(key, value));
     const body = toBinary(
       AsyncInvocationSchema,
-      create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),
+      create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl, source: 'http' }),
     );
     try {
       this.js ??= jetstream(connection);

@@ -28,6 +28,7 @@ const app = buildServer({
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
+  maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

@@ -14,20 +14,25 @@ import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
 import { RouteTable } from './route-table.js';
+import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { triggerRoutes } from './routes/triggers.js';
 
 export interface HttpTriggerDeps {
   readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'> &
-    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes'>>;
+    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
-  readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'>;
+  readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
   /** Function logs (GET /v1/functions/{name}/logs); absent → 503 there. */
   readonly logs?: LogReader;
   readonly maxCodeBytes: number;
+  /** Largest synchronous invocation body. */
   readonly maxPayloadBytes: number;
+  /** Largest queued invocation body (defaults to maxPayloadBytes). */
+  readonly maxAsyncPayloadBytes?: number;
   readonly logger: Logger;
 }
 
@@ -49,6 +54,8 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
   logRoutes(app, deps);
+  triggerRoutes(app, deps);
   invocationRoutes(app, deps);
+  asyncCallRoutes(app, deps);
   return app;
 }

@@ -7,7 +7,9 @@ import {
   MEMORY_MB,
   TIMEOUT_SECONDS,
   TMP_SIZE_MB,
+  asyncPolicyProblem,
   assertFunctionName,
+  callbackSecretProblem,
   concurrencyProblem,
   create,
   customRuntimeName,
@@ -69,6 +71,11 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   const concurrencyPerSandbox = withDefault(input.concurrencyPerSandbox, CONCURRENCY_PER_SANDBOX);
   const concurrency = concurrencyProblem(input.runtime, concurrencyPerSandbox);
   if (concurrency) throw invalid('concurrency_per_sandbox', concurrency);
+  const asyncPolicy = input.asyncPolicy ?? { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: false };
+  const asyncProblem = asyncPolicyProblem(asyncPolicy);
+  if (asyncProblem) throw new PlatformError('invalid_function_config', asyncProblem);
+  const secretProblem = callbackSecretProblem(input.callbackSecret);
+  if (secretProblem) throw invalid('callback_secret', secretProblem);
   return create(FunctionConfigSchema, {
     name: input.name,
     runtime: input.runtime,
@@ -81,5 +88,8 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     concurrencyPerSandbox,
     environment: { ...input.environment },
     networkEgress: input.networkEgress === true,
+    // Zeros stay zeros: the queue-worker's defaults apply, and may change without a redeploy.
+    asyncPolicy: input.asyncPolicy ? { ...asyncPolicy } : undefined,
+    callbackSecret: input.callbackSecret,
   });
 }

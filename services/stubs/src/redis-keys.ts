@@ -10,6 +10,10 @@ export interface StubsKeys {
   readonly runtimeNames: string;
   /** Pub/sub channel: a function's name after it changed, or "*" when every function may have (a runtime changed). */
   readonly changes: string;
+  trigger(name: string): string;
+  readonly triggerNames: string;
+  /** Pub/sub channel: a trigger's name after it was written or deleted (the queue-worker rebinds it). */
+  readonly triggerChanges: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -20,5 +24,8 @@ export function stubsKeys(prefix: string): StubsKeys {
     runtime: (name) => `${prefix}stubs:runtime:${name}`,
     runtimeNames: `${prefix}stubs:runtimes`,
     changes: `${prefix}stubs:changes`,
+    trigger: (name) => `${prefix}stubs:trigger:${name}`,
+    triggerNames: `${prefix}stubs:triggers`,
+    triggerChanges: `${prefix}stubs:trigger-changes`,
   };
 }

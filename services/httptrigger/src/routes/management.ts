@@ -1,14 +1,12 @@
 /** Code, functions and custom runtimes: the management half of the API, through stubs. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@faas/errors';
-import { limitedChunks, readBody } from '../body-reader.js';
+import { limitedChunks } from '../body-reader.js';
 import { functionFromRequest, functionToJson } from '../function-json.js';
 import { JSON_TYPE } from '../http-errors.js';
+import { readJsonBody } from '../json-body.js';
 import { runtimeFromRequest, runtimeToJson } from '../runtime-json.js';
 import type { HttpTriggerDeps } from '../server.js';
-
-/** Function configs are small; this only stops abuse of the JSON route. */
-const MAX_FUNCTION_JSON_BYTES = 1024 * 1024;
 
 type Params = { name: string };
 
@@ -76,18 +74,4 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const { runtimes } = await runtimeRpc('listRuntimes')({});
     return reply.type(JSON_TYPE).send({ runtimes: runtimes.map(runtimeToJson) });
   });
-}
-
-/** A management request's JSON body (a function or runtime definition), parsed or refused with a code. */
-async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime'): Promise<unknown> {
-  const contentType = request.headers['content-type'];
-  if (contentType !== undefined && !/json/i.test(contentType)) {
-    throw new PlatformError('unsupported_media_type', `send the ${what} as application/json`);
-  }
-  const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
-  }
 }

@@ -1,0 +1,65 @@
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { PlatformError } from '@faas/errors';
+import { AsyncInvocationSchema, CallbackJobSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type AsyncInvocation, type CallbackJob } from '@faas/protocol';
+import type { CallbackQueue } from './call-processing.js';
+import { callbackSubject } from './topology.js';
+
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+/**
+ * What this service itself puts into its streams: replayed calls and
+ * trigger events (FAAS_INVOCATIONS) and callback jobs (FAAS_CALLBACKS).
+ * Every publish names a message id, so one repeated after a lost PubAck is
+ * stored once (within the duplicate window).
+ */
+export class StreamPublisher implements CallbackQueue {
+  private js: JetStreamClient | undefined;
+  private jsOf: NatsConnection | undefined;
+
+  constructor(private readonly connection: () => NatsConnection | undefined) {}
+
+  /** An AsyncInvocation envelope on `faas.invoke.<function>`. */
+  async publishInvocation(request: AsyncInvocation, msgId: string, extraHeaders: Record<string, string> = {}): Promise<void> {
+    const headers = natsHeaders();
+    headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
+    for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+    const functionName = request.invocation?.functionName ?? '';
+    await this.publish(invocationSubject(functionName), toBinary(AsyncInvocationSchema, request), msgId, headers);
+  }
+
+  /** A raw event on `faas.invoke.<function>`, as any NATS client may publish one. */
+  async publishEvent(functionName: string, data: Uint8Array, msgId: string, eventHeaders: Record<string, string>): Promise<void> {
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(eventHeaders)) headers.set(name, value);
+    await this.publish(invocationSubject(functionName), data, msgId, headers);
+  }
+
+  async enqueue(job: Omit<CallbackJob, '$typeName'>, replay: number): Promise<void> {
+    await this.publish(callbackSubject(job.functionName), toBinary(CallbackJobSchema, create(CallbackJobSchema, job)), `${job.callId}:callback:${replay}`);
+  }
+
+  /** Publishes a core NATS message (result subjects): no stream, no acknowledgement. */
+  publishCore(subject: string, data: Uint8Array, coreHeaders: Record<string, string>): void {
+    const connection = this.requireConnection();
+    const headers = natsHeaders();
+    for (const [name, value] of Object.entries(coreHeaders)) headers.set(name, value);
+    connection.publish(subject, data, { headers });
+  }
+
+  private async publish(subject: string, data: Uint8Array, msgID: string, headers?: ReturnType<typeof natsHeaders>): Promise<void> {
+    const connection = this.requireConnection();
+    if (this.jsOf !== connection) {
+      this.js = jetstream(connection);
+      this.jsOf = connection;
+    }
+    await this.js!.publish(subject, data, { msgID, headers, timeout: PUBLISH_TIMEOUT_MS });
+  }
+
+  private requireConnection(): NatsConnection {
+    const connection = this.connection();
+    if (!connection) throw new PlatformError('service_unavailable', 'NATS is not connected');
+    return connection;
+  }
+}
+
