@@ -52,7 +52,7 @@ export class CallbackTargets {
     if (!this.allow.some((pattern) => matchesName(pattern, host, port) || (isIP(host) !== 0 && matchesAddress(pattern, host, port)))) {
       return { allowed: false, reason: `${host}:${port} is not on the callback allow-list` };
     }
-    if (this.deny.some((pattern) => matchesName(pattern, host, port))) return { allowed: false, reason: `${host}:${port} is on the callback deny-list` };
+    if (this.deny.some((pattern) => matchesName(pattern, host, port))) return { allowed: false, reason: `${host}:${port} is denied: one of the platform's own endpoints, or on QUEUE_WORKER_CALLBACK_DENY` };
     let addresses: string[];
     try {
       addresses = isIP(host) !== 0 ? [host] : await this.resolve(host);
