@@ -4,6 +4,7 @@ import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
+import { KnownFunctions } from './known-functions.js';
 import { NatsLogReader } from './log-reader.js';
 import { buildServer } from './server.js';
 
@@ -25,6 +26,7 @@ const app = buildServer({
   ...clients,
   invoker,
   publisher,
+  knownFunctions: new KnownFunctions((name) => clients.stubs.getFunction({ name }), config.HTTP_FUNCTION_CHECK_CACHE_MS),
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,

@@ -10,6 +10,7 @@ import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
+import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
@@ -26,6 +27,8 @@ export interface HttpTriggerDeps {
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
+  /** Whether a function exists, for queueing calls (a short memory of stubs' answers). */
+  readonly knownFunctions: Pick<KnownFunctions, 'assertExists' | 'forget'>;
   /** Function logs (GET /v1/functions/{name}/logs); absent → 503 there. */
   readonly logs?: LogReader;
   readonly maxCodeBytes: number;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CallRecordSchema, CallStatus, fromJson, toJson, type CallRecord } from '@faas/protocol';
+import { CallRecordSchema, fromJson, toJson, type CallRecord, type CallStatus } from '@faas/protocol';
 import { withRedis } from '@faas/redis';
 
 /** Records read per round while listing, and the most a listing looks through. */
@@ -21,8 +21,12 @@ export interface ListQuery {
  * - `<prefix>calls-index:all` and `<prefix>calls-index:fn:<function>`:
  *   sorted sets of call ids by queued time, trimmed to the retention, for listings.
  */
+/** Indexes are trimmed to the retention at most this often (per index), not on every write. */
+const TRIM_INTERVAL_MS = 5_000;
+
 export class CallStore {
   private readonly retentionSeconds: number;
+  private readonly trimmedAtMs = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -52,12 +56,9 @@ export class CallStore {
     return reply === 'OK';
   }
 
+  /** The tracker indexes every call it sees (even when the worker wrote first), so a write needs no index. */
   async put(record: CallRecord): Promise<void> {
-    const pipeline = this.redis.pipeline().set(this.key(record.callId), encode(record), 'EX', this.retentionSeconds);
-    // The tracker indexes every call it sees; an outcome indexes again in case the tracker's write was lost.
-    const replies = await withRedis(() => (isFinal(record) ? this.indexed(pipeline, record) : pipeline).exec());
-    const failed = replies?.find(([error]) => error);
-    if (failed) throw failed[0];
+    await withRedis(() => this.redis.set(this.key(record.callId), encode(record), 'EX', this.retentionSeconds));
   }
 
   async get(callId: string): Promise<CallRecord | undefined> {
@@ -87,17 +88,18 @@ export class CallStore {
   }
 
   private indexed<P extends ReturnType<Redis['pipeline']>>(pipeline: P, record: CallRecord): P {
-    const queuedAtMs = Number(record.queuedAtMs) || this.now();
-    const expired = this.now() - this.retentionMs;
+    const now = this.now();
+    const queuedAtMs = Number(record.queuedAtMs) || now;
     for (const key of [this.indexKey(), this.indexKey(record.functionName)]) {
-      pipeline.zadd(key, queuedAtMs, record.callId).zremrangebyscore(key, '-inf', expired).pexpire(key, this.retentionMs);
+      pipeline.zadd(key, queuedAtMs, record.callId);
+      if (now - (this.trimmedAtMs.get(key) ?? 0) < TRIM_INTERVAL_MS) continue;
+      this.trimmedAtMs.set(key, now);
+      // A function's index outlives its last call by the retention, then goes.
+      pipeline.zremrangebyscore(key, '-inf', now - this.retentionMs).pexpire(key, this.retentionMs);
     }
+    if (this.trimmedAtMs.size > 10_000) this.trimmedAtMs.clear();
     return pipeline;
   }
-}
-
-function isFinal(record: CallRecord): boolean {
-  return record.status === CallStatus.SUCCEEDED || record.status === CallStatus.FAILED || record.status === CallStatus.DEAD_LETTERED;
 }
 
 function encode(record: CallRecord): string {

@@ -37,6 +37,9 @@ export function settingsFrom(config: FunctionConfig, defaults: RetryPolicy): Fun
  * stubs and a redeploy's new policy applies to the next call.
  */
 export class CachedFunctionSettings implements FunctionSettingsSource {
+  /** Loads in flight: the calls that miss together (after an expiry, many at once) share one request to stubs. */
+  private readonly loading = new Map<string, Promise<FunctionConfig>>();
+
   constructor(
     private readonly load: (functionName: string) => Promise<FunctionConfig>,
     private readonly cache: NoticeCache<FunctionConfig>,
@@ -44,7 +47,16 @@ export class CachedFunctionSettings implements FunctionSettingsSource {
   ) {}
 
   async settingsOf(functionName: string): Promise<FunctionSettings> {
-    const config = await this.cache.get(functionName, () => this.load(functionName));
+    const config = await this.cache.get(functionName, () => this.loadOnce(functionName));
     return settingsFrom(config, this.defaults);
+  }
+
+  private loadOnce(functionName: string): Promise<FunctionConfig> {
+    let load = this.loading.get(functionName);
+    if (!load) {
+      load = this.load(functionName).finally(() => this.loading.delete(functionName));
+      this.loading.set(functionName, load);
+    }
+    return load;
   }
 }

@@ -1,6 +1,6 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { PlatformError } from '@faas/errors';
+import { StreamPublisher as JetStreamPublish } from '@faas/nats';
 import { AsyncInvocationSchema, CallbackJobSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type AsyncInvocation, type CallbackJob } from '@faas/protocol';
 import type { CallbackQueue } from './call-processing.js';
 import { callbackSubject } from './topology.js';
@@ -14,52 +14,40 @@ const PUBLISH_TIMEOUT_MS = 5_000;
  * stored once (within the duplicate window).
  */
 export class StreamPublisher implements CallbackQueue {
-  private js: JetStreamClient | undefined;
-  private jsOf: NatsConnection | undefined;
+  private readonly stream: JetStreamPublish;
 
-  constructor(private readonly connection: () => NatsConnection | undefined) {}
+  constructor(private readonly connection: () => NatsConnection | undefined) {
+    this.stream = new JetStreamPublish(connection, PUBLISH_TIMEOUT_MS);
+  }
 
   /** An AsyncInvocation envelope on `faas.invoke.<function>`. */
   async publishInvocation(request: AsyncInvocation, msgId: string, extraHeaders: Record<string, string> = {}): Promise<void> {
-    const headers = natsHeaders();
-    headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
-    for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
     const functionName = request.invocation?.functionName ?? '';
-    await this.publish(invocationSubject(functionName), toBinary(AsyncInvocationSchema, request), msgId, headers);
+    await this.stream.publish(invocationSubject(functionName), toBinary(AsyncInvocationSchema, request), {
+      msgId,
+      headers: { [ENVELOPE_HEADER]: ENVELOPE_ASYNC_INVOCATION, ...extraHeaders },
+    });
   }
 
   /** A raw event on `faas.invoke.<function>`, as any NATS client may publish one. */
   async publishEvent(functionName: string, data: Uint8Array, msgId: string, eventHeaders: Record<string, string>): Promise<void> {
-    const headers = natsHeaders();
-    for (const [name, value] of Object.entries(eventHeaders)) headers.set(name, value);
-    await this.publish(invocationSubject(functionName), data, msgId, headers);
+    await this.stream.publish(invocationSubject(functionName), data, { msgId, headers: eventHeaders });
   }
 
   async enqueue(job: Omit<CallbackJob, '$typeName'>, replay: number): Promise<void> {
-    await this.publish(callbackSubject(job.functionName), toBinary(CallbackJobSchema, create(CallbackJobSchema, job)), `${job.callId}:callback:${replay}`);
+    await this.stream.publish(callbackSubject(job.functionName), toBinary(CallbackJobSchema, create(CallbackJobSchema, job)), { msgId: `${job.callId}:callback:${replay}` });
   }
 
   /** Publishes a core NATS message (result subjects): no stream, no acknowledgement. */
   publishCore(subject: string, data: Uint8Array, coreHeaders: Record<string, string>): void {
-    const connection = this.requireConnection();
+    const connection = this.connection();
+    if (!connection) throw new PlatformError('service_unavailable', 'NATS is not connected');
     const headers = natsHeaders();
     for (const [name, value] of Object.entries(coreHeaders)) headers.set(name, value);
     connection.publish(subject, data, { headers });
   }
 
-  private async publish(subject: string, data: Uint8Array, msgID: string, headers?: ReturnType<typeof natsHeaders>): Promise<void> {
-    const connection = this.requireConnection();
-    if (this.jsOf !== connection) {
-      this.js = jetstream(connection);
-      this.jsOf = connection;
-    }
-    await this.js!.publish(subject, data, { msgID, headers, timeout: PUBLISH_TIMEOUT_MS });
-  }
-
-  private requireConnection(): NatsConnection {
-    const connection = this.connection();
-    if (!connection) throw new PlatformError('service_unavailable', 'NATS is not connected');
-    return connection;
+  close(): void {
+    this.stream.close();
   }
 }
-

@@ -30,7 +30,7 @@ const logger = createLogger(SERVICE, config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 
 // Commands fail at once while Redis is away: the message is nak'ed and comes back later.
-const redis = connectRedis(config.REDIS_URL, logger);
+const redis = connectRedis(config.REDIS_URL, logger, { autoPipelining: true });
 if (!(await waitForRedis(redis, 5_000))) logger.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; starting anyway');
 const store = new CallStore(redis, config.REDIS_KEY_PREFIX, config.FAAS_CALL_RETENTION);
 const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token, dataPath: config.FAAS_DATA_PATH });
@@ -160,6 +160,7 @@ onShutdownSignal(logger, async () => {
   await events.stop();
   const [, finished] = await Promise.all([tracker.stop(1_000), worker.stop(config.QUEUE_WORKER_SHUTDOWN_GRACE_MS), callbacks.stop(config.QUEUE_WORKER_CALLBACK_TIMEOUT_MS)]);
   if (!finished) logger.warn({ running: worker.busy }, 'calls still running at shutdown; JetStream will redeliver them');
+  publisher.close();
   await nats.close();
   await shutdown(server, 2_000);
   invoker.close();

@@ -40,7 +40,7 @@ function clientGone(response: ServerResponse): Cancellation {
 }
 
 export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
-  const { stubs, invoker, publisher } = deps;
+  const { invoker, publisher } = deps;
   // Queued bodies live in the stream until they run: their limit is Lambda's 256 KiB unless configured.
   const maxAsyncPayloadBytes = deps.maxAsyncPayloadBytes ?? deps.maxPayloadBytes;
   const payloadLimit = (runAsync: boolean) => (runAsync ? maxAsyncPayloadBytes : deps.maxPayloadBytes);
@@ -64,7 +64,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   /** Queues an invocation; the function must exist, or the caller would only learn it later. */
   const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
-    await stubs.getFunction({ name: invocation.functionName });
+    await deps.knownFunctions.assertExists(invocation.functionName);
     await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
     stampDuration(request, reply);
     return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
