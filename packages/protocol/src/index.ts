@@ -18,6 +18,7 @@ export {
   type LogLine,
 } from './subjects.js';
 export { toServiceError, fromServiceError, toCallFailure, fromCallFailure } from './error-mapping.js';
+export { decodeAsyncInvocation, encodeAsyncInvocation } from './async-invocation-codec.js';
 export { ERROR_CODE_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type DuplexStream, type ServeOptions, type ServiceImpl } from './server.js';
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';

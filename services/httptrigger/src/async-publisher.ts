@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PlatformError } from '@faas/errors';
 import { StreamPublisher, connectNats, type NatsLink } from '@faas/nats';
-import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
+import { ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, encodeAsyncInvocation, invocationSubject, type Invocation } from '@faas/protocol';
 import { writeTraceHeaders, type Logger, type TraceHeaders } from '@faas/telemetry';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
@@ -45,10 +45,15 @@ export class NatsInvocationPublisher implements InvocationPublisher {
     if (!this.natsConnection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
     const headers: Record<string, string> = { [ENVELOPE_HEADER]: ENVELOPE_ASYNC_INVOCATION };
     writeTraceHeaders(options.trace, (key, value) => (headers[key] = value));
-    const body = toBinary(
-      AsyncInvocationSchema,
-      create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl, source: 'http' }),
-    );
+    const body = encodeAsyncInvocation({
+      $typeName: 'faas.v1.AsyncInvocation',
+      invocation,
+      queuedAtMs: BigInt(Date.now()),
+      callbackUrl: options.callbackUrl,
+      replay: 0,
+      resultSubject: '',
+      source: 'http',
+    });
     try {
       await this.stream.publish(invocationSubject(invocation.functionName), body, { msgId: invocation.callId, headers });
     } catch (error) {

@@ -21,6 +21,19 @@ export interface ListQuery {
  * - `<prefix>calls-index:all` and `<prefix>calls-index:fn:<function>`:
  *   sorted sets of call ids by queued time, trimmed to the retention, for listings.
  */
+/**
+ * The tracker's write, one command per call: the record unless one exists,
+ * and its place in both indexes. KEYS: record, all-calls index, function
+ * index; ARGV: record JSON, lifetime (s), queued time (score), call id.
+ */
+const CREATE_AND_INDEX = `
+local created = redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+if created then return 1 end
+return 0
+`;
+
 /** Indexes are trimmed to the retention at most this often (per index), not on every write. */
 const TRIM_INTERVAL_MS = 5_000;
 
@@ -35,6 +48,7 @@ export class CallStore {
     private readonly now: () => number = Date.now,
   ) {
     this.retentionSeconds = Math.max(1, Math.ceil(retentionMs / 1_000));
+    redis.defineCommand('faasCreateCall', { numberOfKeys: 3, lua: CREATE_AND_INDEX });
   }
 
   key(callId: string): string {
@@ -50,10 +64,13 @@ export class CallStore {
    * progress; indexes the call either way (the worker may have written first).
    */
   async createIfAbsent(record: CallRecord): Promise<boolean> {
-    const replies = await withRedis(() => this.indexed(this.redis.pipeline().set(this.key(record.callId), encode(record), 'EX', this.retentionSeconds, 'NX'), record).exec());
-    const [error, reply] = replies?.[0] ?? [null, null];
-    if (error) throw error;
-    return reply === 'OK';
+    const queuedAtMs = Number(record.queuedAtMs) || this.now();
+    const create = this.redis as Redis & { faasCreateCall(...args: (string | number)[]): Promise<number> };
+    const created = await withRedis(() =>
+      create.faasCreateCall(this.key(record.callId), this.indexKey(), this.indexKey(record.functionName), encode(record), this.retentionSeconds, queuedAtMs, record.callId),
+    );
+    await this.trimIndexes(record.functionName);
+    return created === 1;
   }
 
   /** The tracker indexes every call it sees (even when the worker wrote first), so a write needs no index. */
@@ -87,19 +104,21 @@ export class CallStore {
     return found;
   }
 
-  private indexed<P extends ReturnType<Redis['pipeline']>>(pipeline: P, record: CallRecord): P {
+  /** Drops index entries older than the retention, at most every few seconds per index; a failure waits for the next time. */
+  private async trimIndexes(functionName: string): Promise<void> {
     const now = this.now();
-    const queuedAtMs = Number(record.queuedAtMs) || now;
-    for (const key of [this.indexKey(), this.indexKey(record.functionName)]) {
-      pipeline.zadd(key, queuedAtMs, record.callId);
-      if (now - (this.trimmedAtMs.get(key) ?? 0) < TRIM_INTERVAL_MS) continue;
+    const due = [this.indexKey(), this.indexKey(functionName)].filter((key) => now - (this.trimmedAtMs.get(key) ?? 0) >= TRIM_INTERVAL_MS);
+    if (due.length === 0) return;
+    if (this.trimmedAtMs.size > 10_000) this.trimmedAtMs.clear();
+    const pipeline = this.redis.pipeline();
+    for (const key of due) {
       this.trimmedAtMs.set(key, now);
       // A function's index outlives its last call by the retention, then goes.
       pipeline.zremrangebyscore(key, '-inf', now - this.retentionMs).pexpire(key, this.retentionMs);
     }
-    if (this.trimmedAtMs.size > 10_000) this.trimmedAtMs.clear();
-    return pipeline;
+    await withRedis(() => pipeline.exec()).catch(() => undefined);
   }
+
 }
 
 function encode(record: CallRecord): string {

@@ -1,7 +1,7 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { PlatformError } from '@faas/errors';
 import { StreamPublisher as JetStreamPublish } from '@faas/nats';
-import { AsyncInvocationSchema, CallbackJobSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type AsyncInvocation, type CallbackJob } from '@faas/protocol';
+import { CallbackJobSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, encodeAsyncInvocation, invocationSubject, toBinary, type AsyncInvocation, type CallbackJob } from '@faas/protocol';
 import type { CallbackQueue } from './call-processing.js';
 import { callbackSubject } from './topology.js';
 
@@ -23,7 +23,7 @@ export class StreamPublisher implements CallbackQueue {
   /** An AsyncInvocation envelope on `faas.invoke.<function>`. */
   async publishInvocation(request: AsyncInvocation, msgId: string, extraHeaders: Record<string, string> = {}): Promise<void> {
     const functionName = request.invocation?.functionName ?? '';
-    await this.stream.publish(invocationSubject(functionName), toBinary(AsyncInvocationSchema, request), {
+    await this.stream.publish(invocationSubject(functionName), encodeAsyncInvocation(request), {
       msgId,
       headers: { [ENVELOPE_HEADER]: ENVELOPE_ASYNC_INVOCATION, ...extraHeaders },
     });

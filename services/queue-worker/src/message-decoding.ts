@@ -1,4 +1,4 @@
-import { AsyncInvocationSchema, CALLBACK_URL_HEADER, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
+import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
@@ -80,7 +80,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   }
   let decoded;
   try {
-    decoded = fromBinary(AsyncInvocationSchema, message.data);
+    decoded = decodeAsyncInvocation(message.data);
   } catch (error) {
     return { ok: false, reason: `undecodable AsyncInvocation: ${(error as Error).message}`, callId: knownCallId, functionName };
   }
