@@ -14,7 +14,7 @@ import { PlatformError } from '@faas/errors';
 import { Controller, addService, grpc, listen, shutdown, type Invocation } from '@faas/protocol';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
-import { placedCallsAnsweredBy } from '../support/fake-streams.js';
+import { noAttachments, placedCallsAnsweredBy } from '../support/fake-streams.js';
 import { eventually, http } from '../support/http.js';
 
 const SECRET = 'callback-secret-of-this-test';
@@ -70,9 +70,7 @@ beforeAll(async () => {
   addService(fakeController, Controller, {
     invoke: fakeInvoke,
     calls: placedCallsAnsweredBy(fakeInvoke),
-    async registerFunclet() {
-      throw new PlatformError('bad_request', 'not in this test');
-    },
+    attach: noAttachments,
   });
   const controllerAddress = await listen(fakeController, '127.0.0.1:0');
   stubs = await startService('stubs', { ...common, STUBS_LISTEN: '127.0.0.1:0', STUBS_DATA_DIR: path.join(workDir, 'stubs') });

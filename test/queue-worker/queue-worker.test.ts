@@ -28,7 +28,7 @@ import {
 import * as jetstreamModule from '@nats-io/jetstream';
 import * as transport from '@nats-io/transport-node';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
-import { placedCallsAnsweredBy } from '../support/fake-streams.js';
+import { noAttachments, placedCallsAnsweredBy } from '../support/fake-streams.js';
 
 let workDir: string;
 let nats: ManagedProcess;
@@ -75,9 +75,7 @@ beforeAll(async () => {
   addService(controllerServer, Controller, {
     invoke,
     calls: placedCallsAnsweredBy(invoke),
-    async registerFunclet() {
-      throw new PlatformError('bad_request', 'not in this test');
-    },
+    attach: noAttachments,
   });
   // The worker reads each function's async policy and limits from stubs.
   const notHere = async () => {
