@@ -43,6 +43,10 @@ let redisPort: number;
 /** Invocations the fake controller saw, by call id. */
 const invocationsByCallId = new Map<string, number>();
 const traceparentByCallId = new Map<string, string>();
+/** When the fake controller received each run of a call. */
+const invokedAtMs = new Map<string, number[]>();
+/** Far above the backoff the function's policy draws for a first throttle (≤ 200 ms). */
+const AT_LIMIT_RETRY_AFTER_MS = 2_500;
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'faas-qw-test-'));
@@ -59,7 +63,12 @@ beforeAll(async () => {
       invocationsByCallId.set(invocation.callId, seen);
       const traceparent = context.metadata.get('traceparent')[0];
       if (typeof traceparent === 'string') traceparentByCallId.set(invocation.callId, traceparent);
+      (invokedAtMs.get(invocation.callId) ?? invokedAtMs.set(invocation.callId, []).get(invocation.callId)!).push(Date.now());
       if (invocation.functionName === 'flaky' && seen <= 2) throw new PlatformError('service_unavailable', `flaky attempt ${seen}`);
+      if (invocation.functionName === 'at-limit' && seen === 1 && invocation.callId === 'limit-1') {
+        // As a controller answers a call that waited its queue's deadline at the function's limit.
+        throw new PlatformError('too_many_requests', 'at-limit waited its queue deadline at max_concurrency', { retryAfterMs: AT_LIMIT_RETRY_AFTER_MS });
+      }
       if (invocation.functionName === 'thrower') {
         return { result: { callId: invocation.callId, functionError: { type: 'TypeError', message: 'nope' } } };
       }
@@ -148,6 +157,17 @@ async function waitForStatus(callId: string, status: CallStatus, timeoutMs = 20_
   throw new Error(`call ${callId} did not reach ${CallStatus[status]}; last seen: ${String(last instanceof Error ? last.message : JSON.stringify(last, (_, v) => (typeof v === 'bigint' ? String(v) : v)))}`);
 }
 
+/** The call is waiting out a 429: back to queued with one throttle counted. */
+async function eventuallyThrottled(callId: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const { call } = await calls.getCall({ callId }).catch(() => ({ call: undefined }));
+    if (call && call.throttles > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`call ${callId} was never throttled`);
+}
+
 const resultOf = (call: CallRecord) => JSON.parse(new TextDecoder().decode(call.result));
 
 describe('queue-worker', () => {
@@ -197,6 +217,22 @@ describe('queue-worker', () => {
     expect(call.attempts).toBe(3);
     expect(invocationsByCallId.get('flaky-1')).toBe(3);
     expect(call.errorCode).toBe('');
+  });
+
+  it('waits out a controller\'s 429 for its retryAfterMs without using an attempt, holding the function\'s next call too', async () => {
+    const js = jetstreamModule.jetstream(nc);
+    await js.publish('faas.invoke.at-limit', '"a"', { msgID: 'limit-1' });
+    await eventuallyThrottled('limit-1');
+    // Queued while the function's gate in this worker is paused for the 429's wait.
+    await js.publish('faas.invoke.at-limit', '"b"', { msgID: 'limit-2' });
+    const throttled = await waitForStatus('limit-1', CallStatus.SUCCEEDED);
+    const next = await waitForStatus('limit-2', CallStatus.SUCCEEDED);
+    expect(throttled).toMatchObject({ attempts: 1, throttles: 1, errorCode: '' });
+    expect(throttled.attemptErrors.map((error) => error.errorCode)).toEqual(['too_many_requests']);
+    expect(next).toMatchObject({ attempts: 1, throttles: 0 });
+    const [refusedAt, retriedAt] = invokedAtMs.get('limit-1')!;
+    expect(retriedAt! - refusedAt!).toBeGreaterThanOrEqual(AT_LIMIT_RETRY_AFTER_MS);
+    expect(invokedAtMs.get('limit-2')![0]! - refusedAt!).toBeGreaterThanOrEqual(AT_LIMIT_RETRY_AFTER_MS);
   });
 
   it('records a function error as failed, without retrying', async () => {

@@ -123,6 +123,28 @@ describe('processMessage', () => {
     expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.SUCCEEDED, attempts: 1, throttles: 1 });
   });
 
+  it('stays away as long as a controller at the function\'s limit asks, and holds the function\'s other calls meanwhile', async () => {
+    const store = new FakeStore();
+    const controller = invoker(async () => {
+      throw new PlatformError('too_many_requests', 'waited its queue\'s deadline at the function\'s limit', { retryAfterMs: 30_000 });
+    });
+    let now = 5_000;
+    const shared = { ...deps(store, controller), now: () => now, gates: new FunctionGates(() => now) };
+    const first = fakeMessage(1);
+    await processMessage(first.message, shared);
+    // The backoff alone would have drawn at most 1 s (base 1 s, first throttle).
+    expect(first.settled).toEqual(['nak:30000']);
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.QUEUED, attempts: 0, throttles: 1 });
+    expect(store.records.get('call-1')!.attemptErrors.map((error) => error.errorCode)).toEqual(['too_many_requests']);
+
+    const other = fakeMessage(1, { 'Nats-Msg-Id': 'call-2' });
+    now = 20_000;
+    await processMessage(other.message, shared);
+    expect(controller.calls).toBe(1);
+    expect(Number(other.settled[0]!.slice('nak:'.length))).toBeGreaterThanOrEqual(15_000);
+    expect(store.records.has('call-2')).toBe(false);
+  });
+
   it('records a function error as failed without retrying', async () => {
     const store = new FakeStore();
     const controller = invoker(async () => ({ result: create(InvocationResultSchema, { functionError: { type: 'TypeError', message: 'x' } }) }));

@@ -215,9 +215,9 @@ async function invokeOnce(deps: WorkerDeps, invocation: Invocation, traceHeaders
   return { result };
 }
 
+/** A controller at the function's limit says how long to stay away (retryAfterMs, the faas-retry-after-ms trailer). */
 function platformFailure(error: PlatformError): AttemptFailure {
-  const retryAfterMs = (error as PlatformError & { retryAfterMs?: number }).retryAfterMs;
-  return { kind: 'platform', code: error.code, message: error.message, retryAfterMs: retryAfterMs || undefined };
+  return { kind: 'platform', code: error.code, message: error.message, retryAfterMs: error.retryAfterMs || undefined };
 }
 
 /** The attempts are used up: the request and every attempt's error go to the dead letters, then the record says so. */
