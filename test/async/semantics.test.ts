@@ -32,7 +32,7 @@ let nc: transport.NatsConnection;
 
 /** Runs per call id, and what the last run received. */
 const runs = new Map<string, number>();
-const received = new Map<string, { payload: string; contentType: string }>();
+const received = new Map<string, { payload: string; contentType: string; cloudEvent: Record<string, string> }>();
 /** Call ids of always-fail that succeed from now on (the "fixed" function of a replay). */
 const healed = new Set<string>();
 
@@ -40,7 +40,7 @@ async function fakeInvoke({ invocation }: { invocation?: Invocation }) {
   const call = invocation!;
   const seen = (runs.get(call.callId) ?? 0) + 1;
   runs.set(call.callId, seen);
-  received.set(call.callId, { payload: Buffer.from(call.payload).toString('utf8'), contentType: call.contentType });
+  received.set(call.callId, { payload: Buffer.from(call.payload).toString('utf8'), contentType: call.contentType, cloudEvent: { ...call.cloudEventAttributes } });
   const ok = { result: { callId: call.callId, result: Buffer.from(JSON.stringify({ run: seen, payload: Buffer.from(call.payload).toString('utf8') })), durationSeconds: 0.001 } };
   switch (call.functionName) {
     case 'flaky':
@@ -247,15 +247,20 @@ describe('asynchronous calls', () => {
     expect([huge.status, huge.json.code]).toEqual([413, 'payload_too_large']);
   });
 
-  it('takes CloudEvents in binary and structured mode, the data as the event', async () => {
+  it('takes CloudEvents in binary and structured mode, the data as the event and the attributes beside it', async () => {
     const binary = await http(`${base}/v1/functions/echo/invocations`, {
       method: 'POST',
       body: '{"order":1}',
-      headers: { 'x-invocation-type': 'Event', 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': 'evt-1', 'ce-source': '/shop', 'ce-type': 'order.created' },
+      headers: { 'x-invocation-type': 'Event', 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': 'evt-1', 'ce-source': '/shop', 'ce-type': 'order.created', 'ce-tenant': 'acme' },
     });
     expect(binary.status).toBe(202);
     await untilStatus(binary.json.callId, 'succeeded');
-    expect(received.get(binary.json.callId)).toEqual({ payload: '{"order":1}', contentType: 'application/json' });
+    // Queued, then run by a queue-worker: the attributes travel in the AsyncInvocation.
+    expect(received.get(binary.json.callId)).toEqual({
+      payload: '{"order":1}',
+      contentType: 'application/json',
+      cloudEvent: { specversion: '1.0', id: 'evt-1', source: '/shop', type: 'order.created', tenant: 'acme', datacontenttype: 'application/json' },
+    });
     const structured = await http(`${base}/v1/functions/echo/invocations`, {
       method: 'POST',
       body: JSON.stringify({ specversion: '1.0', id: 'evt-2', source: '/shop', type: 'order.created', data: { order: 2 } }),
@@ -263,7 +268,7 @@ describe('asynchronous calls', () => {
     });
     expect(structured.status).toBe(200);
     const [lastCall] = [...received.entries()].slice(-1);
-    expect(lastCall![1]).toEqual({ payload: '{"order":2}', contentType: 'application/json' });
+    expect(lastCall![1]).toEqual({ payload: '{"order":2}', contentType: 'application/json', cloudEvent: { specversion: '1.0', id: 'evt-2', source: '/shop', type: 'order.created' } });
     const broken = await http(`${base}/v1/functions/echo/invocations`, { method: 'POST', body: '{}', headers: { 'ce-specversion': '1.0' } });
     expect([broken.status, broken.json.code]).toEqual([400, 'bad_request']);
   });

@@ -7,7 +7,14 @@ import { decodeAsyncInvocation, encodeAsyncInvocation } from './async-invocation
 const samples = [
   create(AsyncInvocationSchema, {}),
   create(AsyncInvocationSchema, {
-    invocation: { functionName: 'echo', callId: 'c-1', kind: InvocationKind.EVENT, payload: new Uint8Array([0, 1, 255]), contentType: 'application/json' },
+    invocation: {
+      functionName: 'echo',
+      callId: 'c-1',
+      kind: InvocationKind.EVENT,
+      payload: new Uint8Array([0, 1, 255]),
+      contentType: 'application/json',
+      cloudEventAttributes: { specversion: '1.0', id: 'evt-1', source: '/shop', type: 'order.created' },
+    },
     queuedAtMs: 1_700_000_000_123n,
     source: 'http',
   }),

@@ -18,7 +18,7 @@ export interface CloudEventInput {
 export interface CloudEventPayload {
   readonly payload: Buffer;
   readonly contentType: string;
-  /** Every attribute, named as its `ce-` header would be (e.g. `ce-type`), extensions included. */
+  /** Every attribute by its spec name (`type`, not the `ce-type` header), extensions included: the handler's `context.cloudEvent`. */
   readonly attributes: Record<string, string>;
 }
 
@@ -41,10 +41,11 @@ function binary(headers: IncomingHttpHeaders, input: CloudEventInput): CloudEven
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('ce-') || value === undefined) continue;
-    attributes[name] = Array.isArray(value) ? value.join(', ') : value;
+    attributes[name.slice('ce-'.length)] = Array.isArray(value) ? value.join(', ') : value;
   }
   checkRequired(attributes);
-  if (input.contentType) attributes['ce-datacontenttype'] = input.contentType;
+  // Binary mode has no datacontenttype attribute: the request's Content-Type is it.
+  if (input.contentType) attributes.datacontenttype = input.contentType;
   return { payload: input.payload, contentType: input.contentType, attributes };
 }
 
@@ -64,10 +65,10 @@ function structured(body: Buffer): CloudEventPayload {
     if (!ATTRIBUTE_NAME.test(name)) throw new PlatformError('bad_request', `CloudEvent attribute name ${JSON.stringify(name.slice(0, 40))} must be 1-20 lower-case letters or digits`);
     if (value === null) continue;
     if (typeof value === 'object') throw new PlatformError('bad_request', `CloudEvent attribute "${name}" must be a string, number or boolean`);
-    attributes[`ce-${name}`] = String(value);
+    attributes[name] = String(value);
   }
   checkRequired(attributes);
-  const declaredType = attributes['ce-datacontenttype'];
+  const declaredType = attributes.datacontenttype;
   if (typeof fields.data_base64 === 'string') {
     return { payload: Buffer.from(fields.data_base64, 'base64'), contentType: declaredType ?? 'application/octet-stream', attributes };
   }
@@ -81,8 +82,8 @@ function structured(body: Buffer): CloudEventPayload {
 }
 
 function checkRequired(attributes: Record<string, string>): void {
-  if (attributes['ce-specversion'] !== SPEC_VERSION) throw new PlatformError('bad_request', `CloudEvents specversion must be "${SPEC_VERSION}"`);
+  if (attributes.specversion !== SPEC_VERSION) throw new PlatformError('bad_request', `CloudEvents specversion must be "${SPEC_VERSION}"`);
   for (const name of REQUIRED) {
-    if (!attributes[`ce-${name}`]) throw new PlatformError('bad_request', `the CloudEvent has no "${name}" attribute`);
+    if (!attributes[name]) throw new PlatformError('bad_request', `the CloudEvent has no "${name}" attribute`);
   }
 }

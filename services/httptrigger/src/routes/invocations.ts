@@ -78,9 +78,9 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
     const body = await readBody(request.raw, payloadLimit(runAsync));
     const contentType = request.headers['content-type'] ?? '';
-    // A CloudEvent's data is the event; its attributes are the caller's to read from the request.
+    // A CloudEvent's data is the event; its attributes reach the handler's context.
     const event = cloudEventFrom(request.headers, { payload: body, contentType });
-    const invocation = eventInvocation({ functionName, callId, payload: event?.payload ?? body, contentType: event?.contentType ?? contentType });
+    const invocation = eventInvocation({ functionName, callId, payload: event?.payload ?? body, contentType: event?.contentType ?? contentType, cloudEventAttributes: event?.attributes });
     if (runAsync) return enqueue(request, reply, invocation);
     return send(request, reply, eventReply(await invoke(request, reply, invocation)));
   });
