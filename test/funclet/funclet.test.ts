@@ -217,6 +217,13 @@ beforeAll(async () => {
     getTrigger: unimplemented,
     listTriggers: unimplemented,
     deleteTrigger: unimplemented,
+    publishVersion: unimplemented,
+    listVersions: unimplemented,
+    deleteVersion: unimplemented,
+    putAlias: unimplemented,
+    getAlias: unimplemented,
+    listAliases: unimplemented,
+    deleteAlias: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {

@@ -89,6 +89,13 @@ beforeAll(async () => {
       return { triggers: [] };
     },
     deleteTrigger: notPartOfThisTest,
+    publishVersion: notPartOfThisTest,
+    listVersions: notPartOfThisTest,
+    deleteVersion: notPartOfThisTest,
+    putAlias: notPartOfThisTest,
+    getAlias: notPartOfThisTest,
+    listAliases: notPartOfThisTest,
+    deleteAlias: notPartOfThisTest,
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);

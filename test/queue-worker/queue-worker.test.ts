@@ -111,6 +111,13 @@ beforeAll(async () => {
     putTrigger: notHere,
     getTrigger: notHere,
     deleteTrigger: notHere,
+    publishVersion: notHere,
+    listVersions: notHere,
+    deleteVersion: notHere,
+    putAlias: notHere,
+    getAlias: notHere,
+    listAliases: notHere,
+    deleteAlias: notHere,
   });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 

@@ -16,18 +16,18 @@ export class KnownFunctions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Resolves when the function exists; rejects with the lookup's error (function_not_found) otherwise. */
-  async assertExists(name: string): Promise<void> {
-    const seen = this.seenAtMs.get(name);
+  /** Resolves when the call's target (`name`, `name:3`, `name:live`) exists; rejects with the lookup's error (function_not_found) otherwise. */
+  async assertExists(target: string): Promise<void> {
+    const seen = this.seenAtMs.get(target);
     if (seen !== undefined && this.now() - seen < this.ttlMs) return;
-    await this.lookup(name);
+    await this.lookup(target);
     if (this.ttlMs <= 0) return;
     if (this.seenAtMs.size >= 10_000) this.seenAtMs.clear();
-    this.seenAtMs.set(name, this.now());
+    this.seenAtMs.set(target, this.now());
   }
 
-  /** A deploy or delete through this edge: ask stubs next time. */
+  /** A deploy or delete through this edge: ask stubs next time, for every version and alias of the function. */
   forget(name: string): void {
-    this.seenAtMs.delete(name);
+    for (const target of this.seenAtMs.keys()) if (target === name || target.startsWith(`${name}:`)) this.seenAtMs.delete(target);
   }
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Invoker } from '@faas/client';
+import { formatQualifier, parseQualifiedName } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
@@ -26,7 +27,10 @@ const app = buildServer({
   ...clients,
   invoker,
   publisher,
-  knownFunctions: new KnownFunctions((name) => clients.stubs.getFunction({ name }), config.HTTP_FUNCTION_CHECK_CACHE_MS),
+  knownFunctions: new KnownFunctions((target) => {
+    const { name, qualifier } = parseQualifiedName(target);
+    return clients.stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
+  }, config.HTTP_FUNCTION_CHECK_CACHE_MS),
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,

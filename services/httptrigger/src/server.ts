@@ -20,9 +20,13 @@ import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
 import { triggerRoutes } from './routes/triggers.js';
+import { versionRoutes } from './routes/versions.js';
 
 export interface HttpTriggerDeps {
-  readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'> &
+  readonly stubs: Pick<
+    Clients['stubs'],
+    'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction' | 'publishVersion' | 'listVersions' | 'deleteVersion' | 'putAlias' | 'getAlias' | 'listAliases' | 'deleteAlias'
+  > &
     Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
@@ -56,6 +60,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
+  versionRoutes(app, deps);
   logRoutes(app, deps);
   triggerRoutes(app, deps);
   invocationRoutes(app, deps);

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '@faas/nats';
 import { Invoker } from '@faas/client';
-import { QueueWorker, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
+import { QueueWorker, Stubs, addHealthService, addService, createClient, formatQualifier, grpc, listen, parseQualifiedName, shutdown, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
@@ -46,7 +46,10 @@ const functionChanges = subscribeChannel(
   logger,
 );
 const settings = new CachedFunctionSettings(
-  async (name) => (await stubs.getFunction({ name })).function!,
+  async (target) => {
+    const { name, qualifier } = parseQualifiedName(target);
+    return (await stubs.getFunction({ name, qualifier: formatQualifier(qualifier) })).function!;
+  },
   functionCache,
   { maxAttempts: config.QUEUE_WORKER_MAX_ATTEMPTS, baseDelayMs: config.QUEUE_WORKER_BASE_DELAY_MS, maxDelayMs: config.QUEUE_WORKER_MAX_DELAY_MS, retryFunctionErrors: false },
 );

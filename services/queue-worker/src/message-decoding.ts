@@ -1,4 +1,4 @@
-import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, type Invocation } from '@faas/protocol';
+import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, invocationSubject, InvocationSchema, create, type Invocation } from '@faas/protocol';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
@@ -91,7 +91,9 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   if (!callId || !CALL_ID.test(callId)) {
     return { ok: false, reason: `call id "${truncate(invocation.callId)}" is not valid`, callId: knownCallId, functionName };
   }
-  if (invocation.functionName && invocation.functionName !== functionName) {
+  // The envelope may name a version or an alias of the subject's function (name:3, name:live).
+  const target = invocation.functionName || functionName;
+  if (invocationSubject(target) !== message.subject) {
     return {
       ok: false,
       reason: `the invocation names function "${truncate(invocation.functionName)}" but was published for "${functionName}"`,
@@ -99,7 +101,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
       functionName,
     };
   }
-  invocation.functionName = functionName;
+  invocation.functionName = target;
   invocation.callId = callId;
   if (invocation.kind === InvocationKind.UNSPECIFIED) invocation.kind = InvocationKind.EVENT;
   const queuedAtMs = decoded.queuedAtMs > 0n ? Number(decoded.queuedAtMs) : message.storedAtMs;

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cancellation } from '@faas/client';
-import { assertFunctionName, type Invocation, type InvocationResult } from '@faas/protocol';
+import { qualifiedTarget, type Invocation, type InvocationResult } from '@faas/protocol';
 import { readBody } from '../body-reader.js';
 import { cloudEventFrom } from '../cloud-events.js';
 import { JSON_TYPE } from '../http-errors.js';
@@ -22,6 +22,13 @@ const LOG_TYPE_HEADER = 'x-log-type';
 const LOG_RESULT_HEADER = 'x-log-result';
 
 type Params = { name: string };
+type Query = { qualifier?: string };
+
+/** What a route's call names: the path's `name` or `name:qualifier`, or `?qualifier=` (canonical form). */
+function targetOf(request: FastifyRequest<{ Params: Params }>): string {
+  const { qualifier } = request.query as Query;
+  return qualifiedTarget(request.params.name, typeof qualifier === 'string' ? qualifier : undefined);
+}
 
 /** Cancelled when the client goes away before its answer: the call is given up. */
 function clientGone(response: ServerResponse): Cancellation {
@@ -73,8 +80,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   app.post<{ Params: Params }>('/v1/functions/:name/invocations', async (request, reply) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
-    const functionName = request.params.name;
-    assertFunctionName(functionName);
+    const functionName = targetOf(request);
     const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
     const body = await readBody(request.raw, payloadLimit(runAsync));
     const contentType = request.headers['content-type'] ?? '';
@@ -89,10 +95,10 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, runAsync: boolean) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
-    assertFunctionName(request.params.name);
+    const functionName = targetOf(request);
     const payload = await readBody(request.raw, payloadLimit(runAsync));
     return httpInvocation({
-      functionName: request.params.name,
+      functionName,
       callId,
       method: request.method,
       rawUrl: request.raw.url ?? request.url,

@@ -35,8 +35,9 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
   });
 
-  app.get<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
-    const { function: found } = await stubs.getFunction({ name: request.params.name });
+  app.get<{ Params: Params; Querystring: { qualifier?: string } }>('/v1/functions/:name', async (request, reply) => {
+    // ?qualifier= shows a published version (or an alias's version) instead of $LATEST.
+    const { function: found } = await stubs.getFunction({ name: request.params.name, qualifier: request.query.qualifier ?? '' });
     if (!found) throw new PlatformError('function_not_found', `no function "${request.params.name}"`);
     return reply.type(JSON_TYPE).send(functionToJson(found));
   });
