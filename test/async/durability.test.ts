@@ -16,7 +16,8 @@ import { http } from '../support/http.js';
 const FUNCTION = `
 export const handler = async (event, context) => {
   console.log('ran ' + context.callId);
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // Long enough that the worker killed mid-load holds calls it has started.
+  await new Promise((resolve) => setTimeout(resolve, 100));
   return { n: event.n };
 };
 `;

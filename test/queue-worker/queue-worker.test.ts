@@ -291,16 +291,23 @@ describe('queue-worker', () => {
     expect(call.attempts).toBe(1);
   });
 
-  it('lets the stream forget every message once both consumers are done', async () => {
+  it('leaves both consumers with nothing pending and the stream keeping its calls for the retention', async () => {
     const jsm = await jetstreamModule.jetstreamManager(nc);
     const deadline = Date.now() + 20_000;
-    let messages = -1;
+    let left: Record<string, number> = {};
     while (Date.now() < deadline) {
-      messages = (await jsm.streams.info('FAAS_INVOCATIONS')).state.messages;
-      if (messages === 0) break;
+      left = {};
+      for (const name of ['tracker', 'worker']) {
+        const consumer = await jsm.consumers.info('FAAS_INVOCATIONS', name);
+        left[name] = consumer.num_pending + consumer.num_ack_pending;
+      }
+      if (left.tracker === 0 && left.worker === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(messages).toBe(0);
+    expect(left).toEqual({ tracker: 0, worker: 0 });
+    const stream = await jsm.streams.info('FAAS_INVOCATIONS');
+    expect(stream.config).toMatchObject({ retention: 'limits', max_age: 86_400_000 * 1_000_000 });
+    expect(stream.state.messages).toBeGreaterThan(0);
   });
 
   it('answers call_not_found for an unknown call id', async () => {

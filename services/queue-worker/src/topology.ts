@@ -43,8 +43,12 @@ export interface TopologyOptions {
 export async function ensureTopology(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
   await ensureStream(jsm, STREAM_NAME, {
     subjects: [STREAM_SUBJECTS],
-    // Both consumers see every message; it is gone once both acked.
-    retention: RetentionPolicy.Interest,
+    // Both consumers see every message. Kept for the retention rather than
+    // until both acked: nats-server 2.9's interest retention lost messages it
+    // had acknowledged to the publisher when it was restarted (SIGTERM) under
+    // load, which limits retention does not (docs/design.md "Async invocations").
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(options.retentionMs),
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
@@ -78,11 +82,24 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
 }
 
 export async function ensureStream(jsm: JetStreamManager, name: string, config: Partial<StreamConfig> & { subjects: string[] }): Promise<void> {
-  if (await exists(() => jsm.streams.info(name), JetStreamApiCodes.StreamNotFound)) {
-    await jsm.streams.update(name, config);
-  } else {
+  let existing;
+  try {
+    existing = await jsm.streams.info(name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
     await jsm.streams.add({ name, ...config });
+    return;
   }
+  if (config.retention !== undefined && existing.config.retention !== config.retention) {
+    // A stream's retention cannot be changed in place; an empty one is made again.
+    if (existing.state.messages > 0) {
+      throw new Error(`stream ${name} has retention "${existing.config.retention}" and ${existing.state.messages} messages; this version needs "${config.retention}": let it drain, then delete it (nats stream rm ${name}) and start again`);
+    }
+    await jsm.streams.delete(name);
+    await jsm.streams.add({ name, ...config });
+    return;
+  }
+  await jsm.streams.update(name, config);
 }
 
 export async function ensureConsumer(
