@@ -6,15 +6,7 @@
 
 /** Asynchronous invocations: `faas.invoke.<function>` in the FAAS_INVOCATIONS stream. */
 export const INVOCATION_SUBJECT_PREFIX = 'faas.invoke.';
-/**
- * The subject of a call to `target` (`name`, `name:3`, `name:live`): every
- * version and alias of a function shares its function's subject, and the
- * envelope's function_name says which one the call is for.
- */
-export function invocationSubject(target: string): string {
-  const colon = target.indexOf(':');
-  return `${INVOCATION_SUBJECT_PREFIX}${colon < 0 ? target : target.slice(0, colon)}`;
-}
+export const invocationSubject = (functionName: string): string => `${INVOCATION_SUBJECT_PREFIX}${functionName}`;
 
 /** Marks a message whose body is a protobuf AsyncInvocation rather than a raw event. */
 export const ENVELOPE_HEADER = 'Faas-Envelope';

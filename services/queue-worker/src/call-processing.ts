@@ -108,8 +108,8 @@ export async function processMessage(message: QueueMessage, deps: WorkerDeps): P
 
   let settings: FunctionSettings;
   try {
-    // A version or alias (name:3, name:live) has its own config: its target is what it runs.
-    settings = await deps.settings.settingsOf(call.invocation.functionName);
+    // A version or alias (name:3, name:live) has its own config and its own gate.
+    settings = await deps.settings.settingsOf(call.functionName);
   } catch (error) {
     const failure = toPlatformError(error);
     if (failure.code !== 'function_not_found') {
@@ -120,7 +120,7 @@ export async function processMessage(message: QueueMessage, deps: WorkerDeps): P
     return finish(message, deps, call, finalFailureRecord(running, platformFailure(failure), CallStatus.FAILED, now(), call.callbackUrl), 'ack');
   }
 
-  const gate = deps.gates.tryEnter(call.invocation.functionName, settings.maxConcurrency);
+  const gate = deps.gates.tryEnter(call.functionName, settings.maxConcurrency);
   if (!gate.entered) {
     // Back-pressure: the function is at its own limit here, or asked us to wait.
     const random = deps.random ?? Math.random;
@@ -130,7 +130,7 @@ export async function processMessage(message: QueueMessage, deps: WorkerDeps): P
   try {
     throttledFor = await runAttempt(message, deps, call, existing, settings);
   } finally {
-    deps.gates.leave(call.invocation.functionName, settings.maxConcurrency, throttledFor === undefined ? 'ok' : 'throttled', throttledFor);
+    deps.gates.leave(call.functionName, settings.maxConcurrency, throttledFor === undefined ? 'ok' : 'throttled', throttledFor);
   }
 }
 

@@ -80,11 +80,11 @@ describe('decodeMessage', () => {
     expect(result).toMatchObject({ ok: false, callId: 'c' });
   });
 
-  it('keeps the version or alias an envelope names on its function\'s subject, the record under the function', () => {
+  it('keeps the version or alias a subject names (faas.invoke.<name>:<qualifier>)', () => {
     const data = envelope({ invocation: { functionName: 'echo:live', callId: 'c' } });
-    const result = decodeMessage(message({ data, headers: { 'Faas-Envelope': 'faas.v1.AsyncInvocation' } }));
-    expect(result).toMatchObject({ ok: true, call: { functionName: 'echo', invocation: { functionName: 'echo:live' } } });
-    const elsewhere = envelope({ invocation: { functionName: 'other:live', callId: 'c' } });
+    const result = decodeMessage(message({ subject: 'faas.invoke.echo:live', data, headers: { 'Faas-Envelope': 'faas.v1.AsyncInvocation' } }));
+    expect(result).toMatchObject({ ok: true, call: { functionName: 'echo:live', invocation: { functionName: 'echo:live' } } });
+    const elsewhere = envelope({ invocation: { functionName: 'echo:live', callId: 'c' } });
     expect(decodeMessage(message({ data: elsewhere, headers: { 'Faas-Envelope': 'faas.v1.AsyncInvocation' } }))).toMatchObject({ ok: false, callId: 'c' });
   });
 

@@ -1,4 +1,4 @@
-import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, invocationSubject, InvocationSchema, create, type Invocation } from '@faas/protocol';
+import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, isQualifiedName, type Invocation } from '@faas/protocol';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
@@ -44,8 +44,9 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   const knownCallId = CALL_ID.test(fallbackCallId) ? fallbackCallId : undefined;
 
   const functionName = message.subject.startsWith(INVOCATION_SUBJECT_PREFIX) ? message.subject.slice(INVOCATION_SUBJECT_PREFIX.length) : '';
-  if (!FUNCTION_NAME.test(functionName)) {
-    return { ok: false, reason: `subject "${message.subject}" does not name a function (faas.invoke.<name>)`, callId: knownCallId };
+  // faas.invoke.<name> for $LATEST, faas.invoke.<name>:<version or alias> for the others.
+  if (!isQualifiedName(functionName)) {
+    return { ok: false, reason: `subject "${message.subject}" does not name a function (faas.invoke.<name>[:<qualifier>])`, callId: knownCallId };
   }
 
   const envelope = message.header(ENVELOPE_HEADER);
@@ -91,9 +92,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   if (!callId || !CALL_ID.test(callId)) {
     return { ok: false, reason: `call id "${truncate(invocation.callId)}" is not valid`, callId: knownCallId, functionName };
   }
-  // The envelope may name a version or an alias of the subject's function (name:3, name:live).
-  const target = invocation.functionName || functionName;
-  if (invocationSubject(target) !== message.subject) {
+  if (invocation.functionName && invocation.functionName !== functionName) {
     return {
       ok: false,
       reason: `the invocation names function "${truncate(invocation.functionName)}" but was published for "${functionName}"`,
@@ -101,7 +100,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
       functionName,
     };
   }
-  invocation.functionName = target;
+  invocation.functionName = functionName;
   invocation.callId = callId;
   if (invocation.kind === InvocationKind.UNSPECIFIED) invocation.kind = InvocationKind.EVENT;
   const queuedAtMs = decoded.queuedAtMs > 0n ? Number(decoded.queuedAtMs) : message.storedAtMs;
