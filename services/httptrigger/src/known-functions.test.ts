@@ -21,4 +21,13 @@ describe('KnownFunctions', () => {
     await expect(known.assertExists('missing')).rejects.toMatchObject({ code: 'function_not_found' });
     expect(asked.filter((name) => name === 'missing')).toHaveLength(2);
   });
+
+  it('forgets every version and alias of a function, and no other function', async () => {
+    const asked: string[] = [];
+    const known = new KnownFunctions(async (target) => void asked.push(target), 60_000, () => 0);
+    for (const target of ['echo', 'echo:3', 'echo:live', 'echoes']) await known.assertExists(target);
+    known.forget('echo');
+    for (const target of ['echo', 'echo:3', 'echo:live', 'echoes']) await known.assertExists(target);
+    expect(asked).toEqual(['echo', 'echo:3', 'echo:live', 'echoes', 'echo', 'echo:3', 'echo:live']);
+  });
 });
