@@ -25,7 +25,7 @@ export async function serviceSchemas() {
 
 function shownDefault(spec) {
   if (spec.default === undefined) return '(required)';
-  if (Array.isArray(spec.default)) return `\`${spec.default.join(',')}\``;
+  if (Array.isArray(spec.default)) return spec.default.length === 0 ? '(empty)' : `\`${spec.default.join(',')}\``;
   if (spec.defaultVaries || typeof spec.default === 'object') return '(see description)';
   if (spec.default === '') return '(empty)';
   return `\`${spec.default}\``;

@@ -29,6 +29,8 @@ export const handler = async (event, context) => {
   switch (event?.action) {
     case 'count':
       return { invocations, callId: context.callId, version: process.env.CODE_VERSION };
+    case 'cloud-event':
+      return { data: event, cloudEvent: context.cloudEvent };
     case 'throw': {
       const error = new TypeError('bad input: ' + event.why);
       throw error;
@@ -294,6 +296,16 @@ describe('asynchronous invocations', () => {
     expect(accepted.status).toBe(202);
     const call = await waitForCall(accepted.headers.get('x-call-id')!);
     expect(call).toMatchObject({ status: 'succeeded', result: { echo: { n: 42 } } });
+  });
+
+  it('hands a queued CloudEvent to the handler in its sandbox: the data as the event, the attributes in context.cloudEvent', async () => {
+    const accepted = await invoke('async-probe', { action: 'cloud-event' }, { 'x-invocation-type': 'Event', 'ce-specversion': '1.0', 'ce-id': 'evt-9', 'ce-source': '/e2e', 'ce-type': 'probe.asked' });
+    expect(accepted.status).toBe(202);
+    const call = await waitForCall(accepted.headers.get('x-call-id')!);
+    expect(call).toMatchObject({
+      status: 'succeeded',
+      result: { data: { action: 'cloud-event' }, cloudEvent: { specversion: '1.0', id: 'evt-9', source: '/e2e', type: 'probe.asked', datacontenttype: 'application/json' } },
+    });
   });
 
   it('runs events published straight to NATS by another service', async () => {

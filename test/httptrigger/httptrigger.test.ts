@@ -83,6 +83,12 @@ beforeAll(async () => {
     putRuntime: notPartOfThisTest,
     getRuntime: notPartOfThisTest,
     listRuntimes: notPartOfThisTest,
+    putTrigger: notPartOfThisTest,
+    getTrigger: notPartOfThisTest,
+    async listTriggers() {
+      return { triggers: [] };
+    },
+    deleteTrigger: notPartOfThisTest,
     publishVersion: notPartOfThisTest,
     listVersions: notPartOfThisTest,
     deleteVersion: notPartOfThisTest,
@@ -120,6 +126,7 @@ beforeAll(async () => {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_KEY_PREFIX: 'httest:',
     CONTROLLER_ADDRESS: fakesAddress,
+    STUBS_ADDRESS: fakesAddress,
   });
   httptrigger = await startService('httptrigger', {
     HTTP_HOST: '127.0.0.1',

@@ -10,7 +10,9 @@ import {
   AsyncInvocationSchema,
   CallStatus,
   Controller,
+  FunctionConfigSchema,
   InvocationKind,
+  Stubs,
   QueueWorker,
   addService,
   create,
@@ -41,6 +43,10 @@ let redisPort: number;
 /** Invocations the fake controller saw, by call id. */
 const invocationsByCallId = new Map<string, number>();
 const traceparentByCallId = new Map<string, string>();
+/** When the fake controller received each run of a call. */
+const invokedAtMs = new Map<string, number[]>();
+/** Far above the backoff the function's policy draws for a first throttle (≤ 200 ms). */
+const AT_LIMIT_RETRY_AFTER_MS = 2_500;
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'faas-qw-test-'));
@@ -57,7 +63,12 @@ beforeAll(async () => {
       invocationsByCallId.set(invocation.callId, seen);
       const traceparent = context.metadata.get('traceparent')[0];
       if (typeof traceparent === 'string') traceparentByCallId.set(invocation.callId, traceparent);
+      (invokedAtMs.get(invocation.callId) ?? invokedAtMs.set(invocation.callId, []).get(invocation.callId)!).push(Date.now());
       if (invocation.functionName === 'flaky' && seen <= 2) throw new PlatformError('service_unavailable', `flaky attempt ${seen}`);
+      if (invocation.functionName === 'at-limit' && seen === 1 && invocation.callId === 'limit-1') {
+        // As a controller answers a call that waited its queue's deadline at the function's limit.
+        throw new PlatformError('too_many_requests', 'at-limit waited its queue deadline at max_concurrency', { retryAfterMs: AT_LIMIT_RETRY_AFTER_MS });
+      }
       if (invocation.functionName === 'thrower') {
         return { result: { callId: invocation.callId, functionError: { type: 'TypeError', message: 'nope' } } };
       }
@@ -75,6 +86,39 @@ beforeAll(async () => {
     calls: placedCallsAnsweredBy(invoke),
     attach: noAttachments,
   });
+  // The worker reads each function's async policy and limits from stubs.
+  const notHere = async () => {
+    throw new PlatformError('bad_request', 'not in this test');
+  };
+  addService(controllerServer, Stubs, {
+    async getFunction({ name }) {
+      return { function: create(FunctionConfigSchema, { name, runtime: 'nodejs', handler: 'index.handler', maxConcurrency: 10, asyncPolicy: { baseDelayMs: 200, maxDelayMs: 1_000 } }) };
+    },
+    async listTriggers() {
+      return { triggers: [] };
+    },
+    putCode: notHere,
+    // eslint-disable-next-line require-yield
+    async *getCode() {
+      throw new PlatformError('bad_request', 'not in this test');
+    },
+    putFunction: notHere,
+    listFunctions: notHere,
+    deleteFunction: notHere,
+    putRuntime: notHere,
+    getRuntime: notHere,
+    listRuntimes: notHere,
+    putTrigger: notHere,
+    getTrigger: notHere,
+    deleteTrigger: notHere,
+    publishVersion: notHere,
+    listVersions: notHere,
+    deleteVersion: notHere,
+    putAlias: notHere,
+    getAlias: notHere,
+    listAliases: notHere,
+    deleteAlias: notHere,
+  });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 
   queueWorker = await startService('queue-worker', {
@@ -83,6 +127,7 @@ beforeAll(async () => {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_KEY_PREFIX: 'qwtest:',
     CONTROLLER_ADDRESS: controllerAddress,
+    STUBS_ADDRESS: controllerAddress,
     QUEUE_WORKER_CONCURRENCY: '4',
     QUEUE_WORKER_MAX_ATTEMPTS: '5',
     LOG_LEVEL: 'info',
@@ -117,6 +162,17 @@ async function waitForStatus(callId: string, status: CallStatus, timeoutMs = 20_
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`call ${callId} did not reach ${CallStatus[status]}; last seen: ${String(last instanceof Error ? last.message : JSON.stringify(last, (_, v) => (typeof v === 'bigint' ? String(v) : v)))}`);
+}
+
+/** The call is waiting out a 429: back to queued with one throttle counted. */
+async function eventuallyThrottled(callId: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const { call } = await calls.getCall({ callId }).catch(() => ({ call: undefined }));
+    if (call && call.throttles > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`call ${callId} was never throttled`);
 }
 
 const resultOf = (call: CallRecord) => JSON.parse(new TextDecoder().decode(call.result));
@@ -170,6 +226,22 @@ describe('queue-worker', () => {
     expect(call.errorCode).toBe('');
   });
 
+  it('waits out a controller\'s 429 for its retryAfterMs without using an attempt, holding the function\'s next call too', async () => {
+    const js = jetstreamModule.jetstream(nc);
+    await js.publish('faas.invoke.at-limit', '"a"', { msgID: 'limit-1' });
+    await eventuallyThrottled('limit-1');
+    // Queued while the function's gate in this worker is paused for the 429's wait.
+    await js.publish('faas.invoke.at-limit', '"b"', { msgID: 'limit-2' });
+    const throttled = await waitForStatus('limit-1', CallStatus.SUCCEEDED);
+    const next = await waitForStatus('limit-2', CallStatus.SUCCEEDED);
+    expect(throttled).toMatchObject({ attempts: 1, throttles: 1, errorCode: '' });
+    expect(throttled.attemptErrors.map((error) => error.errorCode)).toEqual(['too_many_requests']);
+    expect(next).toMatchObject({ attempts: 1, throttles: 0 });
+    const [refusedAt, retriedAt] = invokedAtMs.get('limit-1')!;
+    expect(retriedAt! - refusedAt!).toBeGreaterThanOrEqual(AT_LIMIT_RETRY_AFTER_MS);
+    expect(invokedAtMs.get('limit-2')![0]! - refusedAt!).toBeGreaterThanOrEqual(AT_LIMIT_RETRY_AFTER_MS);
+  });
+
   it('records a function error as failed, without retrying', async () => {
     await jetstreamModule.jetstream(nc).publish('faas.invoke.thrower', '{}', { msgID: 'throw-1' });
     const call = await waitForStatus('throw-1', CallStatus.FAILED);
@@ -219,16 +291,23 @@ describe('queue-worker', () => {
     expect(call.attempts).toBe(1);
   });
 
-  it('lets the stream forget every message once both consumers are done', async () => {
+  it('leaves both consumers with nothing pending and the stream keeping its calls for the retention', async () => {
     const jsm = await jetstreamModule.jetstreamManager(nc);
     const deadline = Date.now() + 20_000;
-    let messages = -1;
+    let left: Record<string, number> = {};
     while (Date.now() < deadline) {
-      messages = (await jsm.streams.info('FAAS_INVOCATIONS')).state.messages;
-      if (messages === 0) break;
+      left = {};
+      for (const name of ['tracker', 'worker']) {
+        const consumer = await jsm.consumers.info('FAAS_INVOCATIONS', name);
+        left[name] = consumer.num_pending + consumer.num_ack_pending;
+      }
+      if (left.tracker === 0 && left.worker === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(messages).toBe(0);
+    expect(left).toEqual({ tracker: 0, worker: 0 });
+    const stream = await jsm.streams.info('FAAS_INVOCATIONS');
+    expect(stream.config).toMatchObject({ retention: 'limits', max_age: 86_400_000 * 1_000_000 });
+    expect(stream.state.messages).toBeGreaterThan(0);
   });
 
   it('answers call_not_found for an unknown call id', async () => {

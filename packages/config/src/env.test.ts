@@ -51,3 +51,15 @@ describe('address lists', () => {
     expect(() => parse.addressList(' , ')).toThrow();
   });
 });
+
+describe('durations', () => {
+  it('take a unit or bare seconds, within bounds', () => {
+    const duration = parse.duration(1_000, 86_400_000 * 30);
+    expect(duration('24h')).toBe(86_400_000);
+    expect(duration('90m')).toBe(5_400_000);
+    expect(duration('3600')).toBe(3_600_000);
+    expect(duration('1500ms')).toBe(1_500);
+    expect(() => duration('10ms')).toThrow(/from 1000 ms/);
+    expect(() => duration('1 week')).toThrow(/duration/);
+  });
+});

@@ -79,9 +79,26 @@ export const parse = {
     return addresses;
   },
 
+  /** "a,b,c": a comma-separated list of words; empty gives []. */
+  list(raw: string): string[] {
+    return raw.split(',').map((part) => part.trim()).filter(Boolean);
+  },
+
   url(raw: string): string {
     new URL(raw);
     return raw;
+  },
+
+  /** A duration in milliseconds from "250ms", "30s", "90m", "24h", "7d", or bare seconds ("3600"). */
+  duration(min: number, max: number) {
+    return (raw: string): number => {
+      const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+      if (!match) throw new Error('expected a duration like 30s, 90m, 24h or 7d');
+      const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+      const value = Number(match[1]) * unitMs;
+      if (value < min || value > max) throw new Error(`expected a duration from ${min} ms to ${max} ms`);
+      return value;
+    };
   },
 
   oneOf<T extends string>(...values: T[]) {

@@ -60,6 +60,11 @@ export const ERROR_CATALOGUE = {
     http: 400,
     description: 'No code bundle with this digest has been uploaded.',
   },
+  invalid_trigger_config: {
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    http: 400,
+    description: 'The trigger configuration is invalid (type, subject, schedule, timezone, function or event).',
+  },
   unsupported_media_type: {
     grpc: GrpcStatus.INVALID_ARGUMENT,
     http: 415,
@@ -114,6 +119,16 @@ export const ERROR_CATALOGUE = {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,
     description: 'No asynchronous call with this id is known (it may have expired).',
+  },
+  trigger_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'No trigger with this name exists.',
+  },
+  dead_letter_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'No dead-lettered call with this id is kept (never dead-lettered, already replayed, or expired).',
   },
   sandbox_not_found: {
     grpc: GrpcStatus.NOT_FOUND,

@@ -174,7 +174,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         funclet.namespace,
       );
     }
-    const queueWorker = await launch('queue-worker', { QUEUE_WORKER_LISTEN: listen('127.0.0.1', ports['queue-worker']), CONTROLLER_ADDRESS: controllerList });
+    const queueWorker = await launch('queue-worker', { QUEUE_WORKER_LISTEN: listen('127.0.0.1', ports['queue-worker']), CONTROLLER_ADDRESS: controllerList, STUBS_ADDRESS: stubs });
     const http = await launch('httptrigger', {
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(options.httpPort ?? 0),

@@ -155,3 +155,42 @@ export function sniffBundleFormat(head: Uint8Array): BundleFormat | undefined {
 export const FUNCLET_ID_MAX_CHARS = 40;
 export const FUNCLET_ID = new RegExp(`^[a-z0-9][a-z0-9-]{0,${FUNCLET_ID_MAX_CHARS - 1}}$`);
 export const FUNCLET_ID_RULE = `1-${FUNCLET_ID_MAX_CHARS} characters of a-z, 0-9 and "-", starting with a letter or digit`;
+
+// ---- asynchronous calls -----------------------------------------------------
+
+/** Runs of one asynchronous call, the first included, before it is dead-lettered. */
+export const ASYNC_MAX_ATTEMPTS = { min: 1, max: 100, default: 5 } as const satisfies Range;
+/** The first retry waits up to this long; each later one up to twice as long as the one before, capped by ASYNC_MAX_DELAY_MS. */
+export const ASYNC_BASE_DELAY_MS = { min: 10, max: 3_600_000, default: 1_000 } as const satisfies Range;
+export const ASYNC_MAX_DELAY_MS = { min: 10, max: 86_400_000, default: 300_000 } as const satisfies Range;
+
+/** What is wrong with an async policy's numbers (0 = default), said with the field's name; undefined when nothing is. */
+export function asyncPolicyProblem(policy: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }): string | undefined {
+  const checks: [string, number, Range][] = [
+    ['async.max_attempts', policy.maxAttempts, ASYNC_MAX_ATTEMPTS],
+    ['async.base_delay_ms', policy.baseDelayMs, ASYNC_BASE_DELAY_MS],
+    ['async.max_delay_ms', policy.maxDelayMs, ASYNC_MAX_DELAY_MS],
+  ];
+  for (const [field, value, range] of checks) {
+    if (value !== 0 && !isWithin(value, range)) return `${field} must be from ${range.min} to ${range.max} (got ${value})`;
+  }
+  if (policy.baseDelayMs !== 0 && policy.maxDelayMs !== 0 && policy.maxDelayMs < policy.baseDelayMs) {
+    return `async.max_delay_ms (${policy.maxDelayMs}) must not be below async.base_delay_ms (${policy.baseDelayMs})`;
+  }
+  return undefined;
+}
+
+/** Callback secrets sign with HMAC-SHA256: long enough to resist guessing, short enough for a header-sized config. */
+export const CALLBACK_SECRET_BYTES = { min: 16, max: 256 } as const;
+
+/** What is wrong with a callback secret ('' means none); undefined when nothing is. */
+export function callbackSecretProblem(secret: string): string | undefined {
+  if (secret === '') return undefined;
+  const bytes = new TextEncoder().encode(secret).byteLength;
+  if (bytes < CALLBACK_SECRET_BYTES.min || bytes > CALLBACK_SECRET_BYTES.max) {
+    return `must be from ${CALLBACK_SECRET_BYTES.min} to ${CALLBACK_SECRET_BYTES.max} bytes (got ${bytes})`;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(secret)) return 'must not contain control characters';
+  return undefined;
+}

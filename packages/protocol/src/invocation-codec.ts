@@ -35,7 +35,12 @@ export function writeHttpRequest(out: Writer, m: HttpRequest): void {
 export function sizeInvocation(m: Invocation, plan: Plan): number {
   let size = stringSize(m.functionName) + stringSize(m.callId) + uintSize(m.kind) + bytesSize(m.payload) + stringSize(m.contentType);
   if (m.http) size += nested(plan, (p) => sizeHttpRequest(m.http!, p));
-  return size + boolSize(m.wantLogTail);
+  size += boolSize(m.wantLogTail);
+  for (const key in m.cloudEventAttributes) {
+    const value = m.cloudEventAttributes[key]!;
+    size += nested(plan, () => alwaysStringSize(key) + alwaysStringSize(value));
+  }
+  return size;
 }
 
 export function writeInvocation(out: Writer, m: Invocation): void {
@@ -49,6 +54,11 @@ export function writeInvocation(out: Writer, m: Invocation): void {
     writeHttpRequest(out, m.http);
   }
   out.bool(7, m.wantLogTail);
+  for (const key in m.cloudEventAttributes) {
+    out.message(8);
+    out.stringAlways(1, key);
+    out.stringAlways(2, m.cloudEventAttributes[key]!);
+  }
 }
 
 export function readHttpRequest(input: In): HttpRequest {
@@ -97,7 +107,7 @@ export function readStringPair(input: In): [string, string] {
 }
 
 export function readInvocation(input: In): Invocation {
-  const m: Invocation = { $typeName: 'faas.v1.Invocation', functionName: '', callId: '', kind: 0, payload: EMPTY, contentType: '', wantLogTail: false };
+  const m: Invocation = { $typeName: 'faas.v1.Invocation', functionName: '', callId: '', kind: 0, payload: EMPTY, contentType: '', wantLogTail: false, cloudEventAttributes: {} };
   while (input.more) {
     const tag = input.varint();
     const wire = tag & 7;
@@ -123,6 +133,11 @@ export function readInvocation(input: In): Invocation {
       case 7 * 8 + WIRE_VARINT:
         m.wantLogTail = input.varint() !== 0;
         break;
+      case 8 * 8 + WIRE_LEN: {
+        const [key, value] = readStringPair(input.nested());
+        m.cloudEventAttributes[key] = value;
+        break;
+      }
       default:
         input.skip(wire);
     }

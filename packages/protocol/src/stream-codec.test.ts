@@ -51,6 +51,7 @@ function invocation(r: Random) {
     http: r.bool()
       ? { method: r.text(), path: r.text(), rawQuery: r.text(), headers: Object.fromEntries(Array.from({ length: r.int(5) }, () => [r.text(), r.text()])) }
       : undefined,
+    cloudEventAttributes: Object.fromEntries(Array.from({ length: r.pick([0, 0, 1, 4]) }, () => [r.text(), r.text()])),
   });
 }
 

@@ -12,6 +12,21 @@ export const invocationSubject = (functionName: string): string => `${INVOCATION
 export const ENVELOPE_HEADER = 'Faas-Envelope';
 export const ENVELOPE_ASYNC_INVOCATION = 'faas.v1.AsyncInvocation';
 
+/** Calls whose attempts were used up: `faas.dead.<function>.<callId>` in FAAS_DEAD_LETTERS (owned by queue-worker). */
+export const DEAD_LETTER_STREAM = 'FAAS_DEAD_LETTERS';
+export const DEAD_LETTER_SUBJECT_PREFIX = 'faas.dead.';
+// Call ids never hold "*" or ">", so the subject names one call exactly (its dots only add tokens).
+export const deadLetterSubject = (functionName: string, callId: string): string => `${DEAD_LETTER_SUBJECT_PREFIX}${functionName}.${callId}`;
+
+/**
+ * The raw-event contract's optional headers on `faas.invoke.<function>`
+ * (README "Publishing to NATS directly"): where to POST the outcome, a
+ * subject to publish it on, and what queued the call.
+ */
+export const CALLBACK_URL_HEADER = 'Faas-Callback-Url';
+export const RESULT_SUBJECT_HEADER = 'Faas-Result-Subject';
+export const SOURCE_HEADER = 'Faas-Source';
+
 /** Function output: one message per line on `faas.logs.<function>`, stream FAAS_LOGS (owned by funclets). */
 export const LOG_STREAM = 'FAAS_LOGS';
 export const LOG_SUBJECT_PREFIX = 'faas.logs.';

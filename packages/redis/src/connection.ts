@@ -7,8 +7,10 @@ import type { Logger } from '@faas/telemetry';
  * queueing them (callers get service_unavailable and may retry), and keeps
  * reconnecting in the background.
  */
-export function connectRedis(url: string, log: Logger): Redis {
+export function connectRedis(url: string, log: Logger, options: { autoPipelining?: boolean } = {}): Redis {
   const redis = new Redis(url, {
+    // Many calls in flight each send a few commands: batched, they leave in one write per event-loop turn.
+    enableAutoPipelining: options.autoPipelining ?? false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,

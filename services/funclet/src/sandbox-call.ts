@@ -13,7 +13,14 @@ export function sandboxCall(invocation: Invocation, trace: { traceparent?: strin
     payload: invocation.payload,
     contentType: invocation.contentType,
     http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers },
+    cloudEvent: nonEmpty(invocation.cloudEventAttributes),
   };
+}
+
+/** Most calls are no CloudEvent: their header to the agent then carries no attributes at all. */
+function nonEmpty(attributes: Readonly<Record<string, string>>): Readonly<Record<string, string>> | undefined {
+  for (const _ in attributes) return attributes;
+  return undefined;
 }
 
 /** A sandbox's result as the InvocationResult message callers get (a literal with every field: this runs for every call). */

@@ -1,8 +1,7 @@
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { PlatformError } from '@faas/errors';
-import { connectNats, type NatsLink } from '@faas/nats';
-import { AsyncInvocationSchema, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, create, invocationSubject, toBinary, type Invocation } from '@faas/protocol';
+import { StreamPublisher, connectNats, type NatsLink } from '@faas/nats';
+import { ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, encodeAsyncInvocation, invocationSubject, type Invocation } from '@faas/protocol';
 import { writeTraceHeaders, type Logger, type TraceHeaders } from '@faas/telemetry';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
@@ -22,7 +21,7 @@ export interface InvocationPublisher {
  */
 export class NatsInvocationPublisher implements InvocationPublisher {
   private link: NatsLink | undefined;
-  private js: JetStreamClient | undefined;
+  private readonly stream = new StreamPublisher(() => this.natsConnection, PUBLISH_TIMEOUT_MS);
 
   constructor(
     private readonly url: string,
@@ -43,18 +42,20 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   }
 
   async publish(invocation: Invocation, options: { callbackUrl: string; trace?: TraceHeaders }): Promise<void> {
-    const connection = this.natsConnection;
-    if (!connection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
-    const headers = natsHeaders();
-    headers.set(ENVELOPE_HEADER, ENVELOPE_ASYNC_INVOCATION);
-    writeTraceHeaders(options.trace, (key, value) => headers.set(key, value));
-    const body = toBinary(
-      AsyncInvocationSchema,
-      create(AsyncInvocationSchema, { invocation, queuedAtMs: BigInt(Date.now()), callbackUrl: options.callbackUrl }),
-    );
+    if (!this.natsConnection) throw new PlatformError('service_unavailable', 'asynchronous invocations are unavailable: NATS is not connected');
+    const headers: Record<string, string> = { [ENVELOPE_HEADER]: ENVELOPE_ASYNC_INVOCATION };
+    writeTraceHeaders(options.trace, (key, value) => (headers[key] = value));
+    const body = encodeAsyncInvocation({
+      $typeName: 'faas.v1.AsyncInvocation',
+      invocation,
+      queuedAtMs: BigInt(Date.now()),
+      callbackUrl: options.callbackUrl,
+      replay: 0,
+      resultSubject: '',
+      source: 'http',
+    });
     try {
-      this.js ??= jetstream(connection);
-      await this.js.publish(invocationSubject(invocation.functionName), body, { msgID: invocation.callId, headers, timeout: PUBLISH_TIMEOUT_MS });
+      await this.stream.publish(invocationSubject(invocation.functionName), body, { msgId: invocation.callId, headers });
     } catch (error) {
       // No responders means no stream (queue-worker never started); the rest are outages.
       throw new PlatformError('service_unavailable', `asynchronous invocations are unavailable: ${(error as Error).message}`, { cause: error });
@@ -62,6 +63,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   }
 
   async close(): Promise<void> {
+    this.stream.close();
     await this.link?.close();
   }
 }

@@ -9,7 +9,9 @@ export const envSchema = {
   QUEUE_WORKER_ADDRESS: optional('127.0.0.1:50054', parse.address, 'host:port of queue-worker (asynchronous call records)'),
   NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, for asynchronous invocations (not needed to start)'),
   HTTP_MAX_CODE_MB: optional(50, parse.integer(1, 4096), 'largest code bundle accepted by POST /v1/code, in MiB'),
-  HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest invocation body, in MiB'),
+  HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest synchronous invocation body, in MiB (larger: 413 payload_too_large)'),
+  HTTP_MAX_ASYNC_PAYLOAD_KB: optional(256, parse.integer(1, 1024 * 1024), 'largest queued invocation body, in KiB (larger: 413 payload_too_large); NATS\' max_payload (1 MiB by default) caps it too'),
+  HTTP_FUNCTION_CHECK_CACHE_MS: optional(1_000, parse.integer(0, 60_000), 'how long the edge remembers that a function exists when queueing calls for it (a function deleted through another edge meanwhile: the call ends failed, function_not_found); 0 asks stubs every time'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
   ...platformVariables,
 };

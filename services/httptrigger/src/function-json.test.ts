@@ -22,6 +22,10 @@ describe('functionFromRequest', () => {
       networkEgress: false,
     });
     expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, network: { egress: true } })).toMatchObject({ networkEgress: true });
+    expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, async: { maxAttempts: 3, retryFunctionErrors: true, callbackSecret: 'k'.repeat(16) } })).toMatchObject({
+      asyncPolicy: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: true },
+      callbackSecret: 'k'.repeat(16),
+    });
     expect(
       functionFromRequest('echo', {
         runtime: 'nodejs', handler: 'h.x', code: { digest }, memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' },
@@ -44,6 +48,8 @@ describe('functionFromRequest', () => {
     expect(() => functionFromRequest('echo', { ...base, name: 'other' })).toThrow(/differs from the path/);
     expect(() => functionFromRequest('echo', { ...base, network: { egress: 'yes' } })).toThrow(/"network.egress"/);
     expect(() => functionFromRequest('echo', { ...base, network: { ingress: true } })).toThrow(/unknown field "network.ingress"/);
+    expect(() => functionFromRequest('echo', { ...base, async: { maxAttempts: -1 } })).toThrow(/"async.maxAttempts"/);
+    expect(() => functionFromRequest('echo', { ...base, async: { retries: 3 } })).toThrow(/unknown field "async.retries"/);
   });
 
   it('accepts a GET answer sent back, ignoring what the server assigns', () => {
@@ -60,7 +66,8 @@ describe('functionToJson', () => {
     });
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
-      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false }, version: 3, qualifier: '$LATEST',
+      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false },
+      async: { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: false, callbackSecretSet: false }, version: 3, qualifier: '$LATEST',
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });
   });

@@ -21,6 +21,8 @@ export interface FunctionJson {
   readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
   readonly network: { readonly egress: boolean };
+  /** Retries of asynchronous calls; 0 or absent means the queue-worker's default. The callback secret is write-only. */
+  readonly async: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly retryFunctionErrors: boolean; readonly callbackSecretSet: boolean };
   /** The revision of $LATEST this config is (a published version keeps the one it copied). */
   readonly version: number;
   /** "$LATEST", or the number of the published version this config is. */
@@ -31,7 +33,8 @@ export interface FunctionJson {
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'qualifier', 'createdAt', 'updatedAt']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network']);
+const ASYNC_FIELDS = new Set(['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'retryFunctionErrors', 'callbackSecret', 'callbackSecretSet']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network', 'async']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -48,6 +51,13 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     idleTimeoutSeconds: config.idleTimeoutSeconds || IDLE_TIMEOUT_SECONDS.default,
     tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
+    async: {
+      maxAttempts: config.asyncPolicy?.maxAttempts ?? 0,
+      baseDelayMs: config.asyncPolicy?.baseDelayMs ?? 0,
+      maxDelayMs: config.asyncPolicy?.maxDelayMs ?? 0,
+      retryFunctionErrors: config.asyncPolicy?.retryFunctionErrors ?? false,
+      callbackSecretSet: config.callbackSecret !== '',
+    },
     version: Number(config.version),
     qualifier: config.publishedVersion > 0 ? String(config.publishedVersion) : LATEST,
     createdAt: isoOrNull(config.createdAtMs),
@@ -83,6 +93,31 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? TMP_SIZE_MB.default,
     environment: optionalEnvironment(body),
     networkEgress: optionalNetworkEgress(body),
+    ...optionalAsync(body),
+  };
+}
+
+/**
+ * `async: {maxAttempts, baseDelayMs, maxDelayMs, retryFunctionErrors,
+ * callbackSecret}`. Ranges are stubs' to judge; `callbackSecretSet` (from a
+ * GET sent back) is ignored. A PUT replaces the whole config, the secret
+ * included: leaving it out removes it.
+ */
+function optionalAsync(object: Record<string, unknown>) {
+  const value = object.async;
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) throw badRequest('field "async" must be an object like {"maxAttempts": 3}');
+  for (const field of Object.keys(value)) if (!ASYNC_FIELDS.has(field)) throw badRequest(`unknown field "async.${field}"`);
+  if (value.retryFunctionErrors !== undefined && typeof value.retryFunctionErrors !== 'boolean') throw badRequest('field "async.retryFunctionErrors" must be a boolean');
+  if (value.callbackSecret !== undefined && typeof value.callbackSecret !== 'string') throw badRequest('field "async.callbackSecret" must be a string');
+  return {
+    asyncPolicy: {
+      maxAttempts: optionalInteger(value, 'maxAttempts', 'async.maxAttempts') ?? 0,
+      baseDelayMs: optionalInteger(value, 'baseDelayMs', 'async.baseDelayMs') ?? 0,
+      maxDelayMs: optionalInteger(value, 'maxDelayMs', 'async.maxDelayMs') ?? 0,
+      retryFunctionErrors: value.retryFunctionErrors === true,
+    },
+    callbackSecret: typeof value.callbackSecret === 'string' ? value.callbackSecret : '',
   };
 }
 
@@ -102,12 +137,12 @@ function requiredString(object: Record<string, unknown>, field: string, label = 
   return value;
 }
 
-function optionalInteger(object: Record<string, unknown>, field: string): number | undefined {
+function optionalInteger(object: Record<string, unknown>, field: string, label = field): number | undefined {
   const value = object[field];
   if (value === undefined || value === null) return undefined;
   // Out-of-range values still go to stubs as long as they fit the proto's uint32.
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw badRequest(`field "${field}" must be a non-negative integer`);
+    throw badRequest(`field "${label}" must be a non-negative integer`);
   }
   return value;
 }

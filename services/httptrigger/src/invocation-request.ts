@@ -21,7 +21,7 @@ export function resolveCallId(header: string | string[] | undefined, generate: (
  * Invocation type makes the compiler check that no field is missing.
  */
 
-export function eventInvocation(input: { functionName: string; callId: string; payload: Uint8Array; contentType: string }): Invocation {
+export function eventInvocation(input: { functionName: string; callId: string; payload: Uint8Array; contentType: string; cloudEventAttributes?: Record<string, string> }): Invocation {
   return {
     $typeName: 'faas.v1.Invocation',
     functionName: input.functionName,
@@ -30,6 +30,7 @@ export function eventInvocation(input: { functionName: string; callId: string; p
     payload: input.payload,
     contentType: input.contentType,
     wantLogTail: false,
+    cloudEventAttributes: input.cloudEventAttributes ?? {},
   };
 }
 
@@ -55,6 +56,8 @@ export function httpInvocation(input: HttpInvocationInput): Invocation {
     contentType: typeof contentType === 'string' ? contentType : '',
     http: { $typeName: 'faas.v1.HttpRequest', method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers) },
     wantLogTail: false,
+    // The function sees the request itself, ce-* headers included.
+    cloudEventAttributes: {},
   };
 }
 

@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { Invoker } from '@faas/client';
+import { formatQualifier, parseQualifiedName } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
+import { KnownFunctions } from './known-functions.js';
 import { NatsLogReader } from './log-reader.js';
 import { buildServer } from './server.js';
 
@@ -25,9 +27,14 @@ const app = buildServer({
   ...clients,
   invoker,
   publisher,
+  knownFunctions: new KnownFunctions((target) => {
+    const { name, qualifier } = parseQualifiedName(target);
+    return clients.stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
+  }, config.HTTP_FUNCTION_CHECK_CACHE_MS),
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
+  maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

@@ -91,6 +91,7 @@ function fakes() {
       },
     },
     publisher,
+    knownFunctions: { assertExists: async (name: string) => void (await deps.stubs.getFunction({ name })), forget: () => undefined },
     maxCodeBytes: 1024,
     maxPayloadBytes: 64,
     logger: createLogger('httptrigger-test', 'silent'),

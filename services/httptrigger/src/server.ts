@@ -10,13 +10,16 @@ import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
+import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
 import { RouteTable } from './route-table.js';
+import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
 export interface HttpTriggerDeps {
@@ -24,14 +27,19 @@ export interface HttpTriggerDeps {
     Clients['stubs'],
     'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction' | 'publishVersion' | 'listVersions' | 'deleteVersion' | 'putAlias' | 'getAlias' | 'listAliases' | 'deleteAlias'
   > &
-    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes'>>;
+    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
-  readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'>;
+  readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
+  /** Whether a function exists, for queueing calls (a short memory of stubs' answers). */
+  readonly knownFunctions: Pick<KnownFunctions, 'assertExists' | 'forget'>;
   /** Function logs (GET /v1/functions/{name}/logs); absent → 503 there. */
   readonly logs?: LogReader;
   readonly maxCodeBytes: number;
+  /** Largest synchronous invocation body. */
   readonly maxPayloadBytes: number;
+  /** Largest queued invocation body (defaults to maxPayloadBytes). */
+  readonly maxAsyncPayloadBytes?: number;
   readonly logger: Logger;
 }
 
@@ -54,6 +62,8 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
+  triggerRoutes(app, deps);
   invocationRoutes(app, deps);
+  asyncCallRoutes(app, deps);
   return app;
 }

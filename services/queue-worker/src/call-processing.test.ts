@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { PlatformError } from '@faas/errors';
 import { CallRecordSchema, CallStatus, InvocationResultSchema, create, type CallRecord } from '@faas/protocol';
 import { createLogger } from '@faas/telemetry';
-import { processMessage, trackMessage, type CallRecords, type Invoker, type QueueMessage } from './call-processing.js';
+import { processMessage, trackMessage, type CallRecords, type Invoker, type QueueMessage, type WorkerDeps } from './call-processing.js';
+import { FunctionGates } from './function-gates.js';
+import type { DeadLetter } from '@faas/protocol';
 
 const logger = createLogger('queue-worker-test', 'silent');
 
@@ -53,7 +55,22 @@ function invoker(answer: () => Promise<{ result?: ReturnType<typeof create<typeo
   return fake;
 }
 
-const deps = (store: CallRecords, invoker: Invoker) => ({ store, invoker, logger, maxAttempts: 3, ackWaitMs: 60_000, now: () => 5_000, storeWriteAttempts: 1 });
+const deadLetters: DeadLetter[] = [];
+const callbackJobs: string[] = [];
+const deps = (store: CallRecords, invoker: Invoker, retryFunctionErrors = false): WorkerDeps => ({
+  store,
+  invoker,
+  logger,
+  settings: { settingsOf: async () => ({ retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 60_000, retryFunctionErrors }, callbackSecret: '', maxConcurrency: 10 }) },
+  gates: new FunctionGates(),
+  deadLetters: { add: async (deadLetter) => void deadLetters.push(deadLetter) },
+  callbacks: { enqueue: async (job) => void callbackJobs.push(job.callId) },
+  ackWaitMs: 60_000,
+  now: () => 5_000,
+  // The top of each full-jitter range, so delays are the backoff's ceilings.
+  random: () => 0.999_999,
+  storeWriteAttempts: 1,
+});
 
 describe('processMessage', () => {
   it('records the result of a successful call and acks', async () => {
@@ -70,6 +87,64 @@ describe('processMessage', () => {
     expect(record).toMatchObject({ attempts: 1, functionName: 'echo', durationSeconds: 0.25, queuedAtMs: 1_000n, finishedAtMs: 5_000n });
   });
 
+  it('retries a function error when the function asks, and dead-letters it after the last attempt', async () => {
+    const store = new FakeStore();
+    const controller = invoker(async () => ({ result: create(InvocationResultSchema, { functionError: { type: 'Error', message: 'always' } }) }));
+    for (const delivery of [1, 2]) {
+      const run = fakeMessage(delivery);
+      await processMessage(run.message, deps(store, controller, true));
+      expect(run.settled[0]).toMatch(/^nak:/);
+    }
+    const last = fakeMessage(3);
+    deadLetters.length = 0;
+    await processMessage(last.message, deps(store, controller, true));
+    expect(last.settled).toEqual(['term']);
+    const record = store.records.get('call-1')!;
+    expect(record).toMatchObject({ status: CallStatus.DEAD_LETTERED, attempts: 3 });
+    expect(record.attemptErrors.map((error) => error.functionError?.message)).toEqual(['always', 'always', 'always']);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.request?.invocation?.callId).toBe('call-1');
+  });
+
+  it('waits out a 429 without using an attempt', async () => {
+    const store = new FakeStore();
+    let throttled = true;
+    const controller = invoker(async () => {
+      if (throttled) throw new PlatformError('too_many_requests', 'full');
+      return { result: create(InvocationResultSchema) };
+    });
+    const first = fakeMessage(1);
+    await processMessage(first.message, deps(store, controller));
+    expect(first.settled[0]).toMatch(/^nak:/);
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.QUEUED, attempts: 0, throttles: 1 });
+    throttled = false;
+    const second = fakeMessage(2);
+    await processMessage(second.message, deps(store, controller));
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.SUCCEEDED, attempts: 1, throttles: 1 });
+  });
+
+  it('stays away as long as a controller at the function\'s limit asks, and holds the function\'s other calls meanwhile', async () => {
+    const store = new FakeStore();
+    const controller = invoker(async () => {
+      throw new PlatformError('too_many_requests', 'waited its queue\'s deadline at the function\'s limit', { retryAfterMs: 30_000 });
+    });
+    let now = 5_000;
+    const shared = { ...deps(store, controller), now: () => now, gates: new FunctionGates(() => now) };
+    const first = fakeMessage(1);
+    await processMessage(first.message, shared);
+    // The backoff alone would have drawn at most 1 s (base 1 s, first throttle).
+    expect(first.settled).toEqual(['nak:30000']);
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.QUEUED, attempts: 0, throttles: 1 });
+    expect(store.records.get('call-1')!.attemptErrors.map((error) => error.errorCode)).toEqual(['too_many_requests']);
+
+    const other = fakeMessage(1, { 'Nats-Msg-Id': 'call-2' });
+    now = 20_000;
+    await processMessage(other.message, shared);
+    expect(controller.calls).toBe(1);
+    expect(Number(other.settled[0]!.slice('nak:'.length))).toBeGreaterThanOrEqual(15_000);
+    expect(store.records.has('call-2')).toBe(false);
+  });
+
   it('records a function error as failed without retrying', async () => {
     const store = new FakeStore();
     const controller = invoker(async () => ({ result: create(InvocationResultSchema, { functionError: { type: 'TypeError', message: 'x' } }) }));
@@ -79,7 +154,7 @@ describe('processMessage', () => {
     expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.FAILED, functionError: { type: 'TypeError' } });
   });
 
-  it('naks a passing platform failure with backoff, then fails it on the last attempt', async () => {
+  it('naks a passing platform failure with backoff, then dead-letters it on the last attempt', async () => {
     const store = new FakeStore();
     const controller = invoker(async () => {
       throw new PlatformError('service_unavailable', 'controller down');
@@ -97,7 +172,7 @@ describe('processMessage', () => {
     const last = fakeMessage(3);
     await processMessage(last.message, deps(store, controller));
     expect(last.settled).toEqual(['term']);
-    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.FAILED, errorCode: 'service_unavailable', attempts: 3 });
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.DEAD_LETTERED, errorCode: 'service_unavailable', attempts: 3 });
   });
 
   it('fails at once on a platform error that would repeat', async () => {
@@ -141,7 +216,7 @@ describe('processMessage', () => {
     expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.SUCCEEDED, attempts: 1 });
   });
 
-  it('fails a call whose runs never finished once the attempts are used', async () => {
+  it('dead-letters a call whose runs never finished once the attempts are used', async () => {
     const store = new FakeStore();
     const controller = invoker(async () => ({ result: create(InvocationResultSchema) }));
     for (let delivery = 1; delivery <= 3; delivery++) {
@@ -152,7 +227,7 @@ describe('processMessage', () => {
     await processMessage(message, deps(store, controller));
     expect(controller.calls).toBe(0);
     expect(settled).toEqual(['term']);
-    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.FAILED, errorCode: 'internal' });
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.DEAD_LETTERED, errorCode: 'internal' });
   });
 
   it('records undecodable messages as bad requests and terminates them', async () => {

@@ -80,6 +80,14 @@ describe('decodeMessage', () => {
     expect(result).toMatchObject({ ok: false, callId: 'c' });
   });
 
+  it('keeps the version or alias a subject names (faas.invoke.<name>:<qualifier>)', () => {
+    const data = envelope({ invocation: { functionName: 'echo:live', callId: 'c' } });
+    const result = decodeMessage(message({ subject: 'faas.invoke.echo:live', data, headers: { 'Faas-Envelope': 'faas.v1.AsyncInvocation' } }));
+    expect(result).toMatchObject({ ok: true, call: { functionName: 'echo:live', invocation: { functionName: 'echo:live' } } });
+    const elsewhere = envelope({ invocation: { functionName: 'echo:live', callId: 'c' } });
+    expect(decodeMessage(message({ data: elsewhere, headers: { 'Faas-Envelope': 'faas.v1.AsyncInvocation' } }))).toMatchObject({ ok: false, callId: 'c' });
+  });
+
   it('rejects unknown envelopes, bad subjects and unusable ids', () => {
     expect(decodeMessage(message({ headers: { 'Faas-Envelope': 'something.Else' } }))).toMatchObject({ ok: false, callId: 'nats-42' });
     expect(decodeMessage(message({ subject: 'faas.invoke.Bad_Name' }))).toMatchObject({ ok: false });

@@ -1,4 +1,4 @@
-import { AsyncInvocationSchema, CALL_ID, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, fromBinary, isQualifiedName, type Invocation } from '@faas/protocol';
+import { CALLBACK_URL_HEADER, decodeAsyncInvocation, CALL_ID, RESULT_SUBJECT_HEADER, SOURCE_HEADER, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, isQualifiedName, type Invocation } from '@faas/protocol';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
@@ -20,6 +20,12 @@ export interface DecodedCall {
   readonly invocation: Invocation;
   readonly queuedAtMs: number;
   readonly callbackUrl: string;
+  /** A NATS subject the outcome is published on too ('' for none). */
+  readonly resultSubject: string;
+  /** 0 for the first run, n for the n-th replay from the dead letters. */
+  readonly replay: number;
+  /** What queued it: "http", "nats", "trigger:<name>". */
+  readonly source: string;
 }
 
 export type DecodeResult =
@@ -53,7 +59,21 @@ export function decodeMessage(message: RawMessage): DecodeResult {
       payload: message.data,
       contentType: message.header('Content-Type') || '',
     });
-    return { ok: true, call: { callId: knownCallId, functionName, invocation, queuedAtMs: message.storedAtMs, callbackUrl: '' } };
+    const callbackUrl = message.header(CALLBACK_URL_HEADER) || '';
+    if (callbackUrl && !isHttpUrl(callbackUrl)) return { ok: false, reason: `${CALLBACK_URL_HEADER} must be an absolute http(s) URL`, callId: knownCallId, functionName };
+    return {
+      ok: true,
+      call: {
+        callId: knownCallId,
+        functionName,
+        invocation,
+        queuedAtMs: message.storedAtMs,
+        callbackUrl,
+        resultSubject: message.header(RESULT_SUBJECT_HEADER) || '',
+        replay: 0,
+        source: message.header(SOURCE_HEADER) || 'nats',
+      },
+    };
   }
 
   if (envelope !== ENVELOPE_ASYNC_INVOCATION) {
@@ -61,7 +81,7 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   }
   let decoded;
   try {
-    decoded = fromBinary(AsyncInvocationSchema, message.data);
+    decoded = decodeAsyncInvocation(message.data);
   } catch (error) {
     return { ok: false, reason: `undecodable AsyncInvocation: ${(error as Error).message}`, callId: knownCallId, functionName };
   }
@@ -84,7 +104,28 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   invocation.callId = callId;
   if (invocation.kind === InvocationKind.UNSPECIFIED) invocation.kind = InvocationKind.EVENT;
   const queuedAtMs = decoded.queuedAtMs > 0n ? Number(decoded.queuedAtMs) : message.storedAtMs;
-  return { ok: true, call: { callId, functionName, invocation, queuedAtMs, callbackUrl: decoded.callbackUrl } };
+  return {
+    ok: true,
+    call: {
+      callId,
+      functionName,
+      invocation,
+      queuedAtMs,
+      callbackUrl: decoded.callbackUrl,
+      resultSubject: decoded.resultSubject,
+      replay: decoded.replay,
+      source: decoded.source || 'http',
+    },
+  };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function truncate(text: string, max = 80): string {

@@ -104,4 +104,13 @@ describe('normaliseFunctionConfig', () => {
     const environment = { GREETING: 'x'.repeat(4096), _under: '' };
     expect(normaliseFunctionConfig(config({ environment })).environment).toEqual(environment);
   });
+
+  it('keeps an async policy within its ranges and refuses one outside them', () => {
+    const kept = normaliseFunctionConfig(config({ asyncPolicy: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 1_000, retryFunctionErrors: true }, callbackSecret: 's'.repeat(32) }));
+    expect(kept.asyncPolicy).toMatchObject({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 1_000, retryFunctionErrors: true });
+    expect(kept.callbackSecret).toBe('s'.repeat(32));
+    expect(failure({ asyncPolicy: { maxAttempts: 101 } }).message).toMatch(/async.max_attempts/);
+    expect(failure({ asyncPolicy: { baseDelayMs: 5_000, maxDelayMs: 1_000 } }).message).toMatch(/async.max_delay_ms/);
+    expect(failure({ callbackSecret: 'short' })).toMatchObject({ code: 'invalid_function_config' });
+  });
 });

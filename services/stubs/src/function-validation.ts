@@ -9,7 +9,9 @@ import {
   RESERVED_CONCURRENCY,
   TIMEOUT_SECONDS,
   TMP_SIZE_MB,
+  asyncPolicyProblem,
   assertFunctionName,
+  callbackSecretProblem,
   concurrencyProblem,
   create,
   customRuntimeName,
@@ -71,6 +73,11 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   const concurrencyPerSandbox = withDefault(input.concurrencyPerSandbox, CONCURRENCY_PER_SANDBOX);
   const concurrency = concurrencyProblem(input.runtime, concurrencyPerSandbox);
   if (concurrency) throw invalid('concurrency_per_sandbox', concurrency);
+  const asyncPolicy = input.asyncPolicy ?? { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: false };
+  const asyncProblem = asyncPolicyProblem(asyncPolicy);
+  if (asyncProblem) throw new PlatformError('invalid_function_config', asyncProblem);
+  const secretProblem = callbackSecretProblem(input.callbackSecret);
+  if (secretProblem) throw invalid('callback_secret', secretProblem);
   const maxConcurrency = withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY);
   const reservedConcurrency = withinRange('reserved_concurrency', input.reservedConcurrency, RESERVED_CONCURRENCY);
   if (reservedConcurrency > maxConcurrency) throw invalid('reserved_concurrency', `must not exceed max_concurrency (${maxConcurrency})`);
@@ -88,5 +95,8 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     reservedConcurrency,
     environment: { ...input.environment },
     networkEgress: input.networkEgress === true,
+    // Zeros stay zeros: the queue-worker's defaults apply, and may change without a redeploy.
+    asyncPolicy: input.asyncPolicy ? { ...asyncPolicy } : undefined,
+    callbackSecret: input.callbackSecret,
   });
 }

@@ -8,6 +8,7 @@ import { FunctionRegistry } from './function-registry.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
+import { TriggerRegistry } from './trigger-registry.js';
 import { VersionRegistry } from './version-registry.js';
 
 const config = loadStubsConfig();
@@ -34,13 +35,14 @@ const changes = subscribeChannel(
 );
 const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, (write) => functionCache.whileChanging(DROP_ALL_NOTICE, write));
 const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
+const triggers = new TriggerRegistry(redis, keys, async (name) => void (await functions.get(name)));
 const versions = new VersionRegistry(redis, keys, functions);
 
 const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 });
-addStubsService(server, { code, functions, runtimes, versions }, {
+addStubsService(server, { code, functions, runtimes, triggers, versions }, {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
   onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
 });

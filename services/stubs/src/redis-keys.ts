@@ -20,6 +20,10 @@ export interface StubsKeys {
    * every function may have (a runtime changed).
    */
   readonly changes: string;
+  trigger(name: string): string;
+  readonly triggerNames: string;
+  /** Pub/sub channel: a trigger's name after it was written or deleted (the queue-worker rebinds it). */
+  readonly triggerChanges: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -33,5 +37,8 @@ export function stubsKeys(prefix: string): StubsKeys {
     runtime: (name) => `${prefix}stubs:runtime:${name}`,
     runtimeNames: `${prefix}stubs:runtimes`,
     changes: `${prefix}stubs:changes`,
+    trigger: (name) => `${prefix}stubs:trigger:${name}`,
+    triggerNames: `${prefix}stubs:triggers`,
+    triggerChanges: `${prefix}stubs:trigger-changes`,
   };
 }

@@ -3,12 +3,14 @@ import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
+import type { TriggerRegistry } from './trigger-registry.js';
 import type { VersionRegistry } from './version-registry.js';
 
 export interface StubsDomain {
   readonly code: CodeStore;
   readonly functions: FunctionRegistry;
   readonly runtimes: RuntimeRegistry;
+  readonly triggers: TriggerRegistry;
   readonly versions: VersionRegistry;
 }
 
@@ -21,7 +23,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions, runtimes, versions }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -95,6 +97,24 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
 
       async listRuntimes() {
         return { runtimes: await runtimes.list() };
+      },
+
+      async putTrigger(request) {
+        if (!request.trigger) throw new PlatformError('bad_request', 'trigger is required');
+        return triggers.put(request.trigger);
+      },
+
+      async getTrigger(request) {
+        return { trigger: await triggers.get(request.name) };
+      },
+
+      async listTriggers() {
+        return { triggers: await triggers.list() };
+      },
+
+      async deleteTrigger(request) {
+        await triggers.delete(request.name);
+        return {};
       },
     },
     options,

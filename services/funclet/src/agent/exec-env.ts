@@ -31,6 +31,11 @@ export function requestEnvironment(header: InvokeHeader): Record<string, string>
     env.Http_Method = 'POST';
     env.Http_Path = '/';
     env.Http_Query = '';
+    // A CloudEvent's attributes as its binary-mode headers would be (ce-type → Http_Ce_Type).
+    for (const [name, value] of Object.entries(header.cloudEvent ?? {})) {
+      const variable = headerVariableName(`ce-${name}`);
+      if (variable && !value.includes('\0')) env[variable] = value;
+    }
   }
   if (header.contentType) env.Http_Content_Type = header.contentType;
   env.FAAS_CALL_ID = header.callId;

@@ -24,6 +24,13 @@ describe('the handler context', () => {
     const context = buildContext({ callId: 'c', kind: 'event', contentType: '', deadlineMs: 1 }, { functionName: 'f', version: '1', memoryMb: 128 }, () => 5);
     expect(context.getRemainingTimeInMillis()).toBe(0);
     expect(context.traceparent).toBe('');
+    expect(context.cloudEvent).toBeUndefined();
+  });
+
+  it('carries a CloudEvent\'s attributes when the event came as one', () => {
+    const cloudEvent = { specversion: '1.0', id: 'evt-1', source: '/shop', type: 'order.created' };
+    const context = buildContext({ callId: 'c', kind: 'event', contentType: 'application/json', deadlineMs: 1, cloudEvent }, { functionName: 'f', version: '1', memoryMb: 128 });
+    expect(context.cloudEvent).toEqual(cloudEvent);
   });
 });
 

@@ -20,6 +20,8 @@ export interface HandlerContext {
   /** W3C `traceparent` of the platform span serving this call ('' without tracing). */
   readonly traceparent: string;
   readonly tracestate: string;
+  /** The CloudEvent's attributes (`id`, `source`, `type`, `specversion`, extensions...) when the event came as one; its data is the event. */
+  readonly cloudEvent: Readonly<Record<string, string>> | undefined;
   /** Lambda compatibility: results go back when the handler settles, never earlier. */
   callbackWaitsForEmptyEventLoop: boolean;
   getRemainingTimeInMillis(): number;
@@ -34,6 +36,7 @@ export function buildContext(header: InvokeHeader, fn: FunctionIdentity, now: ()
     memoryLimitInMB: fn.memoryMb,
     traceparent: header.traceparent ?? '',
     tracestate: header.tracestate ?? '',
+    cloudEvent: header.cloudEvent,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => Math.max(0, header.deadlineMs - now()),
   };

@@ -28,6 +28,9 @@ const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
  * arrive (the edge drops them) and the funclet checks what goes back.
  */
 const OWN_REQUEST_FRAMING = new Set(['host', 'content-length']);
+/** CloudEvent attribute names (CloudEvents 1.0) and the bytes Node lets into a header value: others are left out rather than fail the call. */
+const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Output of a long-running child process, routed to whichever call is
@@ -135,6 +138,8 @@ function forward(agent: Agent, port: number, header: InvokeHeader, payload: Buff
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(http?.headers ?? {})) if (!OWN_REQUEST_FRAMING.has(name.toLowerCase())) headers[name] = value;
   if (!http && header.contentType) headers['content-type'] = header.contentType;
+  // A CloudEvent reaches the server in binary mode: its data as the body, its attributes as ce-* headers.
+  if (!http) for (const [name, value] of Object.entries(header.cloudEvent ?? {})) if (ATTRIBUTE_NAME.test(name) && HEADER_VALUE.test(value)) headers[`ce-${name}`] = value;
   headers['content-length'] = String(payload.length);
   headers['x-call-id'] = header.callId;
   if (header.traceparent) headers.traceparent = header.traceparent;

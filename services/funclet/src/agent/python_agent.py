@@ -141,6 +141,8 @@ class Context:
         self.memory_limit_in_mb = function["memoryMb"]
         self.traceparent = header.get("traceparent") or ""
         self.tracestate = header.get("tracestate") or ""
+        # The CloudEvent's attributes (id, source, type, ...) when the event came as one.
+        self.cloud_event = header.get("cloudEvent")
         self._deadline_ms = header.get("deadlineMs", 0)
 
     def get_remaining_time_in_millis(self):

@@ -80,6 +80,13 @@ describe('exec runtime', () => {
     });
   });
 
+  it('gives a CloudEvent\'s attributes as the Http_Ce_ variables its binary-mode headers would be', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('echo "$Http_Ce_Type from $Http_Ce_Source"'));
+    const result = await runtime.invoke(call({ cloudEvent: { specversion: '1.0', id: 'e-1', source: '/shop', type: 'order.created' } }), Buffer.from('{}'), logRecorder().log);
+    expect(JSON.parse(Buffer.from(result as Uint8Array).toString())).toBe('order.created from /shop\n');
+  });
+
   it('reports a non-zero exit as ExitError with the end of stderr', async () => {
     const runtime = createExecRuntime();
     await runtime.load(load('sh fail.sh'));
@@ -108,7 +115,7 @@ describe('http runtime', () => {
           // Logged well before answering: the pipe may lag behind the HTTP response.
           console.log('serving ' + req.method + ' ' + req.url);
           setTimeout(() => {
-            res.setHeader('x-seen', req.headers['x-thing'] || 'none');
+            res.setHeader('x-seen', req.headers['x-thing'] || req.headers['ce-type'] || 'none');
             res.writeHead(req.url.startsWith('/missing') ? 404 : 200, { 'content-type': 'text/plain' });
             res.end(req.method + ' ' + req.url + ' ' + body);
           }, 100);
@@ -128,6 +135,9 @@ describe('http runtime', () => {
 
     const event = JSON.parse(Buffer.from((await runtime.invoke(call(), Buffer.from('{"a":1}'), logRecorder().log)) as Uint8Array).toString());
     expect(event).toMatchObject({ statusCode: 200, body: 'POST / {"a":1}' });
+    // A CloudEvent arrives in binary mode; an attribute no header can carry is left out, not a failed call.
+    const cloudEvent = JSON.parse(Buffer.from((await runtime.invoke(call({ cloudEvent: { type: 'order.created', note: 'two\nlines' } }), Buffer.from('{}'), logRecorder().log)) as Uint8Array).toString());
+    expect(cloudEvent).toMatchObject({ statusCode: 200, headers: { 'x-seen': 'order.created' } });
   });
 
   it('fails to load when the server never listens', async () => {
@@ -189,7 +199,7 @@ def handler(event, context):
     print("hello from", context.call_id)
     return {"echo": event, "fn": context.function_name, "version": context.function_version,
             "memory": context.memory_limit_in_mb, "left": context.get_remaining_time_in_millis() > 0,
-            "env": os.environ.get("GREETING")}
+            "env": os.environ.get("GREETING"), "cloud_event": context.cloud_event}
 `,
     );
     const socketPath = join(codeDir, 'py.sock');
@@ -204,7 +214,10 @@ def handler(event, context):
       expect(loaded.type).toBe(FrameType.OK);
       const reply = await client.request(FrameType.INVOKE, 5_000, call({ callId: 'py-1' }), Buffer.from('{"a":1}'));
       expect(reply.type).toBe(FrameType.RESULT);
-      expect(JSON.parse(reply.body.toString())).toEqual({ echo: { a: 1 }, fn: 'fn', version: '2', memory: 128, left: true, env: 'hi' });
+      expect(JSON.parse(reply.body.toString())).toEqual({ echo: { a: 1 }, fn: 'fn', version: '2', memory: 128, left: true, env: 'hi', cloud_event: null });
+      const cloudEvent = { specversion: '1.0', id: 'e-1', source: '/shop', type: 'order.created' };
+      const asEvent = await client.request(FrameType.INVOKE, 5_000, call({ callId: 'py-ce', cloudEvent }), Buffer.from('{"a":2}'));
+      expect(JSON.parse(asEvent.body.toString())).toMatchObject({ echo: { a: 2 }, cloud_event: cloudEvent });
       expect(logs).toContain('py-1:hello from py-1\n');
       const failed = await client.request(FrameType.INVOKE, 5_000, call({ callId: 'py-2' }), Buffer.from('{"fail":true}'));
       expect(failed.type).toBe(FrameType.FUNCTION_ERROR);

@@ -61,6 +61,8 @@ export interface InvokeHeader {
   /** W3C trace context of the host's span serving this call, when one is active. */
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /** The CloudEvent's attributes by spec name, when the event came as one (event calls only). */
+  readonly cloudEvent?: Readonly<Record<string, string>>;
 }
 
 /** The status and headers of an HTTP call's answer (RESULT's header); its body is the frame's body. */

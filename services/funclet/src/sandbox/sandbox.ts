@@ -59,6 +59,8 @@ export interface SandboxCall {
   /** W3C trace context handed to the handler. */
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /** The CloudEvent's attributes, when the event came as one. */
+  readonly cloudEvent?: Readonly<Record<string, string>>;
 }
 
 export interface CallResult {
@@ -303,6 +305,7 @@ export class Sandbox {
       deadlineMs: Date.now() + timeoutMs,
       traceparent: call.traceparent,
       tracestate: call.tracestate,
+      cloudEvent: call.cloudEvent,
     };
     try {
       const reply = await this.agent.request(FrameType.INVOKE, timeoutMs, header, call.payload);

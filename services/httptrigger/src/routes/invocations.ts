@@ -7,10 +7,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cancellation } from '@faas/client';
-import { PlatformError } from '@faas/errors';
-import { CALL_ID, formatQualifier, parseQualifiedName, qualifiedTarget, type Invocation, type InvocationResult } from '@faas/protocol';
+import { qualifiedTarget, type Invocation, type InvocationResult } from '@faas/protocol';
 import { readBody } from '../body-reader.js';
-import { callToJson } from '../call-json.js';
+import { cloudEventFrom } from '../cloud-events.js';
 import { JSON_TYPE } from '../http-errors.js';
 import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
 import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
@@ -48,7 +47,10 @@ function clientGone(response: ServerResponse): Cancellation {
 }
 
 export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
-  const { stubs, invoker, queueWorker, publisher } = deps;
+  const { invoker, publisher } = deps;
+  // Queued bodies live in the stream until they run: their limit is Lambda's 256 KiB unless configured.
+  const maxAsyncPayloadBytes = deps.maxAsyncPayloadBytes ?? deps.maxPayloadBytes;
+  const payloadLimit = (runAsync: boolean) => (runAsync ? maxAsyncPayloadBytes : deps.maxPayloadBytes);
 
   timeInvocations(app);
 
@@ -69,8 +71,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   /** Queues an invocation; the function must exist, or the caller would only learn it later. */
   const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
-    const { name, qualifier } = parseQualifiedName(invocation.functionName);
-    await stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
+    await deps.knownFunctions.assertExists(invocation.functionName);
     await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
     stampDuration(request, reply);
     return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
@@ -81,18 +82,21 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     startInvocation(request, reply, callId);
     const functionName = targetOf(request);
     const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
-    const payload = await readBody(request.raw, deps.maxPayloadBytes);
-    const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
+    const body = await readBody(request.raw, payloadLimit(runAsync));
+    const contentType = request.headers['content-type'] ?? '';
+    // A CloudEvent's data is the event; its attributes reach the handler's context.
+    const event = cloudEventFrom(request.headers, { payload: body, contentType });
+    const invocation = eventInvocation({ functionName, callId, payload: event?.payload ?? body, contentType: event?.contentType ?? contentType, cloudEventAttributes: event?.attributes });
     if (runAsync) return enqueue(request, reply, invocation);
     return send(request, reply, eventReply(await invoke(request, reply, invocation)));
   });
 
   /** The HTTP request as an HTTP-kind invocation, shared by the sync and async routes. */
-  const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+  const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, runAsync: boolean) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
     const functionName = targetOf(request);
-    const payload = await readBody(request.raw, deps.maxPayloadBytes);
+    const payload = await readBody(request.raw, payloadLimit(runAsync));
     return httpInvocation({
       functionName,
       callId,
@@ -104,22 +108,14 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   };
 
   const invokeOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const invocation = await readHttpInvocation(request, reply);
+    const invocation = await readHttpInvocation(request, reply, false);
     return send(request, reply, httpReply(await invoke(request, reply, invocation)));
   };
   app.all('/function/:name', invokeOverHttp);
   app.all('/function/:name/*', invokeOverHttp);
 
   const invokeAsyncOverHttp = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
-    enqueue(request, reply, await readHttpInvocation(request, reply));
+    enqueue(request, reply, await readHttpInvocation(request, reply, true));
   app.post('/async-function/:name', invokeAsyncOverHttp);
   app.post('/async-function/:name/*', invokeAsyncOverHttp);
-
-  app.get<{ Params: { callId: string } }>('/v1/calls/:callId', async (request, reply) => {
-    const { callId } = request.params;
-    if (!CALL_ID.test(callId)) throw new PlatformError('bad_request', 'a call id matches ^[A-Za-z0-9_.:-]{1,128}$');
-    const { call } = await queueWorker.getCall({ callId });
-    if (!call) throw new PlatformError('call_not_found', `no call "${callId}"`);
-    return reply.type(JSON_TYPE).send(callToJson(call));
-  });
 }

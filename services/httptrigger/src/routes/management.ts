@@ -1,14 +1,12 @@
 /** Code, functions and custom runtimes: the management half of the API, through stubs. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@faas/errors';
-import { limitedChunks, readBody } from '../body-reader.js';
+import { limitedChunks } from '../body-reader.js';
 import { functionFromRequest, functionToJson } from '../function-json.js';
 import { JSON_TYPE } from '../http-errors.js';
+import { readJsonBody } from '../json-body.js';
 import { runtimeFromRequest, runtimeToJson } from '../runtime-json.js';
 import type { HttpTriggerDeps } from '../server.js';
-
-/** Function configs are small; this only stops abuse of the JSON route. */
-const MAX_FUNCTION_JSON_BYTES = 1024 * 1024;
 
 type Params = { name: string };
 
@@ -33,6 +31,7 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     if (!saved) throw new PlatformError('bad_gateway', 'stubs answered without the function');
     // The next call through this edge runs the new version: its leases on the old one are stale.
     invoker.functionChanged(saved.name);
+    deps.knownFunctions.forget(saved.name);
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
   });
 
@@ -51,6 +50,7 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   app.delete<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
     await stubs.deleteFunction({ name: request.params.name });
     invoker.functionChanged(request.params.name);
+    deps.knownFunctions.forget(request.params.name);
     return reply.status(204).send();
   });
 
@@ -77,18 +77,4 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const { runtimes } = await runtimeRpc('listRuntimes')({});
     return reply.type(JSON_TYPE).send({ runtimes: runtimes.map(runtimeToJson) });
   });
-}
-
-/** A management request's JSON body (a function or runtime definition), parsed or refused with a code. */
-export async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime' | 'alias'): Promise<unknown> {
-  const contentType = request.headers['content-type'];
-  if (contentType !== undefined && !/json/i.test(contentType)) {
-    throw new PlatformError('unsupported_media_type', `send the ${what} as application/json`);
-  }
-  const bytes = await readBody(request.raw, MAX_FUNCTION_JSON_BYTES);
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new PlatformError('bad_request', `the body is not valid JSON: ${(error as Error).message}`);
-  }
 }

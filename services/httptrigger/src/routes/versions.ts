@@ -11,7 +11,7 @@ import { aliasFromRequest, aliasToJson } from '../alias-json.js';
 import { functionToJson } from '../function-json.js';
 import { JSON_TYPE } from '../http-errors.js';
 import type { HttpTriggerDeps } from '../server.js';
-import { readJsonBody } from './management.js';
+import { readJsonBody } from '../json-body.js';
 
 type FunctionParams = { name: string };
 type VersionParams = { name: string; version: string };
@@ -48,6 +48,7 @@ export function versionRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void
     const version = versionOf(request.params.version);
     await stubs.deleteVersion({ name: request.params.name, version });
     invoker.functionChanged(`${request.params.name}:${version}`);
+    deps.knownFunctions.forget(request.params.name);
     return reply.status(204).send();
   });
 
@@ -71,6 +72,8 @@ export function versionRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void
 
   app.delete<{ Params: AliasParams }>('/v1/functions/:name/aliases/:alias', async (request, reply) => {
     await stubs.deleteAlias({ functionName: request.params.name, name: request.params.alias });
+    // Queued calls must not be accepted for the alias from this edge's memory of it.
+    deps.knownFunctions.forget(request.params.name);
     return reply.status(204).send();
   });
 }

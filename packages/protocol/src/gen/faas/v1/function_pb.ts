@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIo4ECg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJEhkKEXB1Ymxpc2hlZF92ZXJzaW9uGB4gASgNGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKcAQoNRnVuY3Rpb25BbGlhcxIMCgRuYW1lGAEgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAiABKA0SGgoSYWRkaXRpb25hbF92ZXJzaW9uGAMgASgNEhkKEWFkZGl0aW9uYWxfd2VpZ2h0GAQgASgBEhUKDWNyZWF0ZWRfYXRfbXMYBSABKAMSFQoNdXBkYXRlZF9hdF9tcxgGIAEoAyI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxItMECg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJEioKDGFzeW5jX3BvbGljeRgVIAEoCzIULmZhYXMudjEuQXN5bmNQb2xpY3kSFwoPY2FsbGJhY2tfc2VjcmV0GBYgASgJEhkKEXB1Ymxpc2hlZF92ZXJzaW9uGB4gASgNGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJvCgtBc3luY1BvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKA0SFQoNYmFzZV9kZWxheV9tcxgCIAEoDRIUCgxtYXhfZGVsYXlfbXMYAyABKA0SHQoVcmV0cnlfZnVuY3Rpb25fZXJyb3JzGAQgASgIIpwBCg1GdW5jdGlvbkFsaWFzEgwKBG5hbWUYASABKAkSGAoQZnVuY3Rpb25fdmVyc2lvbhgCIAEoDRIaChJhZGRpdGlvbmFsX3ZlcnNpb24YAyABKA0SGQoRYWRkaXRpb25hbF93ZWlnaHQYBCABKAESFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIVCg11cGRhdGVkX2F0X21zGAYgASgDIj0KDUZ1bmN0aW9uRXJyb3ISDAoEdHlwZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEg0KBXN0YWNrGAMgASgJYgZwcm90bzM");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -134,6 +134,21 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
   runtimeCodeDigest: string;
 
   /**
+   * How the queue-worker retries this function's asynchronous calls; unset
+   * fields take the queue-worker's defaults.
+   *
+   * @generated from field: faas.v1.AsyncPolicy async_policy = 21;
+   */
+  asyncPolicy?: AsyncPolicy | undefined;
+
+  /**
+   * Signs callbacks (HMAC-SHA256) when set. Write-only at the REST edge.
+   *
+   * @generated from field: string callback_secret = 22;
+   */
+  callbackSecret: string;
+
+  /**
    * 0 for $LATEST, the function as it is now; N for published version N,
    * an immutable copy of $LATEST as it was when it was published (its
    * `version` is the revision it copied). Set by stubs.
@@ -149,6 +164,47 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
  */
 export const FunctionConfigSchema: GenMessage<FunctionConfig> = /*@__PURE__*/
   messageDesc(file_faas_v1_function, 0);
+
+/**
+ * Retries of one function's asynchronous calls (docs/design.md "Async
+ * invocations"). 0 means "the queue-worker's default" for every number.
+ *
+ * @generated from message faas.v1.AsyncPolicy
+ */
+export type AsyncPolicy = Message<"faas.v1.AsyncPolicy"> & {
+  /**
+   * Runs of one call, the first included, before it is dead-lettered.
+   *
+   * @generated from field: uint32 max_attempts = 1;
+   */
+  maxAttempts: number;
+
+  /**
+   * Backoff before attempt n+1 is drawn from [0, min(max_delay_ms, base_delay_ms·2^(n-1))].
+   *
+   * @generated from field: uint32 base_delay_ms = 2;
+   */
+  baseDelayMs: number;
+
+  /**
+   * @generated from field: uint32 max_delay_ms = 3;
+   */
+  maxDelayMs: number;
+
+  /**
+   * Retry the function's own errors too (Timeout is always retried).
+   *
+   * @generated from field: bool retry_function_errors = 4;
+   */
+  retryFunctionErrors: boolean;
+};
+
+/**
+ * Describes the message faas.v1.AsyncPolicy.
+ * Use `create(AsyncPolicySchema)` to create a new message.
+ */
+export const AsyncPolicySchema: GenMessage<AsyncPolicy> = /*@__PURE__*/
+  messageDesc(file_faas_v1_function, 1);
 
 /**
  * A name for a published version of a function, which callers invoke as
@@ -198,7 +254,7 @@ export type FunctionAlias = Message<"faas.v1.FunctionAlias"> & {
  * Use `create(FunctionAliasSchema)` to create a new message.
  */
 export const FunctionAliasSchema: GenMessage<FunctionAlias> = /*@__PURE__*/
-  messageDesc(file_faas_v1_function, 1);
+  messageDesc(file_faas_v1_function, 2);
 
 /**
  * Why a handler failed: reported by the runtime, never by the platform.
@@ -229,5 +285,5 @@ export type FunctionError = Message<"faas.v1.FunctionError"> & {
  * Use `create(FunctionErrorSchema)` to create a new message.
  */
 export const FunctionErrorSchema: GenMessage<FunctionError> = /*@__PURE__*/
-  messageDesc(file_faas_v1_function, 2);
+  messageDesc(file_faas_v1_function, 3);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/queue_worker.proto.
  */
 export const file_faas_v1_queue_worker: GenFile = /*@__PURE__*/
-  fileDesc("ChpmYWFzL3YxL3F1ZXVlX3dvcmtlci5wcm90bxIHZmFhcy52MSIhCg5HZXRDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJIrUCCgpDYWxsUmVjb3JkEg8KB2NhbGxfaWQYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRIjCgZzdGF0dXMYAyABKA4yEy5mYWFzLnYxLkNhbGxTdGF0dXMSDgoGcmVzdWx0GAQgASgMEi4KDmZ1bmN0aW9uX2Vycm9yGAUgASgLMhYuZmFhcy52MS5GdW5jdGlvbkVycm9yEhIKCmVycm9yX2NvZGUYBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIUCgxxdWV1ZWRfYXRfbXMYCSABKAMSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIWCg5maW5pc2hlZF9hdF9tcxgLIAEoAxIYChBkdXJhdGlvbl9zZWNvbmRzGAwgASgBIjQKD0dldENhbGxSZXNwb25zZRIhCgRjYWxsGAEgASgLMhMuZmFhcy52MS5DYWxsUmVjb3JkImYKD0FzeW5jSW52b2NhdGlvbhInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uEhQKDHF1ZXVlZF9hdF9tcxgCIAEoAxIUCgxjYWxsYmFja191cmwYAyABKAkqjQEKCkNhbGxTdGF0dXMSGwoXQ0FMTF9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJDQUxMX1NUQVRVU19RVUVVRUQQARIXChNDQUxMX1NUQVRVU19SVU5OSU5HEAISGQoVQ0FMTF9TVEFUVVNfU1VDQ0VFREVEEAMSFgoSQ0FMTF9TVEFUVVNfRkFJTEVEEAQySwoLUXVldWVXb3JrZXISPAoHR2V0Q2FsbBIXLmZhYXMudjEuR2V0Q2FsbFJlcXVlc3QaGC5mYWFzLnYxLkdldENhbGxSZXNwb25zZWIGcHJvdG8z", [file_faas_v1_function, file_faas_v1_invocation]);
+  fileDesc("ChpmYWFzL3YxL3F1ZXVlX3dvcmtlci5wcm90bxIHZmFhcy52MSIhCg5HZXRDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJIp4BCgxBdHRlbXB0RXJyb3ISDwoHYXR0ZW1wdBgBIAEoDRINCgVhdF9tcxgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgJEhUKDWVycm9yX21lc3NhZ2UYBCABKAkSLgoOZnVuY3Rpb25fZXJyb3IYBSABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uRXJyb3ISEwoLaHR0cF9zdGF0dXMYBiABKA0ioAEKEENhbGxiYWNrRGVsaXZlcnkSCwoDdXJsGAEgASgJEicKBnN0YXR1cxgCIAEoDjIXLmZhYXMudjEuQ2FsbGJhY2tTdGF0dXMSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJvchgEIAEoCRIXCg9kZWxpdmVyZWRfYXRfbXMYBSABKAMSFwoPcmVzcG9uc2Vfc3RhdHVzGAYgASgNIuIDCgpDYWxsUmVjb3JkEg8KB2NhbGxfaWQYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRIjCgZzdGF0dXMYAyABKA4yEy5mYWFzLnYxLkNhbGxTdGF0dXMSDgoGcmVzdWx0GAQgASgMEi4KDmZ1bmN0aW9uX2Vycm9yGAUgASgLMhYuZmFhcy52MS5GdW5jdGlvbkVycm9yEhIKCmVycm9yX2NvZGUYBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIUCgxxdWV1ZWRfYXRfbXMYCSABKAMSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIWCg5maW5pc2hlZF9hdF9tcxgLIAEoAxIYChBkdXJhdGlvbl9zZWNvbmRzGAwgASgBEi0KDmF0dGVtcHRfZXJyb3JzGA0gAygLMhUuZmFhcy52MS5BdHRlbXB0RXJyb3ISKwoIY2FsbGJhY2sYDiABKAsyGS5mYWFzLnYxLkNhbGxiYWNrRGVsaXZlcnkSDwoHcmVwbGF5cxgPIAEoDRIOCgZzb3VyY2UYECABKAkSEQoJdGhyb3R0bGVzGBEgASgNEhsKE2ZpcnN0X3N0YXJ0ZWRfYXRfbXMYEiABKAMiNAoPR2V0Q2FsbFJlc3BvbnNlEiEKBGNhbGwYASABKAsyEy5mYWFzLnYxLkNhbGxSZWNvcmQiXQoQTGlzdENhbGxzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJEiMKBnN0YXR1cxgCIAEoDjITLmZhYXMudjEuQ2FsbFN0YXR1cxINCgVsaW1pdBgDIAEoDSI3ChFMaXN0Q2FsbHNSZXNwb25zZRIiCgVjYWxscxgBIAMoCzITLmZhYXMudjEuQ2FsbFJlY29yZCKeAQoPQXN5bmNJbnZvY2F0aW9uEicKCmludm9jYXRpb24YASABKAsyEy5mYWFzLnYxLkludm9jYXRpb24SFAoMcXVldWVkX2F0X21zGAIgASgDEhQKDGNhbGxiYWNrX3VybBgDIAEoCRIOCgZyZXBsYXkYBCABKA0SFgoOcmVzdWx0X3N1YmplY3QYBSABKAkSDgoGc291cmNlGAYgASgJIoMBCgpEZWFkTGV0dGVyEikKB3JlcXVlc3QYASABKAsyGC5mYWFzLnYxLkFzeW5jSW52b2NhdGlvbhItCg5hdHRlbXB0X2Vycm9ycxgCIAMoCzIVLmZhYXMudjEuQXR0ZW1wdEVycm9yEhsKE2RlYWRfbGV0dGVyZWRfYXRfbXMYAyABKAMiPgoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJEg0KBWxpbWl0GAIgASgNIkQKF0xpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEikKDGRlYWRfbGV0dGVycxgBIAMoCzITLmZhYXMudjEuRGVhZExldHRlciIqChdSZXBsYXlEZWFkTGV0dGVyUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJIj0KGFJlcGxheURlYWRMZXR0ZXJSZXNwb25zZRIhCgRjYWxsGAEgASgLMhMuZmFhcy52MS5DYWxsUmVjb3JkImMKC0NhbGxiYWNrSm9iEg8KB2NhbGxfaWQYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRIUCgxjYWxsYmFja191cmwYAyABKAkSFgoOcmVzdWx0X3N1YmplY3QYBCABKAkqrAEKCkNhbGxTdGF0dXMSGwoXQ0FMTF9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJDQUxMX1NUQVRVU19RVUVVRUQQARIXChNDQUxMX1NUQVRVU19SVU5OSU5HEAISGQoVQ0FMTF9TVEFUVVNfU1VDQ0VFREVEEAMSFgoSQ0FMTF9TVEFUVVNfRkFJTEVEEAQSHQoZQ0FMTF9TVEFUVVNfREVBRF9MRVRURVJFRBAFKqYBCg5DYWxsYmFja1N0YXR1cxIfChtDQUxMQkFDS19TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdDQUxMQkFDS19TVEFUVVNfUEVORElORxABEh0KGUNBTExCQUNLX1NUQVRVU19ERUxJVkVSRUQQAhIaChZDQUxMQkFDS19TVEFUVVNfRkFJTEVEEAMSGwoXQ0FMTEJBQ0tfU1RBVFVTX1JFRlVTRUQQBDK+AgoLUXVldWVXb3JrZXISPAoHR2V0Q2FsbBIXLmZhYXMudjEuR2V0Q2FsbFJlcXVlc3QaGC5mYWFzLnYxLkdldENhbGxSZXNwb25zZRJCCglMaXN0Q2FsbHMSGS5mYWFzLnYxLkxpc3RDYWxsc1JlcXVlc3QaGi5mYWFzLnYxLkxpc3RDYWxsc1Jlc3BvbnNlElQKD0xpc3REZWFkTGV0dGVycxIfLmZhYXMudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBogLmZhYXMudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USVwoQUmVwbGF5RGVhZExldHRlchIgLmZhYXMudjEuUmVwbGF5RGVhZExldHRlclJlcXVlc3QaIS5mYWFzLnYxLlJlcGxheURlYWRMZXR0ZXJSZXNwb25zZWIGcHJvdG8z", [file_faas_v1_function, file_faas_v1_invocation]);
 
 /**
  * @generated from message faas.v1.GetCallRequest
@@ -32,6 +32,102 @@ export type GetCallRequest = Message<"faas.v1.GetCallRequest"> & {
  */
 export const GetCallRequestSchema: GenMessage<GetCallRequest> = /*@__PURE__*/
   messageDesc(file_faas_v1_queue_worker, 0);
+
+/**
+ * Why one attempt of a call failed.
+ *
+ * @generated from message faas.v1.AttemptError
+ */
+export type AttemptError = Message<"faas.v1.AttemptError"> & {
+  /**
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: int64 at_ms = 2;
+   */
+  atMs: bigint;
+
+  /**
+   * A platform failure: a stable code from the error catalogue.
+   *
+   * @generated from field: string error_code = 3;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 4;
+   */
+  errorMessage: string;
+
+  /**
+   * The function's own failure.
+   *
+   * @generated from field: faas.v1.FunctionError function_error = 5;
+   */
+  functionError?: FunctionError | undefined;
+
+  /**
+   * An HTTP call the function answered with a status that asks for a retry (429, 503).
+   *
+   * @generated from field: uint32 http_status = 6;
+   */
+  httpStatus: number;
+};
+
+/**
+ * Describes the message faas.v1.AttemptError.
+ * Use `create(AttemptErrorSchema)` to create a new message.
+ */
+export const AttemptErrorSchema: GenMessage<AttemptError> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 1);
+
+/**
+ * The delivery of a call's outcome to its X-Callback-Url.
+ *
+ * @generated from message faas.v1.CallbackDelivery
+ */
+export type CallbackDelivery = Message<"faas.v1.CallbackDelivery"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: faas.v1.CallbackStatus status = 2;
+   */
+  status: CallbackStatus;
+
+  /**
+   * @generated from field: uint32 attempts = 3;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: int64 delivered_at_ms = 5;
+   */
+  deliveredAtMs: bigint;
+
+  /**
+   * The target's HTTP answer to the last attempt (0: no answer).
+   *
+   * @generated from field: uint32 response_status = 6;
+   */
+  responseStatus: number;
+};
+
+/**
+ * Describes the message faas.v1.CallbackDelivery.
+ * Use `create(CallbackDeliverySchema)` to create a new message.
+ */
+export const CallbackDeliverySchema: GenMessage<CallbackDelivery> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 2);
 
 /**
  * @generated from message faas.v1.CallRecord
@@ -102,6 +198,46 @@ export type CallRecord = Message<"faas.v1.CallRecord"> & {
    * @generated from field: double duration_seconds = 12;
    */
   durationSeconds: number;
+
+  /**
+   * Every failed attempt, oldest first.
+   *
+   * @generated from field: repeated faas.v1.AttemptError attempt_errors = 13;
+   */
+  attemptErrors: AttemptError[];
+
+  /**
+   * @generated from field: faas.v1.CallbackDelivery callback = 14;
+   */
+  callback?: CallbackDelivery | undefined;
+
+  /**
+   * How many times the call was replayed from the dead letters.
+   *
+   * @generated from field: uint32 replays = 15;
+   */
+  replays: number;
+
+  /**
+   * What queued it: "http", "nats", or "trigger:<name>".
+   *
+   * @generated from field: string source = 16;
+   */
+  source: string;
+
+  /**
+   * Waits a 429 caused; they cost no attempt.
+   *
+   * @generated from field: uint32 throttles = 17;
+   */
+  throttles: number;
+
+  /**
+   * When the first attempt of the current run started (started_at_ms is the latest attempt's).
+   *
+   * @generated from field: int64 first_started_at_ms = 18;
+   */
+  firstStartedAtMs: bigint;
 };
 
 /**
@@ -109,7 +245,7 @@ export type CallRecord = Message<"faas.v1.CallRecord"> & {
  * Use `create(CallRecordSchema)` to create a new message.
  */
 export const CallRecordSchema: GenMessage<CallRecord> = /*@__PURE__*/
-  messageDesc(file_faas_v1_queue_worker, 1);
+  messageDesc(file_faas_v1_queue_worker, 3);
 
 /**
  * @generated from message faas.v1.GetCallResponse
@@ -126,7 +262,57 @@ export type GetCallResponse = Message<"faas.v1.GetCallResponse"> & {
  * Use `create(GetCallResponseSchema)` to create a new message.
  */
 export const GetCallResponseSchema: GenMessage<GetCallResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_queue_worker, 2);
+  messageDesc(file_faas_v1_queue_worker, 4);
+
+/**
+ * @generated from message faas.v1.ListCallsRequest
+ */
+export type ListCallsRequest = Message<"faas.v1.ListCallsRequest"> & {
+  /**
+   * Empty: every function.
+   *
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+
+  /**
+   * UNSPECIFIED: any status.
+   *
+   * @generated from field: faas.v1.CallStatus status = 2;
+   */
+  status: CallStatus;
+
+  /**
+   * At most this many (default 100, at most 1000).
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message faas.v1.ListCallsRequest.
+ * Use `create(ListCallsRequestSchema)` to create a new message.
+ */
+export const ListCallsRequestSchema: GenMessage<ListCallsRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 5);
+
+/**
+ * @generated from message faas.v1.ListCallsResponse
+ */
+export type ListCallsResponse = Message<"faas.v1.ListCallsResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.CallRecord calls = 1;
+   */
+  calls: CallRecord[];
+};
+
+/**
+ * Describes the message faas.v1.ListCallsResponse.
+ * Use `create(ListCallsResponseSchema)` to create a new message.
+ */
+export const ListCallsResponseSchema: GenMessage<ListCallsResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 6);
 
 /**
  * The body of a message that httptrigger publishes on an invocation subject
@@ -153,6 +339,27 @@ export type AsyncInvocation = Message<"faas.v1.AsyncInvocation"> & {
    * @generated from field: string callback_url = 3;
    */
   callbackUrl: string;
+
+  /**
+   * 0 for the first run; n for the n-th replay from the dead letters.
+   *
+   * @generated from field: uint32 replay = 4;
+   */
+  replay: number;
+
+  /**
+   * A NATS subject the outcome is also published on (optional).
+   *
+   * @generated from field: string result_subject = 5;
+   */
+  resultSubject: string;
+
+  /**
+   * What queued it: "http", "nats", "trigger:<name>".
+   *
+   * @generated from field: string source = 6;
+   */
+  source: string;
 };
 
 /**
@@ -160,7 +367,147 @@ export type AsyncInvocation = Message<"faas.v1.AsyncInvocation"> & {
  * Use `create(AsyncInvocationSchema)` to create a new message.
  */
 export const AsyncInvocationSchema: GenMessage<AsyncInvocation> = /*@__PURE__*/
-  messageDesc(file_faas_v1_queue_worker, 3);
+  messageDesc(file_faas_v1_queue_worker, 7);
+
+/**
+ * A call in the dead-letter stream (`faas.dead.<function>`): the request as
+ * it was queued and why every attempt failed.
+ *
+ * @generated from message faas.v1.DeadLetter
+ */
+export type DeadLetter = Message<"faas.v1.DeadLetter"> & {
+  /**
+   * @generated from field: faas.v1.AsyncInvocation request = 1;
+   */
+  request?: AsyncInvocation | undefined;
+
+  /**
+   * @generated from field: repeated faas.v1.AttemptError attempt_errors = 2;
+   */
+  attemptErrors: AttemptError[];
+
+  /**
+   * @generated from field: int64 dead_lettered_at_ms = 3;
+   */
+  deadLetteredAtMs: bigint;
+};
+
+/**
+ * Describes the message faas.v1.DeadLetter.
+ * Use `create(DeadLetterSchema)` to create a new message.
+ */
+export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 8);
+
+/**
+ * @generated from message faas.v1.ListDeadLettersRequest
+ */
+export type ListDeadLettersRequest = Message<"faas.v1.ListDeadLettersRequest"> & {
+  /**
+   * Empty: every function.
+   *
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message faas.v1.ListDeadLettersRequest.
+ * Use `create(ListDeadLettersRequestSchema)` to create a new message.
+ */
+export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 9);
+
+/**
+ * @generated from message faas.v1.ListDeadLettersResponse
+ */
+export type ListDeadLettersResponse = Message<"faas.v1.ListDeadLettersResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.DeadLetter dead_letters = 1;
+   */
+  deadLetters: DeadLetter[];
+};
+
+/**
+ * Describes the message faas.v1.ListDeadLettersResponse.
+ * Use `create(ListDeadLettersResponseSchema)` to create a new message.
+ */
+export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 10);
+
+/**
+ * @generated from message faas.v1.ReplayDeadLetterRequest
+ */
+export type ReplayDeadLetterRequest = Message<"faas.v1.ReplayDeadLetterRequest"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+};
+
+/**
+ * Describes the message faas.v1.ReplayDeadLetterRequest.
+ * Use `create(ReplayDeadLetterRequestSchema)` to create a new message.
+ */
+export const ReplayDeadLetterRequestSchema: GenMessage<ReplayDeadLetterRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 11);
+
+/**
+ * @generated from message faas.v1.ReplayDeadLetterResponse
+ */
+export type ReplayDeadLetterResponse = Message<"faas.v1.ReplayDeadLetterResponse"> & {
+  /**
+   * @generated from field: faas.v1.CallRecord call = 1;
+   */
+  call?: CallRecord | undefined;
+};
+
+/**
+ * Describes the message faas.v1.ReplayDeadLetterResponse.
+ * Use `create(ReplayDeadLetterResponseSchema)` to create a new message.
+ */
+export const ReplayDeadLetterResponseSchema: GenMessage<ReplayDeadLetterResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 12);
+
+/**
+ * A callback (or result publication) to make for a finished call, queued in
+ * the stream FAAS_CALLBACKS so it survives the worker that finished the call.
+ *
+ * @generated from message faas.v1.CallbackJob
+ */
+export type CallbackJob = Message<"faas.v1.CallbackJob"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+
+  /**
+   * @generated from field: string function_name = 2;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: string callback_url = 3;
+   */
+  callbackUrl: string;
+
+  /**
+   * @generated from field: string result_subject = 4;
+   */
+  resultSubject: string;
+};
+
+/**
+ * Describes the message faas.v1.CallbackJob.
+ * Use `create(CallbackJobSchema)` to create a new message.
+ */
+export const CallbackJobSchema: GenMessage<CallbackJob> = /*@__PURE__*/
+  messageDesc(file_faas_v1_queue_worker, 13);
 
 /**
  * @generated from enum faas.v1.CallStatus
@@ -190,6 +537,14 @@ export enum CallStatus {
    * @generated from enum value: CALL_STATUS_FAILED = 4;
    */
   FAILED = 4,
+
+  /**
+   * Every attempt failed with a retryable error; the request is kept in the
+   * dead-letter stream until replayed or expired.
+   *
+   * @generated from enum value: CALL_STATUS_DEAD_LETTERED = 5;
+   */
+  DEAD_LETTERED = 5,
 }
 
 /**
@@ -197,6 +552,48 @@ export enum CallStatus {
  */
 export const CallStatusSchema: GenEnum<CallStatus> = /*@__PURE__*/
   enumDesc(file_faas_v1_queue_worker, 0);
+
+/**
+ * @generated from enum faas.v1.CallbackStatus
+ */
+export enum CallbackStatus {
+  /**
+   * @generated from enum value: CALLBACK_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for its first or next delivery attempt.
+   *
+   * @generated from enum value: CALLBACK_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * @generated from enum value: CALLBACK_STATUS_DELIVERED = 2;
+   */
+  DELIVERED = 2,
+
+  /**
+   * Every delivery attempt failed.
+   *
+   * @generated from enum value: CALLBACK_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * The URL is not on the callback allow-list; never sent.
+   *
+   * @generated from enum value: CALLBACK_STATUS_REFUSED = 4;
+   */
+  REFUSED = 4,
+}
+
+/**
+ * Describes the enum faas.v1.CallbackStatus.
+ */
+export const CallbackStatusSchema: GenEnum<CallbackStatus> = /*@__PURE__*/
+  enumDesc(file_faas_v1_queue_worker, 1);
 
 /**
  * Durable asynchronous invocations and their results.
@@ -211,6 +608,36 @@ export const QueueWorker: GenService<{
     methodKind: "unary";
     input: typeof GetCallRequestSchema;
     output: typeof GetCallResponseSchema;
+  },
+  /**
+   * Recent calls, newest first, within the retention (FAAS_CALL_RETENTION).
+   *
+   * @generated from rpc faas.v1.QueueWorker.ListCalls
+   */
+  listCalls: {
+    methodKind: "unary";
+    input: typeof ListCallsRequestSchema;
+    output: typeof ListCallsResponseSchema;
+  },
+  /**
+   * Calls whose attempts were used up, newest first.
+   *
+   * @generated from rpc faas.v1.QueueWorker.ListDeadLetters
+   */
+  listDeadLetters: {
+    methodKind: "unary";
+    input: typeof ListDeadLettersRequestSchema;
+    output: typeof ListDeadLettersResponseSchema;
+  },
+  /**
+   * Queues a dead-lettered call again under the same call id, with fresh attempts.
+   *
+   * @generated from rpc faas.v1.QueueWorker.ReplayDeadLetter
+   */
+  replayDeadLetter: {
+    methodKind: "unary";
+    input: typeof ReplayDeadLetterRequestSchema;
+    output: typeof ReplayDeadLetterResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_queue_worker, 0);

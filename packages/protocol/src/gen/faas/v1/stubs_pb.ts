@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/stubs.proto.
  */
 export const file_faas_v1_stubs: GenFile = /*@__PURE__*/
-  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIjUKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXF1YWxpZmllchgCIAEoCSKdAQoTR2V0RnVuY3Rpb25SZXNwb25zZRIpCghmdW5jdGlvbhgBIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWcSJQoFYWxpYXMYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uQWxpYXMSNAoTYWRkaXRpb25hbF9mdW5jdGlvbhgDIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciFgoUTGlzdEZ1bmN0aW9uc1JlcXVlc3QiQwoVTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlEioKCWZ1bmN0aW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciJQoVRGVsZXRlRnVuY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWRGVsZXRlRnVuY3Rpb25SZXNwb25zZSIlChVQdWJsaXNoVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJUChZQdWJsaXNoVmVyc2lvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiMKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChRMaXN0VmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciNQoURGVsZXRlVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSJPCg9QdXRBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIlCgVhbGlhcxgCIAEoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyJKChBQdXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzEg8KB2NyZWF0ZWQYAiABKAgiNgoPR2V0QWxpYXNSZXF1ZXN0EhUKDWZ1bmN0aW9uX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSI5ChBHZXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzIisKEkxpc3RBbGlhc2VzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJIj4KE0xpc3RBbGlhc2VzUmVzcG9uc2USJwoHYWxpYXNlcxgBIAMoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyI5ChJEZWxldGVBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0RlbGV0ZUFsaWFzUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnMp8JCgVTdHVicxI+CgdQdXRDb2RlEhcuZmFhcy52MS5QdXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuUHV0Q29kZVJlc3BvbnNlKAESPgoHR2V0Q29kZRIXLmZhYXMudjEuR2V0Q29kZVJlcXVlc3QaGC5mYWFzLnYxLkdldENvZGVSZXNwb25zZTABEkgKC1B1dEZ1bmN0aW9uEhsuZmFhcy52MS5QdXRGdW5jdGlvblJlcXVlc3QaHC5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVzcG9uc2USSAoLR2V0RnVuY3Rpb24SGy5mYWFzLnYxLkdldEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuR2V0RnVuY3Rpb25SZXNwb25zZRJOCg1MaXN0RnVuY3Rpb25zEh0uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVxdWVzdBoeLmZhYXMudjEuTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlElEKDkRlbGV0ZUZ1bmN0aW9uEh4uZmFhcy52MS5EZWxldGVGdW5jdGlvblJlcXVlc3QaHy5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2USUQoOUHVibGlzaFZlcnNpb24SHi5mYWFzLnYxLlB1Ymxpc2hWZXJzaW9uUmVxdWVzdBofLmZhYXMudjEuUHVibGlzaFZlcnNpb25SZXNwb25zZRJLCgxMaXN0VmVyc2lvbnMSHC5mYWFzLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RWZXJzaW9uc1Jlc3BvbnNlEk4KDURlbGV0ZVZlcnNpb24SHS5mYWFzLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0Gh4uZmFhcy52MS5EZWxldGVWZXJzaW9uUmVzcG9uc2USPwoIUHV0QWxpYXMSGC5mYWFzLnYxLlB1dEFsaWFzUmVxdWVzdBoZLmZhYXMudjEuUHV0QWxpYXNSZXNwb25zZRI/CghHZXRBbGlhcxIYLmZhYXMudjEuR2V0QWxpYXNSZXF1ZXN0GhkuZmFhcy52MS5HZXRBbGlhc1Jlc3BvbnNlEkgKC0xpc3RBbGlhc2VzEhsuZmFhcy52MS5MaXN0QWxpYXNlc1JlcXVlc3QaHC5mYWFzLnYxLkxpc3RBbGlhc2VzUmVzcG9uc2USSAoLRGVsZXRlQWxpYXMSGy5mYWFzLnYxLkRlbGV0ZUFsaWFzUmVxdWVzdBocLmZhYXMudjEuRGVsZXRlQWxpYXNSZXNwb25zZRJFCgpQdXRSdW50aW1lEhouZmFhcy52MS5QdXRSdW50aW1lUmVxdWVzdBobLmZhYXMudjEuUHV0UnVudGltZVJlc3BvbnNlEkUKCkdldFJ1bnRpbWUSGi5mYWFzLnYxLkdldFJ1bnRpbWVSZXF1ZXN0GhsuZmFhcy52MS5HZXRSdW50aW1lUmVzcG9uc2USSwoMTGlzdFJ1bnRpbWVzEhwuZmFhcy52MS5MaXN0UnVudGltZXNSZXF1ZXN0Gh0uZmFhcy52MS5MaXN0UnVudGltZXNSZXNwb25zZWIGcHJvdG8z", [file_faas_v1_function]);
+  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIjUKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXF1YWxpZmllchgCIAEoCSKdAQoTR2V0RnVuY3Rpb25SZXNwb25zZRIpCghmdW5jdGlvbhgBIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWcSJQoFYWxpYXMYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uQWxpYXMSNAoTYWRkaXRpb25hbF9mdW5jdGlvbhgDIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciFgoUTGlzdEZ1bmN0aW9uc1JlcXVlc3QiQwoVTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlEioKCWZ1bmN0aW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciJQoVRGVsZXRlRnVuY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWRGVsZXRlRnVuY3Rpb25SZXNwb25zZSIlChVQdWJsaXNoVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJUChZQdWJsaXNoVmVyc2lvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiMKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChRMaXN0VmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciNQoURGVsZXRlVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSJPCg9QdXRBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIlCgVhbGlhcxgCIAEoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyJKChBQdXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzEg8KB2NyZWF0ZWQYAiABKAgiNgoPR2V0QWxpYXNSZXF1ZXN0EhUKDWZ1bmN0aW9uX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSI5ChBHZXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzIisKEkxpc3RBbGlhc2VzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJIj4KE0xpc3RBbGlhc2VzUmVzcG9uc2USJwoHYWxpYXNlcxgBIAMoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyI5ChJEZWxldGVBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0RlbGV0ZUFsaWFzUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIrQBCg1UcmlnZ2VyQ29uZmlnEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEg8KB3N1YmplY3QYBCABKAkSEAoIc2NoZWR1bGUYBSABKAkSEAoIdGltZXpvbmUYBiABKAkSDQoFZXZlbnQYByABKAkSFQoNY3JlYXRlZF9hdF9tcxgIIAEoAxIVCg11cGRhdGVkX2F0X21zGAkgASgDIjwKEVB1dFRyaWdnZXJSZXF1ZXN0EicKB3RyaWdnZXIYASABKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWciTgoSUHV0VHJpZ2dlclJlc3BvbnNlEicKB3RyaWdnZXIYASABKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIhChFHZXRUcmlnZ2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIj0KEkdldFRyaWdnZXJSZXNwb25zZRInCgd0cmlnZ2VyGAEgASgLMhYuZmFhcy52MS5UcmlnZ2VyQ29uZmlnIhUKE0xpc3RUcmlnZ2Vyc1JlcXVlc3QiQAoUTGlzdFRyaWdnZXJzUmVzcG9uc2USKAoIdHJpZ2dlcnMYASADKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWciJAoURGVsZXRlVHJpZ2dlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEZWxldGVUcmlnZ2VyUmVzcG9uc2UyygsKBVN0dWJzEj4KB1B1dENvZGUSFy5mYWFzLnYxLlB1dENvZGVSZXF1ZXN0GhguZmFhcy52MS5QdXRDb2RlUmVzcG9uc2UoARI+CgdHZXRDb2RlEhcuZmFhcy52MS5HZXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuR2V0Q29kZVJlc3BvbnNlMAESSAoLUHV0RnVuY3Rpb24SGy5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuUHV0RnVuY3Rpb25SZXNwb25zZRJICgtHZXRGdW5jdGlvbhIbLmZhYXMudjEuR2V0RnVuY3Rpb25SZXF1ZXN0GhwuZmFhcy52MS5HZXRGdW5jdGlvblJlc3BvbnNlEk4KDUxpc3RGdW5jdGlvbnMSHS5mYWFzLnYxLkxpc3RGdW5jdGlvbnNSZXF1ZXN0Gh4uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVzcG9uc2USUQoORGVsZXRlRnVuY3Rpb24SHi5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVxdWVzdBofLmZhYXMudjEuRGVsZXRlRnVuY3Rpb25SZXNwb25zZRJRCg5QdWJsaXNoVmVyc2lvbhIeLmZhYXMudjEuUHVibGlzaFZlcnNpb25SZXF1ZXN0Gh8uZmFhcy52MS5QdWJsaXNoVmVyc2lvblJlc3BvbnNlEksKDExpc3RWZXJzaW9ucxIcLmZhYXMudjEuTGlzdFZlcnNpb25zUmVxdWVzdBodLmZhYXMudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USTgoNRGVsZXRlVmVyc2lvbhIdLmZhYXMudjEuRGVsZXRlVmVyc2lvblJlcXVlc3QaHi5mYWFzLnYxLkRlbGV0ZVZlcnNpb25SZXNwb25zZRI/CghQdXRBbGlhcxIYLmZhYXMudjEuUHV0QWxpYXNSZXF1ZXN0GhkuZmFhcy52MS5QdXRBbGlhc1Jlc3BvbnNlEj8KCEdldEFsaWFzEhguZmFhcy52MS5HZXRBbGlhc1JlcXVlc3QaGS5mYWFzLnYxLkdldEFsaWFzUmVzcG9uc2USSAoLTGlzdEFsaWFzZXMSGy5mYWFzLnYxLkxpc3RBbGlhc2VzUmVxdWVzdBocLmZhYXMudjEuTGlzdEFsaWFzZXNSZXNwb25zZRJICgtEZWxldGVBbGlhcxIbLmZhYXMudjEuRGVsZXRlQWxpYXNSZXF1ZXN0GhwuZmFhcy52MS5EZWxldGVBbGlhc1Jlc3BvbnNlEkUKClB1dFJ1bnRpbWUSGi5mYWFzLnYxLlB1dFJ1bnRpbWVSZXF1ZXN0GhsuZmFhcy52MS5QdXRSdW50aW1lUmVzcG9uc2USRQoKR2V0UnVudGltZRIaLmZhYXMudjEuR2V0UnVudGltZVJlcXVlc3QaGy5mYWFzLnYxLkdldFJ1bnRpbWVSZXNwb25zZRJLCgxMaXN0UnVudGltZXMSHC5mYWFzLnYxLkxpc3RSdW50aW1lc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RSdW50aW1lc1Jlc3BvbnNlEkUKClB1dFRyaWdnZXISGi5mYWFzLnYxLlB1dFRyaWdnZXJSZXF1ZXN0GhsuZmFhcy52MS5QdXRUcmlnZ2VyUmVzcG9uc2USRQoKR2V0VHJpZ2dlchIaLmZhYXMudjEuR2V0VHJpZ2dlclJlcXVlc3QaGy5mYWFzLnYxLkdldFRyaWdnZXJSZXNwb25zZRJLCgxMaXN0VHJpZ2dlcnMSHC5mYWFzLnYxLkxpc3RUcmlnZ2Vyc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RUcmlnZ2Vyc1Jlc3BvbnNlEk4KDURlbGV0ZVRyaWdnZXISHS5mYWFzLnYxLkRlbGV0ZVRyaWdnZXJSZXF1ZXN0Gh4uZmFhcy52MS5EZWxldGVUcmlnZ2VyUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function]);
 
 /**
  * @generated from message faas.v1.PutCodeRequest
@@ -668,6 +668,211 @@ export const ListRuntimesResponseSchema: GenMessage<ListRuntimesResponse> = /*@_
   messageDesc(file_faas_v1_stubs, 32);
 
 /**
+ * An event source bound to a function; the queue-worker runs it
+ * (docs/design.md "Triggers"). Stubs assigns the timestamps.
+ *
+ * @generated from message faas.v1.TriggerConfig
+ */
+export type TriggerConfig = Message<"faas.v1.TriggerConfig"> & {
+  /**
+   * Same rules as function names.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "nats" or "cron".
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string function_name = 3;
+   */
+  functionName: string;
+
+  /**
+   * type "nats": the subject, wildcards allowed; not under "faas." or "$".
+   *
+   * @generated from field: string subject = 4;
+   */
+  subject: string;
+
+  /**
+   * type "cron": five fields (minute hour day-of-month month day-of-week).
+   *
+   * @generated from field: string schedule = 5;
+   */
+  schedule: string;
+
+  /**
+   * type "cron": an IANA zone, e.g. "Europe/Paris"; empty means UTC.
+   *
+   * @generated from field: string timezone = 6;
+   */
+  timezone: string;
+
+  /**
+   * type "cron": the event every tick sends (JSON text; empty sends {}).
+   *
+   * @generated from field: string event = 7;
+   */
+  event: string;
+
+  /**
+   * @generated from field: int64 created_at_ms = 8;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 9;
+   */
+  updatedAtMs: bigint;
+};
+
+/**
+ * Describes the message faas.v1.TriggerConfig.
+ * Use `create(TriggerConfigSchema)` to create a new message.
+ */
+export const TriggerConfigSchema: GenMessage<TriggerConfig> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 33);
+
+/**
+ * @generated from message faas.v1.PutTriggerRequest
+ */
+export type PutTriggerRequest = Message<"faas.v1.PutTriggerRequest"> & {
+  /**
+   * @generated from field: faas.v1.TriggerConfig trigger = 1;
+   */
+  trigger?: TriggerConfig | undefined;
+};
+
+/**
+ * Describes the message faas.v1.PutTriggerRequest.
+ * Use `create(PutTriggerRequestSchema)` to create a new message.
+ */
+export const PutTriggerRequestSchema: GenMessage<PutTriggerRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 34);
+
+/**
+ * @generated from message faas.v1.PutTriggerResponse
+ */
+export type PutTriggerResponse = Message<"faas.v1.PutTriggerResponse"> & {
+  /**
+   * @generated from field: faas.v1.TriggerConfig trigger = 1;
+   */
+  trigger?: TriggerConfig | undefined;
+
+  /**
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PutTriggerResponse.
+ * Use `create(PutTriggerResponseSchema)` to create a new message.
+ */
+export const PutTriggerResponseSchema: GenMessage<PutTriggerResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 35);
+
+/**
+ * @generated from message faas.v1.GetTriggerRequest
+ */
+export type GetTriggerRequest = Message<"faas.v1.GetTriggerRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.GetTriggerRequest.
+ * Use `create(GetTriggerRequestSchema)` to create a new message.
+ */
+export const GetTriggerRequestSchema: GenMessage<GetTriggerRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 36);
+
+/**
+ * @generated from message faas.v1.GetTriggerResponse
+ */
+export type GetTriggerResponse = Message<"faas.v1.GetTriggerResponse"> & {
+  /**
+   * @generated from field: faas.v1.TriggerConfig trigger = 1;
+   */
+  trigger?: TriggerConfig | undefined;
+};
+
+/**
+ * Describes the message faas.v1.GetTriggerResponse.
+ * Use `create(GetTriggerResponseSchema)` to create a new message.
+ */
+export const GetTriggerResponseSchema: GenMessage<GetTriggerResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 37);
+
+/**
+ * @generated from message faas.v1.ListTriggersRequest
+ */
+export type ListTriggersRequest = Message<"faas.v1.ListTriggersRequest"> & {
+};
+
+/**
+ * Describes the message faas.v1.ListTriggersRequest.
+ * Use `create(ListTriggersRequestSchema)` to create a new message.
+ */
+export const ListTriggersRequestSchema: GenMessage<ListTriggersRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 38);
+
+/**
+ * @generated from message faas.v1.ListTriggersResponse
+ */
+export type ListTriggersResponse = Message<"faas.v1.ListTriggersResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.TriggerConfig triggers = 1;
+   */
+  triggers: TriggerConfig[];
+};
+
+/**
+ * Describes the message faas.v1.ListTriggersResponse.
+ * Use `create(ListTriggersResponseSchema)` to create a new message.
+ */
+export const ListTriggersResponseSchema: GenMessage<ListTriggersResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 39);
+
+/**
+ * @generated from message faas.v1.DeleteTriggerRequest
+ */
+export type DeleteTriggerRequest = Message<"faas.v1.DeleteTriggerRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.DeleteTriggerRequest.
+ * Use `create(DeleteTriggerRequestSchema)` to create a new message.
+ */
+export const DeleteTriggerRequestSchema: GenMessage<DeleteTriggerRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 40);
+
+/**
+ * @generated from message faas.v1.DeleteTriggerResponse
+ */
+export type DeleteTriggerResponse = Message<"faas.v1.DeleteTriggerResponse"> & {
+};
+
+/**
+ * Describes the message faas.v1.DeleteTriggerResponse.
+ * Use `create(DeleteTriggerResponseSchema)` to create a new message.
+ */
+export const DeleteTriggerResponseSchema: GenMessage<DeleteTriggerResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 41);
+
+/**
  * The function registry and the content-addressed code store.
  *
  * @generated from service faas.v1.Stubs
@@ -819,6 +1024,40 @@ export const Stubs: GenService<{
     methodKind: "unary";
     input: typeof ListRuntimesRequestSchema;
     output: typeof ListRuntimesResponseSchema;
+  },
+  /**
+   * Binds a NATS subject or a cron schedule to a function (creates or replaces).
+   *
+   * @generated from rpc faas.v1.Stubs.PutTrigger
+   */
+  putTrigger: {
+    methodKind: "unary";
+    input: typeof PutTriggerRequestSchema;
+    output: typeof PutTriggerResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.GetTrigger
+   */
+  getTrigger: {
+    methodKind: "unary";
+    input: typeof GetTriggerRequestSchema;
+    output: typeof GetTriggerResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.ListTriggers
+   */
+  listTriggers: {
+    methodKind: "unary";
+    input: typeof ListTriggersRequestSchema;
+    output: typeof ListTriggersResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.DeleteTrigger
+   */
+  deleteTrigger: {
+    methodKind: "unary";
+    input: typeof DeleteTriggerRequestSchema;
+    output: typeof DeleteTriggerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_stubs, 0);
