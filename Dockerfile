@@ -12,9 +12,9 @@ ARG SERVICE
 RUN : "${SERVICE:?build with --build-arg SERVICE=<a folder of services/>}"
 # The funclet runs the sandboxes: runc runs them; ip and iptables build their
 # network namespaces and egress; python3 is the python3 runtime and the
-# funclet's mount helper.
+# funclet's mount helper; tini is every sandbox's PID 1.
 RUN if [ "$SERVICE" = funclet ]; then \
-      apt-get update && apt-get install -y --no-install-recommends runc iproute2 iptables python3 && rm -rf /var/lib/apt/lists/*; \
+      apt-get update && apt-get install -y --no-install-recommends runc iproute2 iptables python3 tini && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /app
 COPY --from=build /src/package.json ./
