@@ -3,6 +3,7 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CUSTOM_RUNTIME, FUNCTION_NAME, create, isCodeDigest, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
+import { MARK_CODE_USED } from './code-use.js';
 import { DROP_ALL_NOTICE, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -29,7 +30,7 @@ export class RuntimeRegistry implements RuntimeLookup {
   constructor(
     private readonly redis: Redis,
     private readonly keys: StubsKeys,
-    private readonly code: Pick<CodeStore, 'assertExists'>,
+    private readonly code: Pick<CodeStore, 'markUsed'>,
     private readonly now: () => number = Date.now,
     /**
      * Wraps each runtime write: functions carry their runtime's digest as
@@ -45,7 +46,7 @@ export class RuntimeRegistry implements RuntimeLookup {
     if (input.description.length > MAX_DESCRIPTION_CHARS) {
       throw new PlatformError('invalid_function_config', `description must be at most ${MAX_DESCRIPTION_CHARS} characters`);
     }
-    await this.code.assertExists(input.codeDigest);
+    await this.code.markUsed(input.codeDigest);
     const key = this.keys.runtime(input.name);
     const previousJson = await withRedis(() => this.redis.get(key));
     const previous = previousJson === null ? undefined : parseRuntime(previousJson);
@@ -58,14 +59,16 @@ export class RuntimeRegistry implements RuntimeLookup {
       updatedAtMs: now,
     });
     await this.whileChanging(() =>
-      withRedis(() =>
-        this.redis
+      withRedis(() => {
+        const write = this.redis
           .multi()
           .set(key, toJsonString(RuntimeConfigSchema, runtime))
           .sadd(this.keys.runtimeNames, input.name)
-          .publish(this.keys.changes, DROP_ALL_NOTICE)
-          .exec(),
-      ),
+          .publish(this.keys.changes, DROP_ALL_NOTICE);
+        // The bundle it replaces starts its retention now.
+        if (previous && previous.codeDigest !== input.codeDigest) write.eval(MARK_CODE_USED, 1, this.keys.code(previous.codeDigest), 'existing');
+        return write.exec();
+      }),
     );
     return { runtime, created: previous === undefined };
   }
