@@ -111,6 +111,40 @@ const bundle = zipBundle({
 });
 const digest = `sha256:${createHash('sha256').update(bundle).digest('hex')}`;
 
+// A custom runtime and a function on it: the fake stubs serves these two
+// only when both are asked for at once (see the rendezvous below).
+const runtimeBundle = zipBundle({
+  bootstrap: `#!/usr/bin/node
+// Answers every invocation with the task root's greeting and the event.
+const base = 'http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtime/invocation';
+const greeting = require('node:fs').readFileSync(process.env.LAMBDA_TASK_ROOT + '/' + process.env._HANDLER, 'utf8');
+async function serve() {
+  const next = await fetch(base + '/next');
+  const requestId = next.headers.get('lambda-runtime-aws-request-id');
+  const body = JSON.stringify({ greeting, event: await next.json(), runtimeDir: process.env.LAMBDA_RUNTIME_DIR });
+  await fetch(base + '/' + requestId + '/response', { method: 'POST', body });
+  return serve();
+}
+serve();
+`,
+  'runtime.json': '{"name": "greeter", "description": "greets"}',
+});
+const customCode = zipBundle({ 'greeting.txt': 'hello from a pooled custom runtime' });
+const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const servedBundles = new Map([digest, digestOf(runtimeBundle), digestOf(customCode)].map((d, i) => [d, [bundle, runtimeBundle, customCode][i]!]));
+/** Digests asked for so far, among those that must be asked for at once. */
+const rendezvous = new Set<string>();
+const TOGETHER = new Set([digestOf(runtimeBundle), digestOf(customCode)]);
+
+/** Holds a fetch of one of the custom function's two bundles until the other is asked for too. */
+async function arriveTogether(requested: string): Promise<void> {
+  rendezvous.add(requested);
+  for (let waited = 0; [...TOGETHER].some((d) => !rendezvous.has(d)); waited += 20) {
+    if (waited > 5_000) throw new PlatformError('service_unavailable', `${requested} was asked for alone: the other bundle was not fetched at the same time`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 type FunctionInit = MessageInitShape<typeof FunctionConfigSchema>;
 const fn = (overrides: FunctionInit = {}): FunctionInit => ({
   name: 'probe-fn',
@@ -194,8 +228,10 @@ beforeAll(async () => {
   addService(fakeServer, Stubs, {
     async *getCode(request) {
       getCodeCalls += 1;
-      if (request.digest !== digest) throw new PlatformError('code_not_found');
-      for (let offset = 0; offset < bundle.length; offset += 1000) yield { chunk: bundle.subarray(offset, offset + 1000) };
+      const served = servedBundles.get(request.digest);
+      if (!served) throw new PlatformError('code_not_found');
+      if (TOGETHER.has(request.digest)) await arriveTogether(request.digest);
+      for (let offset = 0; offset < served.length; offset += 1000) yield { chunk: served.subarray(offset, offset + 1000) };
     },
     putCode: unimplemented,
     putFunction: unimplemented,
@@ -437,6 +473,18 @@ describe('funclet', () => {
     expect(Number(readFileSync(path.join(memoryDir, 'memory.memsw.limit_in_bytes'), 'utf8'))).toBe(192 * 1024 * 1024);
     console.log(`pool cold start: CreateSandbox ${createMs.toFixed(1)} ms over gRPC; funclet ${JSON.stringify({ readyMs: ready.readyMs, mountMs: ready.mountMs, limitsMs: ready.limitsMs, loadMs: ready.loadMs })}`);
     expect(Number(ready.readyMs)).toBeLessThan(100);
+    await client.destroySandbox({ sandboxId });
+  });
+
+  it('pools custom runtime sandboxes, and fetches a custom function\'s code and runtime bundle at once', async () => {
+    await eventually(async () => (logLines().some((line) => line.msg === 'pool sandbox ready' && line.runtime === 'custom') ? true : undefined), 15_000, 'a pooled custom sandbox');
+    const sandboxId = await createSandbox({ runtime: 'custom:greeter', handler: 'greeting.txt', codeDigest: digestOf(customCode), runtimeCodeDigest: digestOf(runtimeBundle) });
+    expect(await eventually(async () => readyLine(sandboxId), 5000, 'the sandbox ready line')).toMatchObject({ fromPool: true, runtime: 'custom:greeter' });
+    expect(json((await invokeEvent(sandboxId, { who: 'me' })).result!.result)).toEqual({
+      greeting: 'hello from a pooled custom runtime',
+      event: { who: 'me' },
+      runtimeDir: '/opt/runtime',
+    });
     await client.destroySandbox({ sandboxId });
   });
 

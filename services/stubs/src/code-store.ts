@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
 import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf } from '@faas/protocol';
 import type { BlobStore } from './blob-store.js';
+import { readTopLevelFiles, type TopLevelFile } from './bundle-files.js';
 import { MARK_CODE_USED } from './code-use.js';
 import { withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
@@ -41,6 +42,13 @@ export class CodeStore {
     const hex = codeDigestHex(digest);
     if (!hex) throw new PlatformError('bad_request', `digest must be ${CODE_DIGEST_RULE}, got ${JSON.stringify(digest.slice(0, 80))}`);
     return this.blobs.read(hex);
+  }
+
+  /** Named files at the top of a stored bundle (see bundle-files.ts); code_not_found when it is not stored. */
+  async topLevelFiles(digest: string, wanted: ReadonlyMap<string, number>): Promise<Map<string, TopLevelFile>> {
+    const hex = codeDigestHex(digest);
+    if (!hex || (await this.blobs.size(hex)) === undefined) throw new PlatformError('code_not_found', `no code bundle ${digest} is stored`);
+    return readTopLevelFiles(this.blobs.pathOf(hex), wanted);
   }
 
   /**
