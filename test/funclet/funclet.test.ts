@@ -26,7 +26,7 @@ import {
 import { REPO_ROOT, startService, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually } from '../support/http.js';
-import { hostLeftovers } from '../support/leftovers.js';
+import { NOTHING_LEFT, hostLeftovers } from '../support/leftovers.js';
 import { platformError } from '../support/errors.js';
 import { noPlacedCalls } from '../support/fake-streams.js';
 
@@ -582,7 +582,7 @@ describe('funclet', () => {
     expect(hostLeftovers(funcletId, stateDir, runcRoot).containers.length).toBeGreaterThanOrEqual(2);
     const exit = await funclet.process.stop('SIGTERM', 15_000);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual(NOTHING_LEFT);
     for (const controller of ['memory', 'pids', 'cpu']) expect(existsSync(path.join('/sys/fs/cgroup', controller, 'faas', funcletId))).toBe(false);
     // The egress network went too: bridge, firewall chains and NAT.
     const bridge = `fb${createHash('sha256').update(funcletId).digest('hex').slice(0, 10)}`;
@@ -619,6 +619,6 @@ describe('funclet', () => {
     expect(json((await invokeEvent(fresh, {})).result!.result).count).toBe(1);
     // Its own clean shutdown then leaves nothing at all.
     expect(await funclet.process.stop('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
-    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual(NOTHING_LEFT);
   });
 });
