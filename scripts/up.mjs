@@ -17,6 +17,16 @@ const logTo = (source, line) => {
 };
 
 const say = (text) => process.stdout.write(`${text}\n`);
+const count = (name) => {
+  const value = env[name] ?? '1';
+  if (!/^[1-9]\d?$/.test(value)) {
+    say(`${name} must be a whole number from 1 to 99 (got ${JSON.stringify(value)})`);
+    process.exit(2);
+  }
+  return Number(value);
+};
+const funclets = count('FUNCLETS');
+const controllers = count('CONTROLLERS');
 
 say(`starting the platform (logs in ${path.relative(process.cwd(), logDir) || logDir}/)`);
 const platform = await startPlatform({
@@ -27,6 +37,11 @@ const platform = await startPlatform({
   grpcPorts: { controller: 50051, stubs: 50052, funclet: 50053, 'queue-worker': 50054 },
   reuseInfrastructure: true,
   instanceId: 'local',
+  funclets,
+  controllers,
+  // A service that dies is started again after a short backoff, as Compose's restart: unless-stopped.
+  supervise: true,
+  onEvent: (text) => say(`[${new Date().toISOString()}] ${text}`),
   onLine: logTo,
 }).catch((error) => {
   say(`could not start the platform: ${error.message}`);
@@ -47,7 +62,9 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 
 say(`NATS  ${platform.natsUrl}${platform.nats ? '' : ' (already running, reused)'}`);
 say(`Redis ${platform.redisUrl}${platform.redis ? '' : ' (already running, reused)'}`);
-for (const [name, address] of Object.entries(platform.addresses)) say(`${name.padEnd(12)} ${address}`);
+for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigger']) {
+  platform.replicas(name).forEach((service, i) => say(`${(i === 0 ? name : `${name}-${i + 1}`).padEnd(14)} ${service.address}`));
+}
 
 try {
   const answer = await deployAndInvokeSample(platform.httpUrl);

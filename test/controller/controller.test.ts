@@ -26,10 +26,10 @@ import { freePort, startRedis, startService, type ManagedProcess, type RunningSe
 import { zipBundle } from '../support/bundles.js';
 import { platformError } from '../support/errors.js';
 import { sandboxCallsAnsweredBy } from '../support/fake-streams.js';
+import { FakeAttachment } from '../support/fake-attach.js';
 
 const PREFIX = 'controller-test:';
 const TOKEN = 'controller-test-token';
-const FUNCLET_TTL_MS = 2_000;
 
 const connectController = (address: string, token = TOKEN) =>
   createClient(Controller, address, { token, peerName: 'controller', defaultTimeoutMs: 15_000 });
@@ -49,6 +49,7 @@ const funcletLog: string[] = [];
 let fakeFunclet: grpc.Server;
 let fakeFuncletAddress: string;
 let sandboxCount = 0;
+let attachment: FakeAttachment | undefined;
 
 async function deploy(overrides: MessageInitShape<typeof FunctionConfigSchema> = {}) {
   const { function: fn } = await stubs.putFunction({
@@ -75,7 +76,6 @@ beforeAll(async () => {
     ...common,
     CONTROLLER_LISTEN: '127.0.0.1:0',
     STUBS_ADDRESS: stubsService.address,
-    FUNCLET_TTL_MS: String(FUNCLET_TTL_MS),
     CONTROLLER_QUEUE_TIMEOUT_MS: '2000',
   });
   controller = connectController(controllerService.address);
@@ -91,11 +91,22 @@ beforeAll(async () => {
 
   fakeFunclet = new grpc.Server();
   const rpcs = {
-      async createSandbox(request: { function?: FunctionConfig }) {
+      async createSandbox(request: { function?: FunctionConfig; owner?: string; reservation?: string }) {
         const fn = request.function!;
         funcletLog.push(`create ${fn.name} v${fn.version}`);
         if (fn.handler === 'missing.handler') return { initError: { type: 'HandlerNotFound', message: 'missing.js not found' } };
-        return { sandboxId: `sb-${++sandboxCount}` };
+        const sandboxId = `sb-${++sandboxCount}`;
+        // Reported from now on, as a funclet reports what it runs.
+        attachment?.sandboxes.set(sandboxId, {
+          sandboxId,
+          functionName: fn.name,
+          functionVersion: fn.version,
+          memoryMb: fn.memoryMb,
+          concurrency: fn.concurrencyPerSandbox,
+          owner: request.owner ?? '',
+          reservation: request.reservation ?? '',
+        });
+        return { sandboxId };
       },
       async invoke(request: { sandboxId: string; invocation?: Invocation; timeoutMs: number }) {
         funcletLog.push(`invoke ${request.sandboxId} timeout=${request.timeoutMs}`);
@@ -112,6 +123,7 @@ beforeAll(async () => {
       calls: sandboxCallsAnsweredBy(rpcs),
       async destroySandbox(request) {
         funcletLog.push(`destroy ${request.sandboxId}`);
+        attachment?.sandboxes.delete(request.sandboxId);
         return {};
       },
       async listSandboxes() {
@@ -128,6 +140,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  attachment?.close();
   controller?.close();
   stubs?.close();
   redis?.disconnect();
@@ -138,15 +151,15 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-function register(overrides: Partial<{ bootId: string; memoryMbUsed: number }> = {}) {
-  return controller.registerFunclet({
-    funcletId: 'fake-1',
-    address: fakeFuncletAddress,
-    bootId: overrides.bootId ?? 'boot-1',
-    memoryMbTotal: 4096,
-    memoryMbUsed: overrides.memoryMbUsed ?? 0,
-    runtimes: ['nodejs'],
-  });
+/** Attaches the fake funclet (again, as a new boot when asked) and waits until the controller lists it. */
+async function attach(bootId = 'boot-1'): Promise<FakeAttachment> {
+  if (attachment) {
+    if (bootId !== 'boot-1') attachment.reboot(bootId);
+    return attachment;
+  }
+  attachment = new FakeAttachment(controller, { funcletId: 'fake-1', address: fakeFuncletAddress, bootId });
+  await attachment.controllerId;
+  return attachment;
 }
 
 describe('without funclets', () => {
@@ -171,29 +184,17 @@ describe('without funclets', () => {
   });
 });
 
-describe('funclet registration', () => {
-  it('lands in redis with a TTL and tells the funclet how often to call again', async () => {
-    const response = await register();
-    expect(response.heartbeatIntervalMs).toBe(FUNCLET_TTL_MS / 4);
-    const key = `${PREFIX}controller:funclet:fake-1`;
-    const stored = JSON.parse((await redis.get(key))!);
-    expect(stored).toMatchObject({ id: 'fake-1', address: fakeFuncletAddress, bootId: 'boot-1', memoryMbTotal: 4096, memoryMbUsed: 0, runtimes: ['nodejs'] });
-    expect(stored.seenAtMs).toBeGreaterThan(Date.now() - 10_000);
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(FUNCLET_TTL_MS);
-  });
-
-  it('refuses a registration without an address', async () => {
-    const error = await platformError(controller.registerFunclet({ funcletId: 'x', address: '', bootId: 'b' }));
-    expect(error.code).toBe('bad_request');
+describe('funclet attachment', () => {
+  it('names the controller to the funclet first, so its sandboxes carry their owner', async () => {
+    const attached = await attach();
+    expect(await attached.controllerId).toMatch(/-\d+-[0-9a-f]{8}$/);
   });
 });
 
 describe('invocations through a funclet', () => {
   it('creates a sandbox, then reuses it warm', async () => {
     funcletLog.length = 0;
-    await register();
+    await attach();
     const cold = (await invoke('hello', 'call-1')).result!;
     expect(cold).toMatchObject({ callId: 'call-1', sandboxId: 'sb-1', coldStart: true, functionVersion: 1n });
     expect(JSON.parse(new TextDecoder().decode(cold.result))).toEqual({ sandbox: 'sb-1', event: { n: 1 }, callId: 'call-1' });
@@ -222,7 +223,7 @@ describe('invocations through a funclet', () => {
 
   it('forgets the sandboxes of a funclet that restarted', async () => {
     funcletLog.length = 0;
-    await register({ bootId: 'boot-2' });
+    await attach('boot-2');
     const result = (await invoke('hello')).result!;
     expect(result).toMatchObject({ sandboxId: 'sb-3', coldStart: true });
     // The old boot's sandbox is gone with it: nothing to destroy.
@@ -230,7 +231,6 @@ describe('invocations through a funclet', () => {
   });
 
   it('runs every redeploy on the very next invocation, though configs are held in memory', async () => {
-    await register({ bootId: 'boot-2' });
     for (let round = 1; round <= 20; round++) {
       const deployed = await deploy({ name: 'redeployed', environment: { ROUND: String(round) } });
       const first = (await invoke('redeployed')).result!;
@@ -247,10 +247,31 @@ describe('invocations through a funclet', () => {
     expect((await platformError(invoke('late'))).code).toBe('function_not_found');
   });
 
-  it('destroys the sandboxes it created when it is stopped', async () => {
+  it('records itself as the owner of the sandboxes it makes, with a share of the function\'s limit', async () => {
+    const attached = await attach();
+    const controllerId = await attached.controllerId;
+    const sandboxes = [...attached.sandboxes.values()].filter((sandbox) => sandbox.functionName === 'hello');
+    expect(sandboxes.length).toBeGreaterThan(0);
+    for (const sandbox of sandboxes) {
+      expect(sandbox.owner).toBe(controllerId);
+      expect(sandbox.reservation).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const members = await redis.zrange(`${PREFIX}controller:reservations:hello`, 0, -1);
+    expect(members).toEqual(sandboxes.map((sandbox) => `${sandbox.reservation}:1`));
+  });
+
+  it('forgets at once the sandboxes of a funclet whose stream was cut', async () => {
+    const attached = await attach();
+    attached.cut();
+    attachment = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await platformError(invoke('hello'))).code).toBe('no_funclets');
+  });
+
+  it('leaves its sandboxes and their reservations when it stops, for another controller to adopt', async () => {
     funcletLog.length = 0;
     const exit = await controllerService.process.stop('SIGTERM');
     expect(exit).toMatchObject({ code: 0 });
-    expect(funcletLog).toContain('destroy sb-3');
+    expect(funcletLog.filter((line) => line.startsWith('destroy'))).toEqual([]);
   });
 });

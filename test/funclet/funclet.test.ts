@@ -1,6 +1,6 @@
 // The funclet as its own process, running real runc sandboxes, against a
 // tiny in-test stubs (serving one code bundle) and controller (recording
-// registrations).
+// the funclet's reports).
 import { execFileSync, spawn } from 'node:child_process';
 import { connect as connectTcp, createServer } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -21,7 +21,10 @@ import {
   shutdown,
   type MessageInitShape,
   type FunctionConfigSchema,
-  type RegisterFuncletRequest,
+  type DuplexStream,
+  type ControllerAttachRequest,
+  ControllerAttachResponseSchema,
+  create,
 } from '@faas/protocol';
 import { REPO_ROOT, startService, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
@@ -165,7 +168,10 @@ let runcRoot: string;
 let fakeServer: grpc.Server;
 let fakeAddress: string;
 let getCodeCalls = 0;
-const registrations: RegisterFuncletRequest[] = [];
+/** The in-test controller's id: sandboxes made for it are reported as its own. */
+const FAKE_CONTROLLER = 'fake-controller';
+const reports: ControllerAttachRequest[] = [];
+let attached: DuplexStream<typeof Controller.method.attach> | undefined;
 let funclet: RunningService;
 let client: ReturnType<typeof connect>;
 
@@ -192,7 +198,9 @@ function startFunclet(): Promise<RunningService> {
     FUNCLET_STATE_DIR: stateDir,
     FUNCLET_RUNC_ROOT: runcRoot,
     FUNCLET_MEMORY_MB: String(FUNCLET_MEMORY_MB),
-    FUNCLET_HEARTBEAT_MS: '200',
+    FUNCLET_REPORT_INTERVAL_MS: '200',
+    FUNCLET_ORPHAN_TTL_MS: '1000',
+    FUNCLET_AGENT_CHECK_MS: '1000',
     CONTROLLER_ADDRESS: fakeAddress,
     STUBS_ADDRESS: fakeAddress,
     FAAS_INTERNAL_TOKEN: '',
@@ -201,7 +209,7 @@ function startFunclet(): Promise<RunningService> {
 }
 
 async function createSandbox(overrides: FunctionInit = {}): Promise<string> {
-  const response = await client.createSandbox({ function: fn(overrides) });
+  const response = await client.createSandbox({ function: fn(overrides), owner: FAKE_CONTROLLER });
   expect(response.initError).toBeUndefined();
   expect(response.sandboxId).toMatch(new RegExp(`^faas-${funcletId}-\\d+$`));
   return response.sandboxId;
@@ -243,9 +251,11 @@ beforeAll(async () => {
     listRuntimes: unimplemented,
   });
   addService(fakeServer, Controller, {
-    async registerFunclet(request) {
-      registrations.push(request);
-      return { heartbeatIntervalMs: 0 };
+    attach(stream) {
+      attached = stream;
+      stream.write(create(ControllerAttachResponseSchema, { controllerId: FAKE_CONTROLLER }));
+      stream.on('data', (report: ControllerAttachRequest) => reports.push(report));
+      stream.on('error', () => {});
     },
     invoke: unimplemented,
     calls: noPlacedCalls,
@@ -267,9 +277,9 @@ afterAll(async () => {
 });
 
 describe('funclet', () => {
-  it('registers with the controller and keeps heartbeating', async () => {
-    await eventually(async () => (registrations.length >= 2 ? true : undefined), 10_000, 'two registrations');
-    const [first, second] = registrations;
+  it('attaches to the controller and keeps reporting', async () => {
+    await eventually(async () => (reports.length >= 2 ? true : undefined), 10_000, 'two reports');
+    const [first, second] = reports;
     // Pool sandboxes are not counted as used: their memory is there for the taking.
     expect(first).toMatchObject({ funcletId, address: funclet.address, memoryMbTotal: FUNCLET_MEMORY_MB, memoryMbUsed: 0 });
     expect(first!.runtimes).toContain('nodejs');
@@ -574,6 +584,51 @@ describe('funclet', () => {
       hostListener.close();
       ip('netns', 'del', testNs);
     }
+  });
+
+  it('recycles an idle sandbox whose agent stopped answering', async () => {
+    const sandboxId = await createSandbox();
+    const { sandboxes } = await client.listSandboxes({});
+    const pid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await eventually(
+        async () => ((await client.listSandboxes({})).sandboxes.some((sandbox) => sandbox.sandboxId === sandboxId) ? undefined : true),
+        15_000,
+        'the silent sandbox recycled',
+      );
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone with its sandbox.
+      }
+    }
+    expect(logLines().some((line) => line.sandbox === sandboxId && String(line.msg).includes('stopped answering'))).toBe(true);
+  });
+
+  it('frees the sandboxes of a controller whose stream ended, grants a claim, and destroys what nobody claims', async () => {
+    const kept = await createSandbox();
+    const unclaimed = await createSandbox();
+    const lastReport = () => reports[reports.length - 1]!;
+    const ownerOf = (id: string) => lastReport().sandboxes.find((sandbox) => sandbox.sandboxId === id)?.owner;
+    await eventually(async () => (ownerOf(unclaimed) === FAKE_CONTROLLER ? true : undefined), 5_000, 'the sandbox reported as ours');
+    const before = attached;
+    before!.end();
+    await eventually(async () => (attached !== before && ownerOf(kept) === '' ? true : undefined), 5_000, 'the sandboxes reported as nobody\'s');
+    const others = lastReport().sandboxes.map((sandbox) => sandbox.sandboxId).filter((id) => id !== unclaimed);
+    attached!.write(create(ControllerAttachResponseSchema, { claim: others }));
+    await eventually(async () => (ownerOf(kept) === FAKE_CONTROLLER ? true : undefined), 5_000, 'the claim granted');
+    await eventually(
+      async () => {
+        const { sandboxes } = await client.listSandboxes({});
+        return sandboxes.some((sandbox) => sandbox.sandboxId === unclaimed) ? undefined : sandboxes;
+      },
+      15_000,
+      'the unclaimed sandbox destroyed',
+    );
+    expect((await client.listSandboxes({})).sandboxes.map((sandbox) => sandbox.sandboxId)).toContain(kept);
+    expect((await invokeEvent(kept, { n: 1 })).result?.functionError).toBeUndefined();
   });
 
   it('leaves nothing behind after SIGTERM', async () => {

@@ -19,7 +19,7 @@ import {
   type Invocation,
 } from '@faas/protocol';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
-import { placedCallsAnsweredBy } from '../support/fake-streams.js';
+import { noAttachments, placedCallsAnsweredBy } from '../support/fake-streams.js';
 import { eventually, http } from '../support/http.js';
 
 const digest = `sha256:${'c'.repeat(64)}`;
@@ -103,9 +103,7 @@ beforeAll(async () => {
   addService(fakes, Controller, {
     invoke,
     calls: placedCallsAnsweredBy(invoke),
-    async registerFunclet() {
-      throw new PlatformError('bad_request', 'not here');
-    },
+    attach: noAttachments,
   });
   fakesAddress = await listen(fakes, '127.0.0.1:0');
 

@@ -26,7 +26,7 @@ import {
 import * as jetstreamModule from '@nats-io/jetstream';
 import * as transport from '@nats-io/transport-node';
 import { freePort, startNats, startRedis, startService, type ManagedProcess, type RunningService } from '@faas/launcher';
-import { placedCallsAnsweredBy } from '../support/fake-streams.js';
+import { noAttachments, placedCallsAnsweredBy } from '../support/fake-streams.js';
 
 let workDir: string;
 let nats: ManagedProcess;
@@ -73,9 +73,7 @@ beforeAll(async () => {
   addService(controllerServer, Controller, {
     invoke,
     calls: placedCallsAnsweredBy(invoke),
-    async registerFunclet() {
-      throw new PlatformError('bad_request', 'not in this test');
-    },
+    attach: noAttachments,
   });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 

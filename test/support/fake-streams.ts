@@ -48,7 +48,7 @@ export function placedCallsAnsweredBy(
 }
 
 interface FakeFuncletRpcs {
-  createSandbox(request: { function?: FunctionConfig }): Promise<{ sandboxId?: string; initError?: { type: string; message: string } }>;
+  createSandbox(request: { function?: FunctionConfig; owner?: string; reservation?: string }): Promise<{ sandboxId?: string; initError?: { type: string; message: string } }>;
   invoke(request: { sandboxId: string; invocation?: Invocation; timeoutMs: number }): Promise<{ result?: ResultInit; sandboxLost?: boolean }>;
 }
 
@@ -62,7 +62,7 @@ export function sandboxCallsAnsweredBy(rpcs: FakeFuncletRpcs) {
           try {
             let sandboxId = call.sandboxId;
             if (!sandboxId) {
-              const made = await rpcs.createSandbox({ function: call.function });
+              const made = await rpcs.createSandbox({ function: call.function, owner: call.owner, reservation: call.reservation });
               if (made.initError) {
                 answer({ outcomes: [{ id: call.id, result: { functionError: made.initError, coldStart: true } }] });
                 return;
@@ -85,6 +85,12 @@ export function sandboxCallsAnsweredBy(rpcs: FakeFuncletRpcs) {
 
 /** Controller.Calls for a fake that never places calls. */
 export function noPlacedCalls(stream: DuplexStream<typeof Controller.method.calls>): void {
+  stream.on('end', () => stream.end());
+  stream.on('error', () => {});
+}
+
+/** Controller.Attach for a fake controller no funclet is meant to join: the stream stays open and silent. */
+export function noAttachments(stream: DuplexStream<typeof Controller.method.attach>): void {
   stream.on('end', () => stream.end());
   stream.on('error', () => {});
 }

@@ -23,6 +23,9 @@ export interface SandboxCallInit {
   readonly function?: FunctionConfig;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /** With `function`: the controller that will own the new sandbox, and its concurrency reservation. */
+  readonly owner?: string;
+  readonly reservation?: string;
 }
 
 export interface FuncletLinkEvents {
@@ -86,6 +89,8 @@ export class FuncletLink {
         function: call.function,
         traceparent: call.traceparent ?? '',
         tracestate: call.tracestate ?? '',
+        owner: call.owner ?? '',
+        reservation: call.reservation ?? '',
       };
       this.stream.send((batch) => batch.calls.push(message));
       if (onCreated) this.creations.set(id, onCreated);

@@ -7,10 +7,13 @@ import { ERROR_CATALOGUE, type ErrorCode } from './catalogue.js';
 export class PlatformError extends Error {
   override readonly name = 'PlatformError';
   readonly code: ErrorCode;
+  /** When a retry may succeed (a limit reached, a piece restarting); HTTP edges send it as Retry-After. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message ?? ERROR_CATALOGUE[code].description, options);
     this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   get httpStatus(): number {

@@ -2,16 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { ManagedProcess } from './managed-process.js';
 import { waitForPort } from './ports.js';
 
-/** `nats-server` with JetStream, on loopback, storing under `dataDir`. */
-export async function startNats(port: number, dataDir: string, onLine?: (line: string) => void): Promise<ManagedProcess> {
+/** `nats-server` with JetStream, on loopback (or `host`), storing under `dataDir`. */
+export async function startNats(port: number, dataDir: string, onLine?: (line: string) => void, host = '127.0.0.1'): Promise<ManagedProcess> {
   mkdirSync(dataDir, { recursive: true });
   const nats = new ManagedProcess({
     name: 'nats-server',
     command: 'nats-server',
-    args: ['-js', '-sd', dataDir, '-a', '127.0.0.1', '-p', String(port)],
+    args: ['-js', '-sd', dataDir, '-a', host, '-p', String(port)],
     onLine,
   });
-  await Promise.race([waitForPort(port, 15_000, 'nats-server'), failOnExit(nats)]);
+  await Promise.race([waitForPort(port, 15_000, 'nats-server', host), failOnExit(nats)]);
   return nats;
 }
 

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHostNetwork, type HostNetwork, type NamespaceHost } from './host-network.js';
 import { startNats, startRedis } from './infrastructure.js';
 import type { ManagedProcess } from './managed-process.js';
 import { freePort, isPortOpen } from './ports.js';
-import { startService, type RunningService, type ServiceName } from './services.js';
+import { Replica } from './replica.js';
+import type { RunningService, ServiceName } from './services.js';
 
 export interface PlatformOptions {
   /** Where NATS data, Redis, stubs blobs and funclet state go; a temp dir by default. */
@@ -13,41 +15,70 @@ export interface PlatformOptions {
   readonly natsPort?: number;
   readonly redisPort?: number;
   readonly httpPort?: number;
-  /** gRPC ports for controller, stubs, funclet, queue-worker; 0 = free. */
+  /** gRPC ports of the first controller, stubs, the first funclet and queue-worker; 0 = free. Further replicas get free ports. */
   readonly grpcPorts?: Partial<Record<Exclude<ServiceName, 'httptrigger'>, number>>;
   /** Reuse NATS/Redis already listening on their ports instead of starting them. */
   readonly reuseInfrastructure?: boolean;
-  /** Distinguishes this platform's funclet and Redis keys from others'. */
+  /** Distinguishes this platform's funclets and Redis keys from others'. */
   readonly instanceId?: string;
+  /** How many funclets and controllers to run (default 1 each). */
+  readonly funclets?: number;
+  readonly controllers?: number;
+  /**
+   * Each funclet in a network namespace of its own, as on separate hosts;
+   * the shared services then listen on a bridge those namespaces reach.
+   */
+  readonly funcletNamespaces?: boolean;
+  /** Start a service that exits on its own again, after a backoff (`npm run up`). */
+  readonly supervise?: boolean;
+  /** Supervision's news: a service that died, and its restart. */
+  readonly onEvent?: (text: string) => void;
   /** Extra environment for every service (or per service). */
   readonly env?: NodeJS.ProcessEnv;
   readonly serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   readonly onLine?: (source: string, line: string) => void;
 }
 
+/** Where one funclet keeps its state, and the "host" it runs on. */
+export interface FuncletHost {
+  readonly id: string;
+  readonly stateDir: string;
+  readonly runcRoot: string;
+  /** Its network namespace, when funclets run as separate hosts. */
+  readonly namespace?: NamespaceHost;
+}
+
 export interface Platform {
   readonly httpUrl: string;
   readonly natsUrl: string;
   readonly redisUrl: string;
+  /** The first replica's address of each service. */
   readonly addresses: Record<ServiceName, string>;
+  /** Every controller's address, as CONTROLLER_ADDRESS lists them. */
+  readonly controllerAddresses: readonly string[];
   readonly workDir: string;
   readonly instanceId: string;
+  /** The first funclet's id, state and runc root (see `funclets` for all). */
   readonly funcletId: string;
   readonly funcletStateDir: string;
   readonly runcRoot: string;
+  readonly funclets: readonly FuncletHost[];
   readonly nats?: ManagedProcess;
   readonly redis?: ManagedProcess;
+  /** The first replica of each service, as it runs now. */
   readonly services: Record<ServiceName, RunningService>;
-  /** Stops one service (SIGTERM) and starts it again with the same settings. */
-  restartService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Every replica of a service, as each runs now. */
+  replicas(name: ServiceName): RunningService[];
+  /** Stops one replica (SIGTERM, or `signal`) and starts it again with the same settings and port; one that was killed is just started. */
+  restartService(name: ServiceName, signal?: NodeJS.Signals, index?: number): Promise<void>;
   /** Stops everything this platform started, services first. */
   stop(): Promise<void>;
 }
 
 /**
  * Brings up the whole engine as separate processes: NATS and Redis (unless
- * reused), then stubs, controller, funclet, queue-worker and httptrigger,
- * each wired to the others' real addresses.
+ * reused), then stubs, the controllers, the funclets, queue-worker and
+ * httptrigger, each wired to the others' real addresses.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const workDir = options.workDir ?? mkdtempSync(path.join(os.tmpdir(), 'faas-'));
@@ -56,102 +87,125 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const natsPort = options.natsPort ?? (await freePort());
   const redisPort = options.redisPort ?? (await freePort());
   const line = (source: string) => (text: string) => options.onLine?.(source, text);
+  const funcletCount = Math.max(1, options.funclets ?? 1);
+  const controllerCount = Math.max(1, options.controllers ?? 1);
 
   let nats: ManagedProcess | undefined;
   let redis: ManagedProcess | undefined;
-  const started: RunningService[] = [];
+  let network: HostNetwork | undefined;
+  const replicas: Record<ServiceName, Replica[]> = { stubs: [], controller: [], funclet: [], 'queue-worker': [], httptrigger: [] };
+  const startOrder: Replica[] = [];
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
-      // Reverse start order: the edge first, the funclet's sandboxes before
-      // the controller that placed them, NATS and Redis last.
-      for (const service of [...started].reverse()) await service.process.stop('SIGTERM', 20_000);
+      // Reverse start order: the edge first, the funclets' sandboxes before
+      // the controllers that placed them, NATS and Redis last.
+      for (const replica of [...startOrder].reverse()) await replica.stop();
       await nats?.stop();
       await redis?.stop();
+      await network?.destroy();
       if (ownsWorkDir) rmSync(workDir, { recursive: true, force: true });
     })());
 
   try {
+    if (options.funcletNamespaces) network = await createHostNetwork(funcletCount, instanceId);
+    // Where the services funclets call listen: loopback, or the bridge their namespaces reach.
+    const sharedHost = network?.bridgeAddress ?? '127.0.0.1';
     if (!(options.reuseInfrastructure && (await isPortOpen(natsPort)))) {
-      nats = await startNats(natsPort, path.join(workDir, 'nats'), line('nats'));
+      nats = await startNats(natsPort, path.join(workDir, 'nats'), line('nats'), sharedHost);
     }
     if (!(options.reuseInfrastructure && (await isPortOpen(redisPort)))) {
       redis = await startRedis(redisPort, path.join(workDir, 'redis'), line('redis'));
     }
 
     const ports = options.grpcPorts ?? {};
-    const listen = (port: number | undefined) => `127.0.0.1:${port ?? 0}`;
-    const natsUrl = `nats://127.0.0.1:${natsPort}`;
+    const listen = (host: string, port: number | undefined) => `${host}:${port ?? 0}`;
+    // A NATS we reuse is the machine's own, on loopback.
+    const natsUrl = `nats://${nats ? sharedHost : '127.0.0.1'}:${natsPort}`;
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    const funcletId = `${instanceId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    const funcletStateDir = path.join(workDir, 'funclet');
-    const runcRoot = path.join(workDir, 'runc');
+    const firstFuncletId = `${instanceId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const funcletHosts: FuncletHost[] = Array.from({ length: funcletCount }, (_, i) => {
+      const id = i === 0 ? firstFuncletId : `${firstFuncletId}-${i + 1}`;
+      const dir = i === 0 ? '' : `-${i + 1}`;
+      return { id, stateDir: path.join(workDir, `funclet${dir}`), runcRoot: path.join(workDir, `runc${dir}`), namespace: network?.hosts[i] };
+    });
     const common: NodeJS.ProcessEnv = {
       REDIS_URL: redisUrl,
       NATS_URL: natsUrl,
       REDIS_KEY_PREFIX: options.reuseInfrastructure ? 'faas:' : `faas-${instanceId}:`,
       ...options.env,
     };
-    const envFor = (name: ServiceName, own: NodeJS.ProcessEnv) => ({ ...common, ...own, ...options.serviceEnv?.[name] });
-
-    const services = {} as Record<ServiceName, RunningService>;
-    const settings = {} as Record<ServiceName, NodeJS.ProcessEnv>;
-    const launch = async (name: ServiceName, own: NodeJS.ProcessEnv) => {
-      settings[name] = envFor(name, own);
-      services[name] = await startService(name, settings[name], line(name));
-      started.push(services[name]);
-      return services[name].address;
+    const launch = async (name: ServiceName, own: NodeJS.ProcessEnv, host?: NamespaceHost) => {
+      const index = replicas[name].length;
+      const replica = await Replica.start({
+        name,
+        label: index === 0 ? name : `${name}-${index + 1}`,
+        env: { ...common, ...own, ...options.serviceEnv?.[name] },
+        onLine: line(index === 0 ? name : `${name}-${index + 1}`),
+        start: host && network ? { wrap: (command, args) => network!.commandIn(host, command, args) } : undefined,
+        supervise: options.supervise,
+        cleansUpAtStart: name === 'funclet',
+        onEvent: options.onEvent,
+      });
+      replicas[name].push(replica);
+      startOrder.push(replica);
+      return replica.address;
     };
 
-    const stubs = await launch('stubs', { STUBS_LISTEN: listen(ports.stubs), STUBS_DATA_DIR: path.join(workDir, 'stubs') });
-    const controller = await launch('controller', { CONTROLLER_LISTEN: listen(ports.controller), STUBS_ADDRESS: stubs });
-    await launch('funclet', {
-      FUNCLET_LISTEN: listen(ports.funclet),
-      FUNCLET_ID: funcletId,
-      FUNCLET_STATE_DIR: funcletStateDir,
-      FUNCLET_RUNC_ROOT: runcRoot,
-      CONTROLLER_ADDRESS: controller,
-      STUBS_ADDRESS: stubs,
-    });
-    const queueWorker = await launch('queue-worker', {
-      QUEUE_WORKER_LISTEN: listen(ports['queue-worker']),
-      CONTROLLER_ADDRESS: controller,
-    });
+    const stubs = await launch('stubs', { STUBS_LISTEN: listen(sharedHost, ports.stubs), STUBS_DATA_DIR: path.join(workDir, 'stubs') });
+    const controllers: string[] = [];
+    for (let i = 0; i < controllerCount; i++) {
+      controllers.push(await launch('controller', { CONTROLLER_LISTEN: listen(sharedHost, i === 0 ? ports.controller : 0), STUBS_ADDRESS: stubs }));
+    }
+    const controllerList = controllers.join(',');
+    // One at a time: each boots its pool of sandboxes, which takes the machine's cores.
+    for (const [i, funclet] of funcletHosts.entries()) {
+      await launch(
+        'funclet',
+        {
+          FUNCLET_LISTEN: listen(funclet.namespace?.address ?? '127.0.0.1', i === 0 ? ports.funclet : 0),
+          FUNCLET_ID: funclet.id,
+          FUNCLET_STATE_DIR: funclet.stateDir,
+          FUNCLET_RUNC_ROOT: funclet.runcRoot,
+          CONTROLLER_ADDRESS: controllerList,
+          STUBS_ADDRESS: stubs,
+        },
+        funclet.namespace,
+      );
+    }
+    const queueWorker = await launch('queue-worker', { QUEUE_WORKER_LISTEN: listen('127.0.0.1', ports['queue-worker']), CONTROLLER_ADDRESS: controllerList });
     const http = await launch('httptrigger', {
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(options.httpPort ?? 0),
-      CONTROLLER_ADDRESS: controller,
+      CONTROLLER_ADDRESS: controllerList,
       STUBS_ADDRESS: stubs,
       QUEUE_WORKER_ADDRESS: queueWorker,
     });
 
-    const addresses = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.address])) as Record<ServiceName, string>;
+    const first = (name: ServiceName) => replicas[name][0]!;
+    const services = {} as Record<ServiceName, RunningService>;
+    for (const name of Object.keys(replicas) as ServiceName[]) Object.defineProperty(services, name, { get: () => first(name).service, enumerable: true });
+    const addresses = Object.fromEntries(Object.keys(replicas).map((name) => [name, first(name as ServiceName).address])) as Record<ServiceName, string>;
     return {
       httpUrl: `http://${http}`,
       natsUrl,
       redisUrl,
       addresses,
+      controllerAddresses: controllers,
       workDir,
       instanceId,
-      funcletId,
-      funcletStateDir,
-      runcRoot,
+      funcletId: funcletHosts[0]!.id,
+      funcletStateDir: funcletHosts[0]!.stateDir,
+      runcRoot: funcletHosts[0]!.runcRoot,
+      funclets: funcletHosts,
       nats,
       redis,
       services,
-      async restartService(name, signal = 'SIGTERM') {
-        const old = services[name];
-        await old.process.stop(signal);
-        started.splice(started.indexOf(old), 1);
-        // Same address as before, so that the other services' clients reconnect.
-        const env = { ...settings[name] };
-        const [, port] = old.address.split(':');
-        for (const key of ['STUBS_LISTEN', 'CONTROLLER_LISTEN', 'FUNCLET_LISTEN', 'QUEUE_WORKER_LISTEN']) {
-          if (env[key]) env[key] = `127.0.0.1:${port}`;
-        }
-        if (name === 'httptrigger') env.HTTP_PORT = port;
-        services[name] = await startService(name, env, line(name));
-        started.push(services[name]);
+      replicas: (name) => replicas[name].map((replica) => replica.service),
+      async restartService(name, signal = 'SIGTERM', index = 0) {
+        const replica = replicas[name][index];
+        if (!replica) throw new Error(`no ${name} replica ${index}`);
+        await replica.restart(signal);
       },
       stop: stopAll,
     };

@@ -29,10 +29,10 @@ export function isPortOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+export async function waitForPort(port: number, timeoutMs: number, what: string, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await isPortOpen(port)) return;
+    if (await isPortOpen(port, host)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);

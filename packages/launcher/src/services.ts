@@ -19,17 +19,22 @@ export interface RunningService {
  * loaded first, and waits for the `listening` line that carries the port it
  * actually bound.
  */
-export async function startService(
-  name: ServiceName,
-  env: NodeJS.ProcessEnv,
-  onLine?: (line: string) => void,
-  readyTimeoutMs = 30_000,
-): Promise<RunningService> {
+export interface StartOptions {
+  readonly readyTimeoutMs?: number;
+  /** Wraps the node command, e.g. to run it inside a network namespace. */
+  readonly wrap?: (command: string, args: string[]) => { command: string; args: string[] };
+  /** The name its output and errors go by (a replica's, say "controller-2"). */
+  readonly label?: string;
+}
+
+export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, onLine?: (line: string) => void, options: StartOptions = {}): Promise<RunningService> {
+  const { readyTimeoutMs = 30_000, wrap = (command, args) => ({ command, args }), label = name } = options;
+  // FAAS_NODE_FLAGS adds node flags that NODE_OPTIONS refuses (e.g. --cpu-prof).
+  const launch = wrap(process.execPath, [...nodeFlags(env.FAAS_NODE_FLAGS), '--import', '@faas/telemetry/register', path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')]);
   const service = new ManagedProcess({
-    name,
-    command: process.execPath,
-    // FAAS_NODE_FLAGS adds node flags that NODE_OPTIONS refuses (e.g. --cpu-prof).
-    args: [...nodeFlags(env.FAAS_NODE_FLAGS), '--import', '@faas/telemetry/register', path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')],
+    name: label,
+    command: launch.command,
+    args: launch.args,
     cwd: path.join(REPO_ROOT, 'services', name),
     // Each service names itself in traces unless told otherwise.
     env: { OTEL_SERVICE_NAME: name, ...process.env, ...env },

@@ -44,6 +44,10 @@ export const TIMEOUT_SECONDS = { min: 1, max: 900, default: 30 } as const satisf
 export const MAX_CONCURRENCY = { min: 1, max: 1000, default: 10 } as const satisfies Range;
 /** Calls one sandbox serves at once. */
 export const CONCURRENCY_PER_SANDBOX = { min: 1, max: 1000, default: 1 } as const satisfies Range;
+/** A sandbox without a call for this long is recycled: the function scales to zero. */
+export const IDLE_TIMEOUT_SECONDS = { min: 1, max: 86_400, default: 300 } as const satisfies Range;
+/** Calls' worth of sandboxes kept warm however idle; at most max_concurrency. */
+export const RESERVED_CONCURRENCY = { min: 0, max: 1000, default: 0 } as const satisfies Range;
 /** /tmp is memory (tmpfs) charged to the function, so it is also capped by its memory_mb. */
 export const TMP_SIZE_MB = { min: 1, max: 10240, default: 64 } as const satisfies Range;
 

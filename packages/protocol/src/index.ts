@@ -1,6 +1,6 @@
 export { serviceDefinition } from './definition.js';
 export { CALL_ID, FUNCTION_NAME, assertCallId, assertFunctionName } from './identifiers.js';
-export { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CONCURRENCY_PER_SANDBOX, CUSTOM_RUNTIME, CUSTOM_RUNTIME_PREFIX, FORMAT_SNIFF_BYTES, FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE, MAX_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, codeDigestHex, codeDigestOf, concurrencyProblem, customRuntimeName, handlerProblem, isCodeDigest, isCustomRuntime, isModuleHandler, isWithin, runtimeFamily, servesConcurrentCalls, sniffBundleFormat, withDefault, type BundleFormat, type Range } from './function-rules.js';
+export { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CONCURRENCY_PER_SANDBOX, CUSTOM_RUNTIME, CUSTOM_RUNTIME_PREFIX, FORMAT_SNIFF_BYTES, FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE, IDLE_TIMEOUT_SECONDS, MAX_CONCURRENCY, MEMORY_MB, RESERVED_CONCURRENCY, TIMEOUT_SECONDS, TMP_SIZE_MB, codeDigestHex, codeDigestOf, concurrencyProblem, customRuntimeName, handlerProblem, isCodeDigest, isCustomRuntime, isModuleHandler, isWithin, runtimeFamily, servesConcurrentCalls, sniffBundleFormat, withDefault, type BundleFormat, type Range } from './function-rules.js';
 export {
   ENVELOPE_ASYNC_INVOCATION,
   ENVELOPE_HEADER,
@@ -12,7 +12,7 @@ export {
   type LogLine,
 } from './subjects.js';
 export { toServiceError, fromServiceError, toCallFailure, fromCallFailure } from './error-mapping.js';
-export { ERROR_CODE_KEY, AUTHORIZATION_KEY } from './metadata.js';
+export { ERROR_CODE_KEY, RETRY_AFTER_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type DuplexStream, type ServeOptions, type ServiceImpl } from './server.js';
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
 export { Coalescer } from './coalescer.js';

@@ -108,6 +108,8 @@ const samples: Record<string, (r: Random) => MessageShape<DescMessage>> = {
             : undefined,
           traceparent: r.text(),
           tracestate: r.text(),
+          owner: r.text(),
+          reservation: r.text(),
         }),
       ),
       cancelled: Array.from({ length: r.int(4) }, () => r.uint()),

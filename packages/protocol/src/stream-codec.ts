@@ -26,7 +26,7 @@ function sizeSandboxCall(m: SandboxCall, plan: Plan): number {
   if (m.invocation) size += nested(plan, (p) => sizeInvocation(m.invocation!, p));
   size += uintSize(m.timeoutMs);
   if (m.function) size += delegated(plan, FunctionConfigSchema, m.function);
-  return size + stringSize(m.traceparent) + stringSize(m.tracestate);
+  return size + stringSize(m.traceparent) + stringSize(m.tracestate) + stringSize(m.owner) + stringSize(m.reservation);
 }
 
 function writeSandboxCall(out: Writer, m: SandboxCall): void {
@@ -40,10 +40,12 @@ function writeSandboxCall(out: Writer, m: SandboxCall): void {
   if (m.function) out.blob(5);
   out.string(6, m.traceparent);
   out.string(7, m.tracestate);
+  out.string(8, m.owner);
+  out.string(9, m.reservation);
 }
 
 function readSandboxCall(input: In): SandboxCall {
-  const m: SandboxCall = { $typeName: 'faas.v1.SandboxCall', id: 0, sandboxId: '', timeoutMs: 0, traceparent: '', tracestate: '' };
+  const m: SandboxCall = { $typeName: 'faas.v1.SandboxCall', id: 0, sandboxId: '', timeoutMs: 0, traceparent: '', tracestate: '', owner: '', reservation: '' };
   while (input.more) {
     const tag = input.varint();
     const wire = tag & 7;
@@ -68,6 +70,12 @@ function readSandboxCall(input: In): SandboxCall {
         break;
       case 7 * 8 + WIRE_LEN:
         m.tracestate = input.string();
+        break;
+      case 8 * 8 + WIRE_LEN:
+        m.owner = input.string();
+        break;
+      case 9 * 8 + WIRE_LEN:
+        m.reservation = input.string();
         break;
       default:
         input.skip(wire);

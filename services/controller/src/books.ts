@@ -22,11 +22,18 @@ export interface SandboxRecord {
   readonly version: bigint;
   readonly memoryMb: number;
   readonly timeoutMs: number;
-  /** Calls it may run at once. */
+  /** Calls it may run at once: its share of the function's limit, which its funclet enforces. */
   readonly slots: number;
+  /** Its reservation in the concurrency book; '' when it holds none. */
+  readonly reservation: string;
   readonly createdAtMs: number;
   /** Slots held by leases. */
   used: number;
+  /**
+   * Calls its funclet last reported beyond those of our leases: calls of an
+   * earlier owner's leases, on a sandbox this controller took over.
+   */
+  untracked: number;
   /** When `used` last fell to 0. */
   idleSinceMs: number;
   /** Set once the sandbox left the books; later releases of it are ignored. */
@@ -53,7 +60,10 @@ export interface Creation {
   /** Chosen just after the creation is decided (it takes a membership read). */
   funclet?: FuncletInfo;
   readonly version: bigint;
-  readonly slots: number;
+  /** Its calls at once: the function's per-sandbox concurrency, or less when the limit's reservation fell short. */
+  slots: number;
+  /** The reservation, once the concurrency book granted it. */
+  reservation?: { readonly id: string; readonly slots: number };
   /** Calls that will have a slot on it once it exists, the creating call's included. */
   reserved: number;
   /** Calls waiting for it besides the creating one. */

@@ -17,12 +17,15 @@ import {
   type Invocation,
   type InvocationResult,
   type MessageInitShape,
+  type SandboxReport,
+  SandboxReportSchema,
 } from '@faas/protocol';
 import type { LeaseHolder } from './books.js';
 import { CallRunner } from './call-runner.js';
 import { prefetchCode } from './code-prefetch.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
-import { Placement, type PlacementLimits } from './placement.js';
+import { MemoryConcurrencyBook } from './memory-concurrency-book.js';
+import { Placement, type PlacementLimits, type SlotSignals } from './placement.js';
 
 const quiet = { info() {}, warn() {}, debug() {} };
 
@@ -98,6 +101,11 @@ class FakeFunclets implements FuncletPort {
       }
     }
   }
+  async createSandbox(target: FuncletInfo, request: { fn: FunctionConfig }): Promise<{ sandboxId: string } | { initError: FunctionError }> {
+    const made = await this.createOutcome(request.fn);
+    if ('sandboxId' in made) this.created.push({ funcletId: target.id, sandboxId: made.sandboxId, version: request.fn.version });
+    return made;
+  }
   async destroySandbox(_target: FuncletInfo, sandboxId: string): Promise<void> {
     this.destroyed.push(sandboxId);
   }
@@ -129,15 +137,36 @@ function edge(id = 'edge-1'): LeaseHolder & { revoked: string[] } {
   return { id, revoked, revoke: (ids) => void revoked.push(...ids) };
 }
 
-function setup(options: { limits?: Partial<PlacementLimits>; funclets?: FuncletInfo[]; fn?: FunctionConfig } = {}) {
+/** Signals between controllers, as the test sees them. */
+function signals() {
+  const sent: string[] = [];
+  return { sent, wanted: (name: string) => void sent.push(`wanted ${name}`), freed: (name: string) => void sent.push(`freed ${name}`) };
+}
+
+function setup(
+  options: {
+    limits?: Partial<PlacementLimits>;
+    funclets?: FuncletInfo[];
+    fn?: FunctionConfig;
+    now?: () => number;
+    book?: MemoryConcurrencyBook;
+    controllerId?: string;
+    signals?: SlotSignals;
+  } = {},
+) {
   const fake = new FakeFunclets();
   const live = { funclets: options.funclets ?? [funclet()] };
   let current = options.fn ?? fnConfig();
+  const signalled = signals();
   const placement = new Placement({
+    controllerId: options.controllerId ?? 'controller-1',
     funclets: fake,
-    membership: { live: async () => live.funclets },
+    membership: { live: () => live.funclets },
+    book: options.book ?? new MemoryConcurrencyBook(),
+    signals: options.signals ?? signalled,
     log: quiet,
-    limits: { queueTimeoutMs: 1_000, maxQueue: 100, idleTtlMs: 60_000, leaseTtlMs: 10_000, ...options.limits },
+    limits: { queueTimeoutMs: 1_000, maxQueue: 100, leaseTtlMs: 10_000, ...options.limits },
+    now: options.now,
   });
   const runner = new CallRunner({
     placement,
@@ -152,7 +181,7 @@ function setup(options: { limits?: Partial<PlacementLimits>; funclets?: FuncletI
   const run = (callId = '', options: { deadlineMs?: number; signal?: AbortSignal; leaseTo?: LeaseHolder } = {}) =>
     runner.run(create(InvocationSchema, { functionName: 'hello', callId }), { deadlineMs: Infinity, ...options });
   const invoke = async (callId = '', deadlineMs = Infinity, signal?: AbortSignal) => (await run(callId, { deadlineMs, signal })).result;
-  return { fake, live, placement, runner, run, invoke, deploy: (fn: FunctionConfig) => (current = fn) };
+  return { fake, live, placement, runner, run, invoke, signalled, deploy: (fn: FunctionConfig) => (current = fn) };
 }
 
 async function platformCode(promise: Promise<unknown>): Promise<string> {
@@ -223,7 +252,7 @@ describe('placing and running calls', () => {
     await expect(queued).resolves.toMatchObject({ callId: 'queued', coldStart: false });
   });
 
-  it('answers deadline_exceeded when no sandbox frees up in time', async () => {
+  it('answers too_many_requests with a retry hint when the queue times out, deadline_exceeded when the caller\'s deadline does', async () => {
     const { fake, invoke } = setup({ fn: fnConfig({ maxConcurrency: 1 }), limits: { queueTimeoutMs: 50 } });
     const held = gate();
     fake.behaviour = async (sandboxId) => {
@@ -232,9 +261,8 @@ describe('placing and running calls', () => {
     };
     const running = invoke();
     await settle(10);
-    const started = Date.now();
-    expect(await platformCode(invoke())).toBe('deadline_exceeded');
-    expect(Date.now() - started).toBeLessThan(500);
+    const refused = await invoke().then(() => undefined, (error: PlatformError) => error);
+    expect(refused).toMatchObject({ code: 'too_many_requests', retryAfterMs: 1_000 });
     // The caller's own deadline wins when it is shorter than the queue timeout.
     expect(await platformCode(invoke('', Date.now() + 20))).toBe('deadline_exceeded');
     held.open();
@@ -282,16 +310,38 @@ describe('placing and running calls', () => {
   });
 
   it('returns an init error as the function error, leaving no sandbox', async () => {
-    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }) });
+    const clock = { ms: Date.now() };
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 1 }), now: () => clock.ms });
     fake.createOutcome = () => ({ initError: create(InvocationResultSchema, { functionError: { type: 'HandlerNotFound', message: 'index.handler is not exported' } }).functionError! });
     const result = await invoke('c1');
     expect(result.functionError).toMatchObject({ type: 'HandlerNotFound', message: 'index.handler is not exported' });
     expect(result).toMatchObject({ callId: 'c1', coldStart: true, functionVersion: 1n, sandboxId: '' });
     expect(fake.invoked).toEqual([]);
     expect(placement.sandboxes()).toEqual([]);
-    // The slot was given back: with max_concurrency 1 another call can still create.
+    // The slot was given back: with max_concurrency 1 another call can still create, once the pause is over.
+    clock.ms += 1_100;
     fake.createOutcome = () => ({ sandboxId: 'sb-ok' });
     await expect(invoke()).resolves.toMatchObject({ sandboxId: 'sb-ok' });
+  });
+
+  it('pauses the cold starts of a version that keeps failing to start, longer each time, until one starts', async () => {
+    const clock = { ms: Date.now() };
+    const { fake, invoke } = setup({ now: () => clock.ms });
+    let attempts = 0;
+    const initError = create(InvocationResultSchema, { functionError: { type: 'InitError', message: 'boom at import' } }).functionError!;
+    fake.createOutcome = () => (attempts++, { initError });
+    const call = async () => (await invoke()).functionError?.message;
+    expect(await call()).toBe('boom at import');
+    // Within the pause the same error comes back without a cold start.
+    expect([await call(), await call(), attempts]).toEqual(['boom at import', 'boom at import', 1]);
+    clock.ms += 1_000;
+    expect([await call(), attempts]).toEqual(['boom at import', 2]);
+    clock.ms += 1_500;
+    expect([await call(), attempts]).toEqual(['boom at import', 2]);
+    clock.ms += 600;
+    fake.createOutcome = () => (attempts++, { sandboxId: 'sb-fixed' });
+    expect((await invoke()).sandboxId).toBe('sb-fixed');
+    expect(attempts).toBe(3);
   });
 
   it('answers no_funclets when no funclet is alive', async () => {
@@ -321,19 +371,16 @@ describe('placing and running calls', () => {
     expect(fake.disconnected).toEqual(['f1']);
   });
 
-  it('forgets the sandboxes of a funclet that restarted or stopped heartbeating', async () => {
-    const { fake, invoke, placement, live } = setup();
+  it('forgets, without destroying, the sandboxes of a funclet that went away', async () => {
+    const { fake, invoke, placement } = setup();
     await invoke();
-    live.funclets = [funclet({ bootId: 'boot-2' })];
-    await placement.maintain();
+    placement.forgetFunclet('f1', 'its stream ended');
     expect(placement.sandboxes()).toEqual([]);
+    // Nobody to ask: its sandboxes went with it.
+    expect(fake.destroyed).toEqual([]);
+    expect(fake.disconnected).toEqual(['f1']);
     await invoke();
     expect(placement.sandboxes().map((s) => s.id)).toEqual(['sb-2']);
-    live.funclets = [];
-    await placement.maintain();
-    expect(placement.sandboxes()).toEqual([]);
-    // Sandboxes of a gone funclet are not destroyed: there is nobody to ask.
-    expect(fake.destroyed).toEqual([]);
   });
 
   it('creates sandboxes on the funclet with the most free memory, spreading a burst', async () => {
@@ -359,19 +406,22 @@ describe('placing and running calls', () => {
     expect(await platformCode(invoke())).toBe('no_funclets');
   });
 
-  it('destroys sandboxes idle for longer than the idle TTL', async () => {
-    const { fake, invoke, placement } = setup({ limits: { idleTtlMs: 30 } });
+  it('destroys sandboxes idle for longer than their function\'s idle timeout', async () => {
+    const clock = { ms: Date.now() };
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ idleTimeoutSeconds: 2 }), now: () => clock.ms });
     await invoke();
+    clock.ms += 1_900;
     await placement.maintain();
     expect(fake.destroyed).toEqual([]);
-    await settle(40);
+    clock.ms += 200;
     await placement.maintain();
     expect(fake.destroyed).toEqual(['sb-1']);
     expect(placement.sandboxes()).toEqual([]);
   });
 
-  it('destroys every sandbox it created when closed', async () => {
-    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 2 }) });
+  it('leaves its sandboxes and their reservations to its successor when closed, and places nothing more', async () => {
+    const book = new MemoryConcurrencyBook();
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ maxConcurrency: 2 }), book });
     const held = gate();
     fake.behaviour = async (sandboxId) => {
       await held.opened;
@@ -379,10 +429,11 @@ describe('placing and running calls', () => {
     };
     const calls = [invoke(), invoke()];
     await settle(10);
-    await placement.close(1_000);
-    expect(fake.destroyed.sort()).toEqual(['sb-1', 'sb-2']);
+    placement.close();
     held.open();
     await Promise.all(calls);
+    expect(fake.destroyed).toEqual([]);
+    expect(await book.held('hello')).toBe(2);
     expect(await platformCode(invoke())).toBe('service_unavailable');
   });
 });
@@ -565,5 +616,181 @@ describe('code prefetch on deploy', () => {
     fake.prefetchFails = true;
     await expect(prefetchCode(fnConfig({ codeDigest: `sha256:${'b'.repeat(64)}` }), { placement, funclets: fake, log: quiet })).resolves.toBeUndefined();
     expect(fake.prefetched).toEqual([]);
+  });
+});
+
+/** A sandbox as a funclet reports it. */
+function reported(overrides: MessageInitShape<typeof SandboxReportSchema> = {}): SandboxReport {
+  return create(SandboxReportSchema, { sandboxId: 'sb-9', functionName: 'hello', functionVersion: 1n, memoryMb: 128, concurrency: 1, owner: 'controller-1', ...overrides });
+}
+
+describe('funclet reports', () => {
+  it('drops a sandbox its funclet no longer reports, once it is older than the report could know', async () => {
+    const clock = { ms: Date.now() };
+    const { invoke, placement } = setup({ now: () => clock.ms });
+    await invoke();
+    placement.applyReport(funclet(), []);
+    expect(placement.sandboxes()).toHaveLength(1);
+    clock.ms += 5_000;
+    placement.applyReport(funclet(), []);
+    expect(placement.sandboxes()).toEqual([]);
+  });
+
+  it('claims a sandbox nobody owns after a moment, and adopts it warm once granted', async () => {
+    const { fake, invoke, placement } = setup();
+    expect(placement.applyReport(funclet(), [reported({ owner: '', unownedMs: 200 })]).claim).toEqual([]);
+    expect(placement.applyReport(funclet(), [reported({ owner: '', unownedMs: 1_500 })]).claim).toEqual(['sb-9']);
+    const { adopt } = placement.applyReport(funclet(), [reported({ reservation: 'r-1' })]);
+    expect(adopt.map((sandbox) => sandbox.sandboxId)).toEqual(['sb-9']);
+    placement.adopt(funclet(), adopt[0]!, fnConfig());
+    const result = await invoke();
+    expect(result.sandboxId).toBe('sb-9');
+    expect(fake.created).toEqual([]);
+  });
+
+  it('places beside the calls an adopted sandbox still runs for its former owner, not on top of them', async () => {
+    const { fake, invoke, placement } = setup();
+    placement.adopt(funclet(), reported({ inFlight: 1 }), fnConfig());
+    expect((await invoke()).sandboxId).toBe('sb-1');
+    expect(fake.created.map((c) => c.sandboxId)).toEqual(['sb-1']);
+    // The next report says the old call ended: the adopted sandbox takes calls again.
+    placement.applyReport(funclet(), [reported({ inFlight: 0 }), reported({ sandboxId: 'sb-1' })]);
+    const sandboxes = placement.sandboxes().map((s) => [s.id, s.untracked]);
+    expect(sandboxes).toEqual([['sb-9', 0], ['sb-1', 0]]);
+  });
+
+  it('gives up a sandbox another controller took over, leaving its reservation to that one', async () => {
+    const book = new MemoryConcurrencyBook();
+    const { invoke, placement } = setup({ book });
+    await invoke();
+    const [sandbox] = placement.sandboxes();
+    placement.applyReport(funclet(), [reported({ sandboxId: sandbox!.id, owner: 'controller-2', reservation: sandbox!.reservation })]);
+    expect(placement.sandboxes()).toEqual([]);
+    expect(await book.held('hello')).toBe(1);
+  });
+
+  it('destroys a sandbox reported as ours that the books never held, and frees its reservation', async () => {
+    const clock = { ms: Date.now() };
+    const book = new MemoryConcurrencyBook(10_000, () => clock.ms);
+    const { reservation } = { reservation: (await book.reserve('hello', 10, 1)).id };
+    const { fake, placement } = setup({ now: () => clock.ms, book });
+    placement.applyReport(funclet(), [reported({ reservation })]);
+    clock.ms += 6_000;
+    placement.applyReport(funclet(), [reported({ reservation })]);
+    await settle(1);
+    expect(fake.destroyed).toEqual(['sb-9']);
+    expect(await book.held('hello')).toBe(0);
+  });
+});
+
+describe('reserved concurrency', () => {
+  it('makes sandboxes without a call up to the reserve, serves calls on them warm, and keeps them past the idle timeout', async () => {
+    const clock = { ms: Date.now() };
+    const fn = fnConfig({ reservedConcurrency: 2, idleTimeoutSeconds: 1 });
+    const { fake, invoke, placement } = setup({ fn, now: () => clock.ms });
+    placement.observe(fn);
+    for (let round = 0; round < 6; round++) {
+      clock.ms += 1_000;
+      await placement.maintain();
+      await settle(5);
+    }
+    expect(fake.created.map((c) => c.sandboxId)).toEqual(['sb-1', 'sb-2']);
+    expect(fake.invoked).toEqual([]);
+    expect((await invoke()).coldStart).toBe(false);
+    clock.ms += 60_000;
+    await placement.maintain();
+    expect(fake.destroyed).toEqual([]);
+    expect(placement.sandboxes()).toHaveLength(2);
+  });
+});
+
+describe('limits across controllers', () => {
+  it('never runs more calls than max_concurrency over two controllers, and hands idle slots to the one that waits', async () => {
+    const book = new MemoryConcurrencyBook();
+    const wiring: { a?: Placement; b?: Placement } = {};
+    const signalsOf = (peer: () => Placement | undefined, self: string): SlotSignals => ({
+      wanted: (name) => queueMicrotask(() => peer()?.onSlotsWanted(name, self)),
+      freed: (name) => queueMicrotask(() => peer()?.onSlotsFreed(name)),
+    });
+    const fn = fnConfig({ maxConcurrency: 3 });
+    const a = setup({ fn, book, controllerId: 'controller-a', signals: signalsOf(() => wiring.b, 'controller-a') });
+    const b = setup({ fn, book, controllerId: 'controller-b', signals: signalsOf(() => wiring.a, 'controller-b'), limits: { queueTimeoutMs: 5_000 } });
+    wiring.a = a.placement;
+    wiring.b = b.placement;
+    let running = 0;
+    let most = 0;
+    const heldA = gate();
+    const heldB = gate();
+    const behaviour = (held: ReturnType<typeof gate>) => async (sandboxId: string) => {
+      most = Math.max(most, ++running);
+      await held.opened;
+      running--;
+      return { result: ok(sandboxId) };
+    };
+    a.fake.behaviour = behaviour(heldA);
+    b.fake.behaviour = behaviour(heldB);
+
+    const onA = [a.invoke('a1'), a.invoke('a2')];
+    await settle();
+    const onB = [b.invoke('b1'), b.invoke('b2')];
+    await settle();
+    // A holds two slots, B got the third and its second call waits.
+    expect([a.fake.created.length, b.fake.created.length, running]).toEqual([2, 1, 3]);
+    heldA.open();
+    await Promise.all(onA);
+    // A's idle sandboxes go to B's waiting call instead of idling for five minutes.
+    await settle(50);
+    expect(b.fake.created.length).toBe(2);
+    expect(a.fake.destroyed.length).toBeGreaterThanOrEqual(1);
+    heldB.open();
+    await Promise.all(onB);
+    expect(most).toBe(3);
+    expect(await book.held('hello')).toBeLessThanOrEqual(3);
+  });
+
+  it('splits the limit between controllers whose calls both wait, so neither starves behind the other\'s steady load', async () => {
+    const book = new MemoryConcurrencyBook();
+    const wiring: { a?: Placement; b?: Placement } = {};
+    const signalsOf = (peer: () => Placement | undefined, self: string): SlotSignals => ({
+      wanted: (name) => queueMicrotask(() => peer()?.onSlotsWanted(name, self)),
+      freed: (name) => queueMicrotask(() => peer()?.onSlotsFreed(name)),
+    });
+    const fn = fnConfig({ maxConcurrency: 4 });
+    // B's calls give up after a second in its queue: starving behind A's load fails them.
+    const a = setup({ fn, book, controllerId: 'controller-a', signals: signalsOf(() => wiring.b, 'controller-a'), limits: { queueTimeoutMs: 10_000 } });
+    const b = setup({ fn, book, controllerId: 'controller-b', signals: signalsOf(() => wiring.a, 'controller-b'), limits: { queueTimeoutMs: 1_000 } });
+    wiring.a = a.placement;
+    wiring.b = b.placement;
+    let running = 0;
+    let most = 0;
+    const brief = async (sandboxId: string) => {
+      most = Math.max(most, ++running);
+      await settle(3);
+      running--;
+      return { result: ok(sandboxId) };
+    };
+    a.fake.behaviour = brief;
+    b.fake.behaviour = brief;
+    const maintaining = setInterval(() => void Promise.all([a.placement.maintain(), b.placement.maintain()]), 250);
+    let loaded = true;
+    // Eight callers on A, each calling again as soon as its call ends: A always has calls waiting.
+    const steady = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (loaded) await a.invoke();
+      }),
+    );
+    try {
+      await settle(100);
+      expect(a.fake.created.length).toBe(4);
+      const onB = await Promise.all(Array.from({ length: 20 }, (_, i) => b.invoke(`b${i}`)));
+      expect(onB).toHaveLength(20);
+      expect(b.fake.created.length).toBeGreaterThanOrEqual(1);
+      expect(most).toBeLessThanOrEqual(4);
+    } finally {
+      loaded = false;
+      await steady;
+      clearInterval(maintaining);
+    }
+    expect(await book.held('hello')).toBeLessThanOrEqual(4);
   });
 });

@@ -8,11 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { PeerGoneError, cancellationOf, type Cancellation } from '@faas/client';
 import { PlatformError, isPlatformError } from '@faas/errors';
-import { assertCallId, assertFunctionName, create, fromCallFailure, InvocationResultSchema, InvocationSchema, type CallOutcome, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
+import { assertCallId, assertFunctionName, create, fromCallFailure, FunctionConfigSchema, InvocationResultSchema, InvocationSchema, type CallOutcome, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
 import { SpanStatusCode, startCallSpan, trace, type TraceHeaders } from '@faas/telemetry';
 import { FunctionInitFailed, type LeaseHolder, type LeaseRecord } from './books.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
-import type { Placement } from './placement.js';
+import type { CreationTicket, Placement } from './placement.js';
 
 export interface FunctionSource {
   /** The function's current config; function_not_found when it does not exist. */
@@ -103,7 +103,7 @@ export class CallRunner {
         outcome = await this.callOnce(funclet, {
           call: {
             sandboxId: lease?.sandbox.id ?? '',
-            function: placed.kind === 'create' ? fn : undefined,
+            ...(placed.kind === 'create' ? creationFields(fn, placed.ticket) : {}),
             invocation,
             timeoutMs,
             traceparent: trace.traceparent,
@@ -203,4 +203,14 @@ export class CallRunner {
     result.functionVersion = placed.version;
     return result;
   }
+}
+
+/**
+ * What a cold-start call tells the funclet about the sandbox to make: the
+ * function, admitting as many calls at once as its reservation granted, and
+ * the owner and reservation the funclet records with it.
+ */
+function creationFields(fn: FunctionConfig, ticket: CreationTicket) {
+  const config = ticket.slots === fn.concurrencyPerSandbox ? fn : create(FunctionConfigSchema, { ...fn, concurrencyPerSandbox: ticket.slots });
+  return { function: config, owner: ticket.owner, reservation: ticket.reservation };
 }

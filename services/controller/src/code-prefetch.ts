@@ -14,7 +14,7 @@ const PREFETCH_BUDGET_MS = 60_000;
 export async function prefetchCode(fn: FunctionConfig, deps: { placement: Placement; funclets: Pick<FuncletPort, 'prefetchCode'>; log: PlacementLog }): Promise<void> {
   const digests = [fn.codeDigest, fn.runtimeCodeDigest].filter((digest): digest is string => Boolean(digest));
   if (digests.length === 0) return;
-  const targets = (await deps.placement.likelyFunclets(fn).catch(() => [])).slice(0, PREFETCH_FUNCLETS);
+  const targets = deps.placement.likelyFunclets(fn).slice(0, PREFETCH_FUNCLETS);
   await Promise.all(
     targets.map((funclet) =>
       deps.funclets.prefetchCode(funclet, digests, { deadlineMs: Date.now() + PREFETCH_BUDGET_MS }).catch((error: unknown) =>

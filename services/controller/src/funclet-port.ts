@@ -1,5 +1,5 @@
 import type { CallTracking, SandboxCallInit } from '@faas/client';
-import type { CallOutcome } from '@faas/protocol';
+import type { CallOutcome, FunctionConfig, FunctionError } from '@faas/protocol';
 
 /** A funclet as it announced itself (the JSON stored in Redis). */
 export interface FuncletInfo {
@@ -27,6 +27,8 @@ export interface FuncletCallOptions {
 export interface FuncletPort {
   /** One call on the funclet's stream; for a cold start `onCreated` hears of the new sandbox first. */
   call(funclet: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome>;
+  /** Makes a sandbox without a call (to keep reserved concurrency warm); its id, or the function's init error. */
+  createSandbox(funclet: FuncletInfo, request: { fn: FunctionConfig; owner: string; reservation: string }, options: FuncletCallOptions): Promise<{ sandboxId: string } | { initError: FunctionError }>;
   destroySandbox(funclet: FuncletInfo, sandboxId: string, options: FuncletCallOptions): Promise<void>;
   /** Asks the funclet to cache code bundles before a sandbox needs them. */
   prefetchCode(funclet: FuncletInfo, digests: readonly string[], options: FuncletCallOptions): Promise<void>;

@@ -1,5 +1,5 @@
 import { FuncletLinks, type CallTracking, type SandboxCallInit } from '@faas/client';
-import { Funclet, createClient, type CallOutcome, type Client } from '@faas/protocol';
+import { Funclet, createClient, type CallOutcome, type Client, type FunctionConfig, type FunctionError } from '@faas/protocol';
 import type { FuncletCallOptions, FuncletInfo, FuncletPort } from './funclet-port.js';
 
 /**
@@ -17,6 +17,15 @@ export class GrpcFunclets implements FuncletPort {
 
   call(funclet: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {
     return this.links.get(funclet.address).call(call, tracking, onCreated);
+  }
+
+  async createSandbox(
+    funclet: FuncletInfo,
+    request: { fn: FunctionConfig; owner: string; reservation: string },
+    options: FuncletCallOptions,
+  ): Promise<{ sandboxId: string } | { initError: FunctionError }> {
+    const response = await this.controlClient(funclet).createSandbox({ function: request.fn, owner: request.owner, reservation: request.reservation }, callOptions(options));
+    return response.initError ? { initError: response.initError } : { sandboxId: response.sandboxId };
   }
 
   async destroySandbox(funclet: FuncletInfo, sandboxId: string, options: FuncletCallOptions): Promise<void> {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
@@ -5,18 +7,20 @@ import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { CachedFunctions } from './cached-functions.js';
 import { loadControllerConfig } from './config.js';
 import { GrpcFunclets } from './grpc-funclets.js';
-import { FuncletMembership } from './funclet-membership.js';
+import { RedisConcurrencyBook } from './concurrency-book.js';
+import { FuncletDirectory } from './funclet-directory.js';
 import { CallRunner } from './call-runner.js';
 import { prefetchCode } from './code-prefetch.js';
 import { controllerKeys } from './redis-keys.js';
 import { Placement } from './placement.js';
 import { addControllerService } from './server.js';
+import { RedisSlotSignals, listenForSlotSignals } from './slot-signals.js';
 import { StubsFunctions } from './stubs-functions.js';
 
-/** How often membership is followed and idle sandboxes are swept. */
-const MAINTENANCE_INTERVAL_MS = 1_000;
-/** Upper bound on destroying our sandboxes at shutdown. */
-const SHUTDOWN_DESTROY_BUDGET_MS = 5_000;
+/** How often silent funclets are dropped, leases expired and idle sandboxes swept. */
+const MAINTENANCE_INTERVAL_MS = 250;
+/** Tries at listing the functions at start (stubs may start after us). */
+const STARTUP_LIST_ATTEMPTS = 10;
 
 const config = loadControllerConfig();
 const log = createLogger('controller', config.LOG_LEVEL);
@@ -26,20 +30,31 @@ const redis = connectRedis(config.REDIS_URL, log);
 if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
 
 const keys = controllerKeys(config.REDIS_KEY_PREFIX);
-const membership = new FuncletMembership(redis, keys, { ttlMs: config.FUNCLET_TTL_MS });
+// Unique to this process: a restarted controller is a new owner, and adopts what its predecessor left.
+const controllerId = `${hostname().slice(0, 24)}-${process.pid}-${randomUUID().slice(0, 8)}`;
+const directory = new FuncletDirectory();
 const funclets = new GrpcFunclets(token);
 const stubs = new StubsFunctions(config.STUBS_ADDRESS, token);
 const placement = new Placement({
+  controllerId,
   funclets,
-  membership,
+  membership: directory,
+  book: new RedisConcurrencyBook(redis, keys.reservations, config.CONTROLLER_RESERVATION_TTL_MS),
+  signals: new RedisSlotSignals(redis, keys.slotSignals, controllerId),
   log,
   limits: {
     queueTimeoutMs: config.CONTROLLER_QUEUE_TIMEOUT_MS,
     maxQueue: config.CONTROLLER_MAX_QUEUE,
-    idleTtlMs: config.CONTROLLER_IDLE_TTL_MS,
     leaseTtlMs: config.CONTROLLER_LEASE_TTL_MS,
   },
 });
+const slotSignals = listenForSlotSignals(
+  config.REDIS_URL,
+  keys.slotSignals,
+  controllerId,
+  { wanted: (name, from) => placement.onSlotsWanted(name, from), freed: (name) => placement.onSlotsFreed(name) },
+  log,
+);
 // A deploy's notice also reloads the config, so its first call finds it in
 // memory, drains the older version's sandboxes (revoking the edges' leases
 // on them), and sends the code to the funclets likely to run it.
@@ -64,18 +79,38 @@ const stubsChanges = subscribeChannel(
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   log,
 );
-const runner = new CallRunner({ placement, funclets, functions: new CachedFunctions(stubs, functionCache) });
+// Functions whose reserved concurrency must be warm before any call asks for them.
+void (async () => {
+  for (let attempt = 1; attempt <= STARTUP_LIST_ATTEMPTS; attempt++) {
+    try {
+      for (const fn of await stubs.list()) if (fn.reservedConcurrency > 0) placement.observe(fn);
+      return;
+    } catch (error) {
+      if (attempt === STARTUP_LIST_ATTEMPTS) log.warn({ err: (error as Error).message }, 'cannot list the functions; reserves are warmed as their functions are deployed or called');
+      else await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+})();
+const functions = new CachedFunctions(stubs, functionCache);
+const runner = new CallRunner({ placement, funclets, functions });
 
-const maintenance = setInterval(() => void placement.maintain(), MAINTENANCE_INTERVAL_MS);
+const maintenance = setInterval(() => {
+  for (const funclet of directory.dropSilent()) {
+    log.warn({ funclet: funclet.id }, 'funclet went silent');
+    placement.forgetFunclet(funclet.id, 'its reports stopped');
+  }
+  void placement.maintain();
+}, MAINTENANCE_INTERVAL_MS);
 
 const server = new grpc.Server();
 addControllerService(
   server,
   {
     runner,
-    membership,
     placement,
-    heartbeatIntervalMs: Math.max(1, Math.floor(config.FUNCLET_TTL_MS / 4)),
+    controllerId,
+    directory,
+    functions,
     leaseTtlMs: config.CONTROLLER_LEASE_TTL_MS,
     log,
   },
@@ -83,15 +118,16 @@ addControllerService(
 );
 addHealthService(server, () => isRedisReady(redis));
 
-log.info({ address: await listen(server, config.CONTROLLER_LISTEN) }, 'listening');
+log.info({ address: await listen(server, config.CONTROLLER_LISTEN), controllerId }, 'listening');
 
 onShutdownSignal(log, async () => {
   clearInterval(maintenance);
+  // Placing stops first; our sandboxes stay for the other replicas (or our successor) to adopt.
+  placement.close();
   await shutdown(server, 5_000);
-  // Sandboxes are ours: leave none running on the funclets.
-  await placement.close(SHUTDOWN_DESTROY_BUDGET_MS);
   funclets.closeAll();
   stubs.close();
   await stubsChanges.close();
+  await slotSignals.close();
   await redis.quit().catch(() => redis.disconnect());
 });

@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '@faas/errors';
-import { settlesWithin } from '@faas/telemetry';
-import type { FunctionConfig, LeaseRenewal } from '@faas/protocol';
+import type { FunctionConfig, LeaseRenewal, SandboxReport } from '@faas/protocol';
 import { FunctionInitFailed, type Creation, type LeaseHolder, type LeaseRecord, type SandboxRecord } from './books.js';
+import type { ConcurrencyBook } from './concurrency-book.js';
 import { FuncletChoice } from './funclet-choice.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
 import { FunctionPool, type Grant } from './function-pool.js';
@@ -20,14 +20,21 @@ import { FunctionPool, type Grant } from './function-pool.js';
 export interface PlacementLimits {
   readonly queueTimeoutMs: number;
   readonly maxQueue: number;
-  readonly idleTtlMs: number;
   /** How long an edge's lease lasts unless renewed. */
   readonly leaseTtlMs: number;
 }
 
 export interface Membership {
-  /** Funclets whose heartbeat is current. */
-  live(): Promise<FuncletInfo[]>;
+  /** Funclets attached now. */
+  live(): readonly FuncletInfo[];
+}
+
+/** What the controllers tell each other about a function's limit (pub/sub; a lost message costs a wait, never a breach). */
+export interface SlotSignals {
+  /** Calls here wait for slots of the function that other controllers' sandboxes hold. */
+  wanted(functionName: string): void;
+  /** A reservation of the function was given back. */
+  freed(functionName: string): void;
 }
 
 export interface PlacementLog {
@@ -37,8 +44,12 @@ export interface PlacementLog {
 }
 
 export interface PlacementDeps {
-  readonly funclets: Pick<FuncletPort, 'destroySandbox' | 'disconnect'>;
+  /** Names this controller as the owner of the sandboxes it makes. */
+  readonly controllerId: string;
+  readonly funclets: Pick<FuncletPort, 'createSandbox' | 'destroySandbox' | 'disconnect'>;
   readonly membership: Membership;
+  readonly book: ConcurrencyBook;
+  readonly signals: SlotSignals;
   readonly limits: PlacementLimits;
   readonly log: PlacementLog;
   readonly now?: () => number;
@@ -53,6 +64,10 @@ export interface PlaceOptions {
 /** A sandbox being made for the call that got this ticket: the call carries the function to the funclet. */
 export interface CreationTicket {
   readonly funclet: FuncletInfo;
+  /** The owner and reservation the funclet records with the sandbox, and the calls at once it admits. */
+  readonly owner: string;
+  readonly reservation: string;
+  readonly slots: number;
   /**
    * The funclet announced the sandbox: the creating call's lease (the calls
    * waiting on it get theirs). Undefined when the creation was already given
@@ -69,7 +84,29 @@ export type Placed = { readonly kind: 'warm'; readonly lease: LeaseRecord } | { 
 export const CONTROLLER_HOLDER: LeaseHolder = { id: 'controller', revoke() {} };
 
 const DESTROY_SANDBOX_BUDGET_MS = 5_000;
-
+/** A sandbox missing from its funclet's report is gone, unless it was made just now (the report may predate it). */
+const REPORT_GRACE_MS = 3_000;
+/** How long a sandbox is left without an owner before others claim it: its own controller may be reconnecting. */
+const CLAIM_DELAY_MS = 1_000;
+/** A sandbox reported as ours that the books do not know is destroyed after this (a creation given up, say). */
+const STRAY_GRACE_MS = 5_000;
+/** How often the reservations of our sandboxes are kept; a fraction of the book's TTL. */
+export const KEEP_RESERVATIONS_MS = 3_000;
+/** A function whose calls waited here this recently keeps its idle sandboxes for itself. */
+const RECENT_WAIT_MS = 1_000;
+/** How often the slots of a function with reserved concurrency are counted over all controllers. */
+const HELD_ASKED_EVERY_MS = 1_000;
+/** The pause after keeping a reserve warm failed. */
+const WARM_RETRY_MS = 10_000;
+/** Longest a sandbox made for the reserve may take. */
+const WARM_BUDGET_MS = 60_000;
+/** The first pause of a function's cold starts after its sandbox failed to start, and the longest. */
+const START_FAILURE_PAUSE_MS = 1_000;
+const START_FAILURE_PAUSE_MAX_MS = 30_000;
+/** What a call refused at a function's limit is told to wait before trying again. */
+const RETRY_AFTER_MS = 1_000;
+/** How long another controller's word that its calls wait for slots holds (it repeats it every few hundred ms while they do). */
+const WANTED_FOR_MS = 2_000;
 /** A sandbox another call was making could not be made (not its function's fault): place again. */
 class CreationLost extends Error {
   override readonly name = 'CreationLost';
@@ -84,6 +121,11 @@ export class Placement {
   /** Lease ids are unique to this controller's run; another controller knows none of them. */
   private readonly leasePrefix = randomUUID().slice(0, 8);
   private leaseCounter = 0;
+  /** Per funclet, the sandboxes we claimed (→ when): adopted when a report shows them ours. */
+  private readonly claims = new Map<string, Map<string, number>>();
+  /** Per funclet, the sandboxes its last report called ours that the books do not hold (→ first seen). */
+  private readonly strays = new Map<string, Map<string, number>>();
+  private lastKeptMs = 0;
   private readonly now: () => number;
   private closed = false;
 
@@ -95,6 +137,7 @@ export class Placement {
   async acquire(fn: FunctionConfig, options: PlaceOptions): Promise<Placed> {
     if (this.closed) throw new PlatformError('service_unavailable', 'the controller is shutting down');
     const pool = this.poolFor(fn);
+    this.refuseWhileFailingToStart(pool, fn);
     let grant: Grant | undefined;
     for (;;) {
       if (options.signal?.aborted) throw new PlatformError('deadline_exceeded', 'the caller gave up');
@@ -133,7 +176,7 @@ export class Placement {
     if (!this.leases.has(lease.id)) return undefined;
     const sandbox = lease.sandbox;
     const pool = this.pools.get(sandbox.functionName);
-    if (!pool || !pool.sandboxes.has(sandbox) || sandbox.version < pool.latestVersion || pool.waiters.length > 0) {
+    if (!pool || !pool.sandboxes.has(sandbox) || sandbox.version < pool.latestVersion || pool.waiters.length > 0 || this.yieldsSlots(pool)) {
       this.release(lease);
       return undefined;
     }
@@ -202,7 +245,7 @@ export class Placement {
    * Takes a sandbox off the books (lost, broken, stale or recycled), revokes
    * its leases, and asks its funclet to destroy it when it may still exist.
    */
-  discard(sandbox: SandboxRecord, { destroy, reason }: { destroy: boolean; reason: string }): void {
+  discard(sandbox: SandboxRecord, { destroy, reason, keepReservation = false }: { destroy: boolean; reason: string; keepReservation?: boolean }): void {
     if (sandbox.forgotten) return;
     sandbox.forgotten = true;
     this.byFunclet.get(sandbox.funclet.id)?.delete(sandbox);
@@ -220,50 +263,119 @@ export class Placement {
     sandbox.used = 0;
     this.deps.log.debug({ sandbox: sandbox.id, function: sandbox.functionName, version: String(sandbox.version), reason }, 'sandbox discarded');
     if (destroy) void this.destroy(sandbox);
+    // A sandbox another controller took over keeps its reservation: that controller keeps it now.
+    if (!keepReservation) this.releaseReservation(sandbox.functionName, sandbox.reservation, sandbox.slots);
     if (pool) this.offerRoom(pool);
   }
 
-  /** The funclet restarted, stopped heartbeating or cannot be reached: its sandboxes are gone. */
+  /** The funclet restarted, went silent or cannot be reached: its sandboxes are gone. */
   forgetFunclet(funcletId: string, reason: string): void {
     const sandboxes = this.byFunclet.get(funcletId);
-    if (!sandboxes) return;
+    if (!sandboxes) {
+      this.claims.delete(funcletId);
+      this.strays.delete(funcletId);
+      return;
+    }
     this.byFunclet.delete(funcletId);
+    this.claims.delete(funcletId);
+    this.strays.delete(funcletId);
     const funclet = [...sandboxes][0]?.funclet;
     this.deps.log.warn({ funclet: funcletId, sandboxes: sandboxes.size, reason }, 'forgetting the sandboxes of a funclet');
     for (const sandbox of sandboxes) this.discard(sandbox, { destroy: false, reason });
     if (funclet) this.deps.funclets.disconnect(funclet);
   }
 
-  /** A funclet heartbeat: if it came back with a new boot id, its old sandboxes are gone. */
-  noteFunclet(funclet: FuncletInfo): void {
-    const known = this.byFunclet.get(funclet.id);
-    const sample = known && [...known][0];
-    if (sample && (sample.funclet.bootId !== funclet.bootId || sample.funclet.address !== funclet.address)) {
-      this.forgetFunclet(funclet.id, 'funclet restarted');
+  /**
+   * A funclet's report of its sandboxes, which is the truth: the books drop
+   * ours that it no longer runs and those another controller took over,
+   * and learn the calls on ours that no lease of ours covers. Returns the
+   * sandboxes to claim (nobody's: ours whose owner mark our broken stream
+   * cost, and others' after a moment) and those now ours to adopt.
+   */
+  applyReport(funclet: FuncletInfo, reported: readonly SandboxReport[]): { claim: string[]; adopt: SandboxReport[] } {
+    const me = this.deps.controllerId;
+    const now = this.now();
+    const booked = new Map([...(this.byFunclet.get(funclet.id) ?? [])].map((sandbox) => [sandbox.id, sandbox]));
+    const claims = this.claims.get(funclet.id) ?? new Map<string, number>();
+    const strays = this.strays.get(funclet.id);
+    const stillStrays = new Map<string, number>();
+    const claim: string[] = [];
+    const adopt: SandboxReport[] = [];
+    for (const report of reported) {
+      const sandbox = booked.get(report.sandboxId);
+      booked.delete(report.sandboxId);
+      if (report.owner === me) {
+        if (sandbox) sandbox.untracked = Math.max(0, report.inFlight - sandbox.used);
+        else if (claims.delete(report.sandboxId)) adopt.push(report);
+        else this.noteStray(funclet, report, strays?.get(report.sandboxId) ?? now, stillStrays);
+      } else if (report.owner === '') {
+        if (this.closed || (!sandbox && report.unownedMs < CLAIM_DELAY_MS)) continue;
+        claim.push(report.sandboxId);
+        claims.set(report.sandboxId, now);
+      } else if (sandbox) {
+        this.discard(sandbox, { destroy: false, keepReservation: true, reason: `controller ${report.owner} took it over` });
+      }
     }
+    for (const sandbox of booked.values()) {
+      if (now - sandbox.createdAtMs > REPORT_GRACE_MS) this.discard(sandbox, { destroy: false, reason: 'its funclet no longer runs it' });
+    }
+    for (const [id, atMs] of claims) if (now - atMs > STRAY_GRACE_MS) claims.delete(id);
+    this.keepPerFunclet(this.claims, funclet.id, claims);
+    this.keepPerFunclet(this.strays, funclet.id, stillStrays);
+    return { claim, adopt };
   }
 
-  /** Compares the books with the live funclets: sandboxes on vanished or rebooted ones are forgotten. */
-  reconcile(live: readonly FuncletInfo[]): void {
-    const liveById = new Map(live.map((funclet) => [funclet.id, funclet]));
-    for (const funcletId of [...this.byFunclet.keys()]) {
-      const current = liveById.get(funcletId);
-      if (!current) this.forgetFunclet(funcletId, 'funclet heartbeat expired');
-      else this.noteFunclet(current);
+  /**
+   * Takes over a sandbox its funclet granted us: its slots, its reservation,
+   * and the calls still running on it under its former owner's leases.
+   */
+  adopt(funclet: FuncletInfo, report: SandboxReport, fn: FunctionConfig | undefined): void {
+    if (this.closed || [...(this.byFunclet.get(funclet.id) ?? [])].some((sandbox) => sandbox.id === report.sandboxId)) return;
+    if (!fn) {
+      this.deps.log.info({ sandbox: report.sandboxId, function: report.functionName }, 'destroying an adopted sandbox of a deleted function');
+      this.destroyUnbooked(funclet, report);
+      return;
     }
+    const pool = this.poolFor(fn);
+    const now = this.now();
+    const sandbox = this.addSandbox(pool, {
+      id: report.sandboxId,
+      funclet,
+      functionName: fn.name,
+      version: report.functionVersion,
+      memoryMb: report.memoryMb,
+      timeoutMs: fn.timeoutSeconds * 1000,
+      slots: Math.max(1, report.concurrency),
+      reservation: report.reservation,
+      createdAtMs: now,
+      used: 0,
+      untracked: report.inFlight,
+      idleSinceMs: now - report.idleMs,
+      forgotten: false,
+      leases: new Set(),
+    });
+    this.deps.log.info({ sandbox: sandbox.id, function: fn.name, version: String(sandbox.version), funclet: funclet.id, inFlight: report.inFlight }, 'adopted a sandbox');
+    if (sandbox.version < pool.latestVersion) this.retire(sandbox);
+    else this.offerRoom(pool);
   }
 
-  /** Periodic housekeeping: follow membership, expire unrenewed leases, sweep idle sandboxes. */
+  /** The function's config could not be had: the next report adopts the sandbox instead of taking it for a stray. */
+  adoptLater(funclet: FuncletInfo, report: SandboxReport): void {
+    const claims = this.claims.get(funclet.id) ?? new Map<string, number>();
+    claims.set(report.sandboxId, this.now());
+    this.claims.set(funclet.id, claims);
+  }
+
+  /** Periodic housekeeping: expire unrenewed leases, sweep idle sandboxes, keep our reservations, ask for slots again. */
   async maintain(): Promise<void> {
-    try {
-      this.reconcile(await this.deps.membership.live());
-    } catch (error) {
-      // Without a membership list (Redis down) nothing is forgotten: better
-      // to try a sandbox and fail than to drop live ones.
-      this.deps.log.debug({ err: (error as Error).message }, 'membership unavailable; skipping reconcile');
-    }
     this.expireLeases();
     this.sweepIdle();
+    this.askForSlotsAgain();
+    this.keepReservesWarm();
+    if (this.now() - this.lastKeptMs >= KEEP_RESERVATIONS_MS) {
+      this.lastKeptMs = this.now();
+      await this.keepReservations();
+    }
   }
 
   /** Leases whose holder stopped renewing them (it died, or lost its stream) are freed. */
@@ -272,15 +384,121 @@ export class Placement {
     for (const lease of [...this.leases.values()]) if (lease.expiresAtMs <= now) this.release(lease);
   }
 
-  /** Destroys sandboxes idle for longer than the idle TTL and drops empty pools. */
+  /**
+   * Destroys sandboxes idle for longer than their function's idle timeout
+   * (at once while another controller wants the slots), keeping the
+   * function's reserved concurrency warm, and drops empty pools.
+   */
   sweepIdle(): void {
-    const cutoff = this.now() - this.deps.limits.idleTtlMs;
+    const now = this.now();
     for (const [name, pool] of this.pools) {
-      for (const sandbox of [...pool.sandboxes]) {
-        if (sandbox.used === 0 && sandbox.idleSinceMs <= cutoff) this.discard(sandbox, { destroy: true, reason: 'idle' });
+      // The longest idle go first; the reserve (counted over every controller's sandboxes) stays.
+      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
+      for (const sandbox of idle) {
+        if (sandbox.idleSinceMs > now - pool.idleTimeoutMs && !this.yieldsSlots(pool)) break;
+        const held = pool.heldByAll ?? pool.ownSlots;
+        if (pool.reservedConcurrency > 0 && held - sandbox.slots < pool.reservedConcurrency) continue;
+        if (pool.heldByAll !== undefined) pool.heldByAll -= sandbox.slots;
+        this.discard(sandbox, { destroy: true, reason: 'idle' });
       }
-      if (pool.unused) this.pools.delete(name);
+      if (pool.unused && pool.reservedConcurrency === 0) this.pools.delete(name);
     }
+  }
+
+  /**
+   * Functions with reserved concurrency: learn what every controller holds
+   * (once a second), and make a sandbox without a call while that is less
+   * than the reserve. One sandbox at a time per function; a failure pauses
+   * the function's warming rather than retrying in a loop.
+   */
+  private keepReservesWarm(): void {
+    const now = this.now();
+    for (const [name, pool] of this.pools) {
+      if (pool.reservedConcurrency === 0 || !pool.config || pool.warming || this.closed) continue;
+      if (now - pool.heldAskedAtMs >= HELD_ASKED_EVERY_MS) {
+        pool.heldAskedAtMs = now;
+        this.deps.book.held(name).then(
+          (held) => (pool.heldByAll = held),
+          () => {},
+        );
+      }
+      const held = pool.heldByAll;
+      if (held === undefined || held >= pool.reservedConcurrency || now - pool.warmFailedAtMs < WARM_RETRY_MS) continue;
+      pool.warming = true;
+      void this.warmOne(pool, pool.config, pool.reservedConcurrency - held).finally(() => (pool.warming = false));
+    }
+  }
+
+  private async warmOne(pool: FunctionPool, fn: FunctionConfig, missing: number): Promise<void> {
+    let releaseMemory = () => {};
+    let reservation: { id: string; slots: number } | undefined;
+    try {
+      const chosen = this.choice.reserve(fn, this.deps.membership.live());
+      releaseMemory = chosen.release;
+      const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, Math.min(pool.perSandbox, missing));
+      if (granted.slots === 0) return;
+      reservation = { id: granted.id, slots: granted.slots };
+      const made = await this.deps.funclets.createSandbox(
+        chosen.funclet,
+        { fn: granted.slots === fn.concurrencyPerSandbox ? fn : { ...fn, concurrencyPerSandbox: granted.slots }, owner: this.deps.controllerId, reservation: granted.id },
+        { deadlineMs: this.now() + WARM_BUDGET_MS },
+      );
+      if ('initError' in made) throw new Error(`the function does not load: ${made.initError.type}: ${made.initError.message}`);
+      if (this.closed || this.pools.get(fn.name) !== pool || fn.version < pool.latestVersion) {
+        void this.deps.funclets.destroySandbox(chosen.funclet, made.sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+        this.releaseReservation(fn.name, granted.id, granted.slots);
+        return;
+      }
+      const now = this.now();
+      this.addSandbox(pool, {
+        id: made.sandboxId,
+        funclet: chosen.funclet,
+        functionName: fn.name,
+        version: fn.version,
+        memoryMb: fn.memoryMb,
+        timeoutMs: fn.timeoutSeconds * 1000,
+        slots: granted.slots,
+        reservation: granted.id,
+        createdAtMs: now,
+        used: 0,
+        untracked: 0,
+        idleSinceMs: now,
+        forgotten: false,
+        leases: new Set(),
+      });
+      pool.heldByAll = (pool.heldByAll ?? 0) + granted.slots;
+      this.deps.log.info({ sandbox: made.sandboxId, function: fn.name, slots: granted.slots }, 'made a sandbox to keep the reserved concurrency warm');
+      this.offerRoom(pool);
+    } catch (error) {
+      pool.warmFailedAtMs = this.now();
+      if (reservation) this.releaseReservation(fn.name, reservation.id, reservation.slots);
+      this.deps.log.warn({ function: fn.name, err: (error as Error).message }, 'cannot keep the reserved concurrency warm; trying again later');
+    } finally {
+      releaseMemory();
+    }
+  }
+
+  /**
+   * Controller `from` waits for slots of the function. Ours above our fair
+   * share go as soon as they are idle (all idle ones, unless our own calls
+   * waited lately), and edges holding leases beyond it are asked for them.
+   */
+  onSlotsWanted(functionName: string, from: string): void {
+    const pool = this.pools.get(functionName);
+    if (!pool) return;
+    const now = this.now();
+    pool.noteWanted(from, now + WANTED_FOR_MS);
+    const excess = pool.ownSlots - pool.fairShare(now);
+    if (excess > 0) this.askForSlotsBack(pool, pool.waiters.length + excess);
+    this.sweepIdle();
+  }
+
+  /** Another controller gave slots back: calls waiting here try for them. */
+  onSlotsFreed(functionName: string): void {
+    const pool = this.pools.get(functionName);
+    if (!pool || pool.heldElsewhere === 0) return;
+    pool.heldElsewhere = 0;
+    this.offerRoom(pool);
   }
 
   /** Sandboxes on the books, for tests and introspection. */
@@ -289,25 +507,24 @@ export class Placement {
   }
 
   /** The funclets a new sandbox of `fn` would go to, best first (for code prefetch). */
-  async likelyFunclets(fn: FunctionConfig): Promise<FuncletInfo[]> {
-    return this.choice.order(fn, await this.deps.membership.live());
+  likelyFunclets(fn: FunctionConfig): FuncletInfo[] {
+    return this.choice.order(fn, this.deps.membership.live());
   }
 
   /**
-   * Stops placing, fails the waiters and destroys every sandbox this
-   * controller created, giving up after `timeoutMs`.
+   * Stops placing and fails the waiters. The sandboxes stay, with their
+   * reservations: once this controller's streams end their funclets offer
+   * them to the other controllers (or to this one's successor), and destroy
+   * those nobody claims.
    */
-  async close(timeoutMs: number): Promise<void> {
+  close(): void {
     this.closed = true;
     const shuttingDown = new PlatformError('service_unavailable', 'the controller is shutting down');
-    const all = this.sandboxes();
     for (const pool of this.pools.values()) pool.waiters.failAll(shuttingDown);
-    const destroyed = Promise.allSettled(all.map((sandbox) => this.destroy(sandbox, timeoutMs)));
-    for (const sandbox of all) sandbox.forgotten = true;
+    for (const sandbox of this.sandboxes()) sandbox.forgotten = true;
     this.pools.clear();
     this.byFunclet.clear();
     this.leases.clear();
-    await settlesWithin(destroyed, timeoutMs);
   }
 
   // ---- the pieces of acquire ---------------------------------------------
@@ -336,7 +553,7 @@ export class Placement {
       pool.usedSlots += 1;
       return { kind: 'join', creation };
     }
-    if (pool.mayCreate) {
+    if (pool.mayCreate && pool.ownSlots < pool.fairShare(this.now())) {
       // On the books before its funclet is chosen (an await), so that the calls arriving meanwhile join it.
       const creation: Creation = { version, slots: pool.perSandbox, reserved: 1, joiners: [] };
       pool.creations.add(creation);
@@ -344,6 +561,27 @@ export class Placement {
       return { kind: 'create', creation };
     }
     return undefined;
+  }
+
+  /**
+   * A function version whose sandboxes keep failing to start is not started
+   * again for a while (1 s, doubling to 30 s): its calls get the last init
+   * error at once, instead of a cold start each that fails the same way.
+   */
+  private refuseWhileFailingToStart(pool: FunctionPool, fn: FunctionConfig): void {
+    const failures = pool.startFailures;
+    if (!failures || failures.version !== fn.version || this.now() >= failures.untilMs) return;
+    if (pool.sandboxWithRoom(fn.version)) return;
+    throw failures.error;
+  }
+
+  private noteStartFailure(pool: FunctionPool, fn: FunctionConfig, error: FunctionInitFailed): void {
+    const count = pool.startFailures?.version === fn.version ? pool.startFailures.count + 1 : 1;
+    const pauseMs = Math.min(START_FAILURE_PAUSE_MAX_MS, START_FAILURE_PAUSE_MS * 2 ** (count - 1));
+    pool.startFailures = { version: fn.version, count, untilMs: this.now() + pauseMs, error };
+    if (count >= 3) {
+      this.deps.log.warn({ function: fn.name, version: String(fn.version), failures: count, pauseMs, initError: error.functionError.type }, 'the function keeps failing to start; pausing its cold starts');
+    }
   }
 
   /** Capacity came free: hand it to the waiters, oldest first. */
@@ -354,11 +592,21 @@ export class Placement {
 
   private async waitForRoom(pool: FunctionPool, fn: FunctionConfig, options: PlaceOptions): Promise<Grant> {
     if (pool.waiters.length >= this.deps.limits.maxQueue) {
-      throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`);
+      throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`, {
+        retryAfterMs: RETRY_AFTER_MS,
+      });
     }
     this.askForSlotsBack(pool, pool.waiters.length + 1);
-    const waitMs = Math.min(this.deps.limits.queueTimeoutMs, options.deadlineMs - this.now());
-    return pool.waiters.wait(fn.version, waitMs, options.signal);
+    pool.lastWaitMs = this.now();
+    if (pool.heldElsewhere > 0) this.deps.signals.wanted(fn.name);
+    const queueTimeoutMs = this.deps.limits.queueTimeoutMs;
+    const callerMs = options.deadlineMs - this.now();
+    // The queue's own deadline is the limit's answer (429); the caller's is the caller's (deadline_exceeded).
+    const timedOut =
+      queueTimeoutMs <= callerMs
+        ? () => new PlatformError('too_many_requests', `${fn.name} stayed at its concurrency limit (${pool.maxConcurrency}) for ${queueTimeoutMs} ms`, { retryAfterMs: RETRY_AFTER_MS })
+        : undefined;
+    return pool.waiters.wait(fn.version, Math.min(queueTimeoutMs, callerMs), options.signal, timedOut);
   }
 
   /**
@@ -421,7 +669,12 @@ export class Placement {
     });
   }
 
-  /** Chooses the funclet for a creation takeRoom decided, and hands its call the ticket. */
+  /**
+   * Chooses the funclet for a creation takeRoom decided, reserves its slots
+   * of the function's limit, and hands its call the ticket. Throws
+   * CreationLost (the call places again, and waits) when other controllers'
+   * sandboxes hold the whole limit.
+   */
   private async startCreation(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<CreationTicket> {
     let over = false;
     let releaseMemory = () => {};
@@ -434,18 +687,20 @@ export class Placement {
     };
     const failed = (error: Error) => {
       if (!finish()) return;
+      if (error instanceof FunctionInitFailed) this.noteStartFailure(pool, fn, error);
       pool.usedSlots -= creation.reserved;
+      if (creation.reservation) this.releaseReservation(fn.name, creation.reservation.id, creation.reservation.slots);
       const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
       for (const joiner of creation.joiners.splice(0)) joiner.reject(forJoiners);
       this.offerRoom(pool);
     };
     let funclet: FuncletInfo;
+    let reservation: { id: string; slots: number };
     try {
-      const live = await this.deps.membership.live();
-      this.reconcile(live);
-      const reserved = this.choice.reserve(fn, live);
+      const reserved = this.choice.reserve(fn, this.deps.membership.live());
       funclet = reserved.funclet;
       releaseMemory = reserved.release;
+      reservation = await this.reserveSlots(pool, fn, creation);
     } catch (error) {
       failed(error as Error);
       throw error;
@@ -453,12 +708,33 @@ export class Placement {
     creation.funclet = funclet;
     return {
       funclet,
+      owner: this.deps.controllerId,
+      reservation: reservation.id,
+      slots: reservation.slots,
       created: (sandboxId) => {
         if (!finish()) {
           void this.deps.funclets.destroySandbox(funclet, sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+          this.releaseReservation(fn.name, reservation.id, reservation.slots);
           return undefined;
         }
-        const sandbox = this.addSandbox(pool, fn, creation, funclet, sandboxId);
+        const now = this.now();
+        if (pool.startFailures?.version === fn.version) pool.startFailures = undefined;
+        const sandbox = this.addSandbox(pool, {
+          id: sandboxId,
+          funclet,
+          functionName: fn.name,
+          version: fn.version,
+          memoryMb: fn.memoryMb,
+          timeoutMs: fn.timeoutSeconds * 1000,
+          slots: creation.slots,
+          reservation: reservation.id,
+          createdAtMs: now,
+          used: creation.reserved,
+          untracked: 0,
+          idleSinceMs: now,
+          forgotten: false,
+          leases: new Set(),
+        });
         const lease = this.newLease(sandbox, 1);
         for (const joiner of creation.joiners.splice(0)) joiner.resolve(this.newLease(sandbox, 1));
         this.offerRoom(pool);
@@ -468,27 +744,130 @@ export class Placement {
     };
   }
 
-  private addSandbox(pool: FunctionPool, fn: FunctionConfig, creation: Creation, funclet: FuncletInfo, sandboxId: string): SandboxRecord {
+  /**
+   * The creation's slots out of the function's limit. A grant short of
+   * what the creation promised sends the calls beyond it back to place
+   * again; none at all means the other controllers hold the limit.
+   */
+  private async reserveSlots(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<{ id: string; slots: number }> {
+    const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, creation.slots);
+    // Learnt only from a grant that fell short: the book counts our own releases still under way, and a
+    // full grant means nobody else is in the way now.
+    pool.heldElsewhere = granted.slots < creation.slots ? Math.max(0, granted.heldBefore - this.reservedHere(pool, creation)) : 0;
+    if (granted.slots === 0) throw new CreationLost(`other controllers' sandboxes hold all ${pool.maxConcurrency} calls of ${fn.name}'s limit`);
+    creation.reservation = { id: granted.id, slots: granted.slots };
+    creation.slots = granted.slots;
+    while (creation.reserved > creation.slots) {
+      const joiner = creation.joiners.pop();
+      if (!joiner) break;
+      creation.reserved -= 1;
+      pool.usedSlots -= 1;
+      joiner.reject(new CreationLost('the sandbox got fewer slots than were promised'));
+    }
+    return creation.reservation;
+  }
+
+  /** Slots of the function's limit that this controller's reservations hold, `except` a creation. */
+  private reservedHere(pool: FunctionPool, except?: Creation): number {
+    let slots = 0;
+    for (const sandbox of pool.sandboxes) if (sandbox.reservation) slots += sandbox.slots;
+    for (const creation of pool.creations) if (creation !== except && creation.reservation) slots += creation.reservation.slots;
+    return slots;
+  }
+
+  private releaseReservation(functionName: string, id: string, slots: number): void {
+    if (!id) return;
+    this.deps.book.release(functionName, id, slots).then(
+      () => {
+        this.deps.signals.freed(functionName);
+        // Calls here that waited on a book still counting this reservation may go now.
+        this.onSlotsFreed(functionName);
+      },
+      // It lapses on its own once nobody keeps it.
+      (error: Error) => this.deps.log.debug({ function: functionName, err: error.message }, 'giving back a reservation failed'),
+    );
+  }
+
+  /** Extends the reservations of our sandboxes; one that lapsed and no longer fits the limit costs its sandbox. */
+  private async keepReservations(): Promise<void> {
+    const held = this.sandboxes().filter((sandbox) => sandbox.reservation);
+    if (held.length === 0) return;
+    let lost: Set<string>;
+    try {
+      lost = await this.deps.book.keep(
+        held.map((sandbox) => ({ functionName: sandbox.functionName, id: sandbox.reservation, slots: sandbox.slots, maxConcurrency: this.pools.get(sandbox.functionName)?.maxConcurrency ?? sandbox.slots })),
+      );
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message }, 'cannot keep the reservations of our sandboxes; trying again');
+      return;
+    }
+    for (const sandbox of held) {
+      if (lost.has(sandbox.reservation)) this.discard(sandbox, { destroy: true, keepReservation: true, reason: 'its reservation lapsed and the limit is full' });
+    }
+  }
+
+  /** Pools whose calls wait on other controllers' slots: tell them again, and learn what is held now. */
+  private askForSlotsAgain(): void {
+    for (const [name, pool] of this.pools) {
+      if (pool.waiters.length === 0 || pool.heldElsewhere === 0) continue;
+      this.deps.signals.wanted(name);
+      this.deps.book.held(name).then(
+        (held) => {
+          pool.heldElsewhere = Math.max(0, held - this.reservedHere(pool));
+          this.offerRoom(pool);
+        },
+        () => {},
+      );
+    }
+  }
+
+  /**
+   * Idle sandboxes of the pool go now rather than at their idle timeout:
+   * other controllers wait for slots, and this one holds more than its fair
+   * share or has had no call waiting lately.
+   */
+  private yieldsSlots(pool: FunctionPool): boolean {
     const now = this.now();
-    const sandbox: SandboxRecord = {
-      id: sandboxId,
-      funclet,
-      functionName: fn.name,
-      version: fn.version,
-      memoryMb: fn.memoryMb,
-      timeoutMs: fn.timeoutSeconds * 1000,
-      slots: creation.slots,
-      createdAtMs: now,
-      used: creation.reserved,
-      idleSinceMs: now,
-      forgotten: false,
-      leases: new Set(),
-    };
+    if (pool.othersWanting(now) === 0) return false;
+    if (pool.ownSlots > pool.fairShare(now)) return true;
+    return pool.waiters.length === 0 && now - pool.lastWaitMs >= RECENT_WAIT_MS;
+  }
+
+  private isIdle(sandbox: SandboxRecord): boolean {
+    return sandbox.used === 0 && sandbox.untracked === 0;
+  }
+
+  /**
+   * A sandbox reported as ours that the books do not hold: a creation whose
+   * answer is still on its way, or one given up on. Destroyed if it stays
+   * unknown; otherwise carried over to the next report in `stillStrays`.
+   */
+  private noteStray(funclet: FuncletInfo, report: SandboxReport, firstSeenMs: number, stillStrays: Map<string, number>): void {
+    if (this.now() - firstSeenMs < STRAY_GRACE_MS) {
+      stillStrays.set(report.sandboxId, firstSeenMs);
+      return;
+    }
+    this.deps.log.warn({ sandbox: report.sandboxId, funclet: funclet.id, function: report.functionName }, 'destroying a sandbox of ours that the books do not hold');
+    this.destroyUnbooked(funclet, report);
+  }
+
+  private keepPerFunclet(all: Map<string, Map<string, number>>, funcletId: string, entries: Map<string, number>): void {
+    if (entries.size > 0) all.set(funcletId, entries);
+    else all.delete(funcletId);
+  }
+
+  /** Destroys a sandbox that is ours but not on the books, and gives back its reservation. */
+  private destroyUnbooked(funclet: FuncletInfo, report: SandboxReport): void {
+    void this.deps.funclets.destroySandbox(funclet, report.sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
+    this.releaseReservation(report.functionName, report.reservation, report.concurrency);
+  }
+
+  private addSandbox(pool: FunctionPool, sandbox: SandboxRecord): SandboxRecord {
     pool.sandboxes.add(sandbox);
     let onFunclet = this.byFunclet.get(sandbox.funclet.id);
     if (!onFunclet) this.byFunclet.set(sandbox.funclet.id, (onFunclet = new Set()));
     onFunclet.add(sandbox);
-    this.deps.log.debug({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), funclet: sandbox.funclet.id }, 'sandbox created');
+    this.deps.log.debug({ sandbox: sandbox.id, function: sandbox.functionName, version: String(sandbox.version), funclet: sandbox.funclet.id }, 'sandbox on the books');
     return sandbox;
   }
 
@@ -523,6 +902,7 @@ export class Placement {
     if (sandbox.used === 0) {
       sandbox.idleSinceMs = this.now();
       if (!counted || sandbox.version < pool.latestVersion) this.discard(sandbox, { destroy: true, reason: 'older version' });
+      else if (this.yieldsSlots(pool) && sandbox.untracked === 0) this.discard(sandbox, { destroy: true, reason: 'another controller wants its slots' });
     }
     if (counted) this.offerRoom(pool);
   }

@@ -3,18 +3,18 @@
  * replaces the leading "faas:" so several platforms or tests share a Redis.
  */
 export interface ControllerKeys {
-  funclet(id: string): string;
-  /** SCAN pattern matching every funclet key, with the prefix's glob characters escaped. */
-  readonly funcletPattern: string;
+  /** Sorted set of the reservations of a function's max_concurrency (concurrency-book.ts). */
+  reservations(functionName: string): string;
+  /** Pub/sub channel of the controllers' signals about functions at their limit (slot-signals.ts). */
+  readonly slotSignals: string;
   /** Stubs' pub/sub channel of function changes (stubs owns and publishes it; we only listen). */
   readonly stubsChanges: string;
 }
 
 export function controllerKeys(prefix: string): ControllerKeys {
-  const escapedPrefix = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
   return {
-    funclet: (id) => `${prefix}controller:funclet:${id}`,
-    funcletPattern: `${escapedPrefix}controller:funclet:*`,
+    reservations: (functionName) => `${prefix}controller:reservations:${functionName}`,
+    slotSignals: `${prefix}controller:slots`,
     stubsChanges: `${prefix}stubs:changes`,
   };
 }

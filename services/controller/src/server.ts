@@ -1,21 +1,16 @@
-import { FUNCLET_ID, FUNCLET_ID_RULE, addService, Controller, type grpc, type ServeOptions } from '@faas/protocol';
-import { PlatformError } from '@faas/errors';
+import { addService, Controller, type grpc, type ServeOptions } from '@faas/protocol';
 import { readTraceHeaders, type Logger } from '@faas/telemetry';
 import type { CallRunner } from './call-runner.js';
 import { serveEdgeStream } from './edge-stream.js';
-import type { FuncletMembership } from './funclet-membership.js';
+import { serveAttach, type AttachDeps } from './funclet-attach.js';
 import type { Placement } from './placement.js';
 
-export interface ControllerDomain {
+export interface ControllerDomain extends AttachDeps {
   readonly runner: CallRunner;
-  readonly membership: FuncletMembership;
   readonly placement: Placement;
-  readonly heartbeatIntervalMs: number;
   readonly leaseTtlMs: number;
   readonly log: Logger;
 }
-
-const HOST_PORT = /^(?:[^\s:]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
 
 export function addControllerService(server: grpc.Server, domain: ControllerDomain, options: ServeOptions): void {
   addService(
@@ -36,20 +31,8 @@ export function addControllerService(server: grpc.Server, domain: ControllerDoma
         serveEdgeStream(stream, domain);
       },
 
-      async registerFunclet(request) {
-        if (!FUNCLET_ID.test(request.funcletId)) throw new PlatformError('bad_request', `funclet_id must be ${FUNCLET_ID_RULE}`);
-        if (!HOST_PORT.test(request.address)) throw new PlatformError('bad_request', 'address must be host:port');
-        if (!request.bootId) throw new PlatformError('bad_request', 'boot_id is required');
-        const funclet = await domain.membership.register({
-          id: request.funcletId,
-          address: request.address,
-          bootId: request.bootId,
-          memoryMbTotal: request.memoryMbTotal,
-          memoryMbUsed: request.memoryMbUsed,
-          runtimes: [...request.runtimes],
-        });
-        domain.placement.noteFunclet(funclet);
-        return { heartbeatIntervalMs: domain.heartbeatIntervalMs };
+      attach(stream) {
+        serveAttach(stream, domain);
       },
     },
     options,

@@ -19,6 +19,11 @@ export class StubsFunctions implements FunctionSource {
     return response.function;
   }
 
+  /** Every deployed function (at start, to find those whose reserved concurrency must be kept warm). */
+  async list(): Promise<FunctionConfig[]> {
+    return (await this.client.listFunctions({}, { timeoutMs: LOOKUP_BUDGET_MS })).functions;
+  }
+
   close(): void {
     this.client.close();
   }

@@ -20,10 +20,11 @@ export class WaitQueue<K, V> {
   }
 
   /**
-   * Waits until `grant` hands a value to this waiter; deadline_exceeded when
-   * `timeoutMs` passes or `signal` aborts first.
+   * Waits until `grant` hands a value to this waiter; `timedOut()` when
+   * `timeoutMs` passes (deadline_exceeded unless given), deadline_exceeded
+   * when `signal` aborts first.
    */
-  wait(key: K, timeoutMs: number, signal?: AbortSignal): Promise<V> {
+  wait(key: K, timeoutMs: number, signal?: AbortSignal, timedOut?: () => Error): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       const leave = (error: Error) => {
         const index = this.waiters.indexOf(waiter);
@@ -31,7 +32,7 @@ export class WaitQueue<K, V> {
         waiter.settle();
         reject(error);
       };
-      const onTimeout = () => leave(new PlatformError('deadline_exceeded', `no sandbox became free within ${Math.round(timeoutMs)} ms`));
+      const onTimeout = () => leave(timedOut?.() ?? new PlatformError('deadline_exceeded', `no sandbox became free within ${Math.round(timeoutMs)} ms`));
       const onAbort = () => leave(new PlatformError('deadline_exceeded', 'the caller gave up while waiting for a sandbox'));
       const timer = setTimeout(onTimeout, Math.max(0, timeoutMs));
       const waiter: Waiter<K, V> = {

@@ -58,7 +58,7 @@ export function serveCallStream(stream: DuplexStream<typeof Funclet.method.calls
       let sandboxId = call.sandboxId;
       if (!sandboxId) {
         if (!call.function) throw new PlatformError('bad_request', 'a call without a sandbox needs the function to make one for');
-        const made = await manager.create(functionToRun(call.function), abort!.signal);
+        const made = await manager.create(functionToRun(call.function), abort!.signal, { owner: call.owner, reservation: call.reservation });
         if ('initError' in made) {
           const result = invocationResult({
             callId: invocation.callId,

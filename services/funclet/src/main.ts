@@ -8,7 +8,7 @@ import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { CodeCache } from './code-cache.js';
 import { loadFuncletConfig } from './config.js';
 import { cleanHost } from './host-cleanup.js';
-import { startHeartbeat } from './registration.js';
+import { ControllerAttachment } from './controller-attachment.js';
 import { detectCgroupDriver } from './sandbox/cgroup-driver.js';
 import { EgressNetwork } from './sandbox/egress-network.js';
 import { runHostCommand } from './sandbox/host-command.js';
@@ -25,6 +25,10 @@ import { SANDBOX_INIT_PATH, SUPPORTED_RUNTIMES } from './runtimes.js';
 import { funcletService } from './server.js';
 
 const SERVICE = 'funclet';
+/** How often sandboxes that lost their controller are checked for one that claimed them. */
+const ORPHAN_SWEEP_MS = 5_000;
+/** How long an idle sandbox's agent has to answer whether it still does. */
+const AGENT_ANSWER_MS = 2_000;
 /** Host directories every sandbox sees read-only at the same path (/usr/local masked; /etc is the sandbox's own). */
 const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin'].filter((dir) => existsSync(dir));
 
@@ -139,26 +143,30 @@ const port = boundAddress.slice(boundAddress.lastIndexOf(':') + 1);
 const advertised =
   config.FUNCLET_ADVERTISE_ADDRESS || (['0.0.0.0', '[::]', '::'].includes(listenHost) ? `127.0.0.1:${port}` : boundAddress);
 
-// Every controller is told about this funclet: each keeps its own view of the funclets.
-const controllers = config.CONTROLLER_ADDRESS.map((address) => ({
-  address,
-  client: createClient(Controller, address, { token, peerName: `controller ${address}`, defaultTimeoutMs: 5_000 }),
-}));
-const heartbeats = controllers.map(({ address, client }) =>
-  startHeartbeat({
-    intervalMs: config.FUNCLET_HEARTBEAT_MS,
+// Every controller replica keeps its own view of the funclets: each gets the reports.
+const describeSelf = () => ({
+  funcletId,
+  address: advertised,
+  bootId,
+  memoryMbTotal: manager.memoryMbTotal,
+  memoryMbUsed: manager.memoryMbUsed,
+  runtimes: SUPPORTED_RUNTIMES,
+});
+const controllers = config.CONTROLLER_ADDRESS.map((address) => {
+  const client = createClient(Controller, address, { token, peerName: `controller ${address}` });
+  const attachment = new ControllerAttachment({
+    client,
+    manager,
+    describe: describeSelf,
+    intervalMs: config.FUNCLET_REPORT_INTERVAL_MS,
     log: logger.child({ controller: address }),
-    describe: () => ({
-      funcletId,
-      address: advertised,
-      bootId,
-      memoryMbTotal: manager.memoryMbTotal,
-      memoryMbUsed: manager.memoryMbUsed,
-      runtimes: [...SUPPORTED_RUNTIMES],
-    }),
-    announce: async (announcement) => (await client.registerFunclet(announcement)).heartbeatIntervalMs,
-  }),
-);
+  });
+  attachment.start();
+  return { client, attachment };
+});
+// Sandboxes whose controller went away and that no other claimed, and idle ones whose agent went silent.
+const orphanSweep = setInterval(() => void manager.destroyUnowned(config.FUNCLET_ORPHAN_TTL_MS), ORPHAN_SWEEP_MS);
+const agentCheck = setInterval(() => void manager.recycleUnresponsive(config.FUNCLET_AGENT_CHECK_MS, AGENT_ANSWER_MS), config.FUNCLET_AGENT_CHECK_MS);
 
 logger.info(
   { address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB, cgroupVersion: cgroups.version, poolSize: config.FUNCLET_POOL_SIZE },
@@ -169,7 +177,9 @@ onShutdownSignal(
   logger,
   async () => {
     serving = false;
-    for (const heartbeat of heartbeats) heartbeat.stop();
+    clearInterval(orphanSweep);
+    clearInterval(agentCheck);
+    for (const { attachment } of controllers) attachment.stop();
     // Calls in flight get a short grace; then their sandboxes are destroyed, which answers them.
     const drained = shutdown(server, 3_000);
     await settlesWithin(drained, 1_000);

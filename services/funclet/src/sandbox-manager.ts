@@ -24,6 +24,7 @@ import { Sandbox, type CallOutcome, type SandboxCall, type SandboxFunction } fro
 import type { Runc } from './sandbox/runc.js';
 import { MemoryBudget } from './memory-budget.js';
 import { SandboxPool } from './sandbox-pool.js';
+import { SandboxOwnership } from './sandbox-ownership.js';
 import { SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
 import type { LogSink } from './log-sink.js';
 import type { StagedRoot } from './sandbox/staging.js';
@@ -45,6 +46,27 @@ export interface FunctionToRun {
   readonly runtimeCodeDigest?: string;
   /** Calls one sandbox serves at once; 0 or absent: 1. */
   readonly concurrencyPerSandbox?: number;
+}
+
+/** Who the new sandbox is for (see sandbox-ownership.ts); a sandbox made without one is nobody's from the start. */
+export interface SandboxClaim {
+  readonly owner: string;
+  readonly reservation: string;
+}
+
+/** A specialised sandbox as the funclet reports it to controllers. */
+export interface SandboxState {
+  readonly sandboxId: string;
+  readonly functionName: string;
+  readonly functionVersion: bigint;
+  readonly memoryMb: number;
+  readonly concurrency: number;
+  readonly inFlight: number;
+  readonly owner: string;
+  readonly reservation: string;
+  readonly idleMs: number;
+  /** How long nobody has owned it; 0 while owned. */
+  readonly unownedMs: number;
 }
 
 export type CreateOutcome = { readonly sandboxId: string } | { readonly initError: FunctionErrorInfo };
@@ -122,6 +144,8 @@ export class SandboxManager {
   readonly pool: SandboxPool<Sandbox>;
   private readonly mounter: Mounter;
   private readonly bootSlots: BootSlots;
+  /** Which controller places calls on each ready sandbox. */
+  readonly ownership = new SandboxOwnership();
 
   constructor(private readonly options: SandboxManagerOptions) {
     this.memory = new MemoryBudget({
@@ -171,16 +195,16 @@ export class SandboxManager {
   }
 
   /** `signal`: the caller gave up; a sandbox it would never learn about is destroyed at once. */
-  async create(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
+  async create(fn: FunctionToRun, signal?: AbortSignal, claim: SandboxClaim = { owner: '', reservation: '' }): Promise<CreateOutcome> {
     this.specialising += 1;
     try {
-      return await this.createSandbox(fn, signal);
+      return await this.createSandbox(fn, signal, claim);
     } finally {
       this.specialising -= 1;
     }
   }
 
-  private async createSandbox(fn: FunctionToRun, signal?: AbortSignal): Promise<CreateOutcome> {
+  private async createSandbox(fn: FunctionToRun, signal: AbortSignal | undefined, claim: SandboxClaim): Promise<CreateOutcome> {
     if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
     const { memoryMb, concurrency } = validate(fn);
     const started = performance.now();
@@ -201,6 +225,7 @@ export class SandboxManager {
     const { sandbox, code } = prepared;
     sandbox.onGone(() => {
       this.sandboxes.delete(sandbox.id);
+      this.ownership.remove(sandbox.id);
       release();
       code.release();
       prepared.runtimeCode?.release();
@@ -216,6 +241,7 @@ export class SandboxManager {
       }
       if (this.closing) throw new PlatformError('service_unavailable', 'the funclet is shutting down');
       if (signal?.aborted) throw new PlatformError('deadline_exceeded', 'the caller gave up before the sandbox was ready');
+      this.ownership.add(sandbox.id, claim.owner, claim.reservation);
       this.options.log.info(
         {
           sandbox: sandbox.id,
@@ -319,6 +345,59 @@ export class SandboxManager {
         pid: sandbox.pid,
         cgroupPath: sandbox.cgroupsPath,
       }));
+  }
+
+  /** The ready sandboxes with their owners, for the controllers. */
+  states(now = Date.now()): SandboxState[] {
+    const states: SandboxState[] = [];
+    for (const { sandbox } of this.sandboxes.values()) {
+      const owned = this.ownership.of(sandbox.id);
+      if (!owned || sandbox.isGone) continue;
+      states.push({
+        sandboxId: sandbox.id,
+        functionName: sandbox.fn.name,
+        functionVersion: sandbox.fn.version,
+        memoryMb: sandbox.fn.memoryMb,
+        concurrency: sandbox.fn.concurrency,
+        inFlight: sandbox.inFlight,
+        owner: owned.owner,
+        reservation: owned.reservation,
+        idleMs: sandbox.idleMs(now),
+        unownedMs: owned.unownedSinceMs === undefined ? 0 : Math.max(0, now - owned.unownedSinceMs),
+      });
+    }
+    return states;
+  }
+
+  /**
+   * Destroys the idle sandboxes no controller has claimed for `ms`: their
+   * controller is gone and no other wants them (all controllers down, or
+   * the function was deleted meanwhile).
+   */
+  async destroyUnowned(ms: number): Promise<number> {
+    const idle = this.ownership.unownedFor(ms).flatMap((id) => {
+      const entry = this.sandboxes.get(id);
+      return entry && entry.sandbox.inFlight === 0 ? [entry.sandbox] : [];
+    });
+    for (const sandbox of idle) this.options.log.info({ sandbox: sandbox.id, function: sandbox.fn.name }, 'destroying a sandbox no controller claimed');
+    await Promise.all(idle.map((sandbox) => sandbox.destroy()));
+    return idle.length;
+  }
+
+  /**
+   * Recycles sandboxes whose agent stopped answering while idle for at
+   * least `idleMs`: the next call would only time out there. Returns how
+   * many went.
+   */
+  async recycleUnresponsive(idleMs: number, answerWithinMs: number): Promise<number> {
+    const now = Date.now();
+    const idle = [...this.sandboxes.values()].map(({ sandbox }) => sandbox).filter((sandbox) => !sandbox.isGeneric && !sandbox.isGone && sandbox.idleMs(now) >= idleMs);
+    const silent = (await Promise.all(idle.map(async (sandbox) => ((await sandbox.answers(answerWithinMs)) ? undefined : sandbox)))).filter(
+      (sandbox): sandbox is Sandbox => sandbox !== undefined,
+    );
+    for (const sandbox of silent) this.options.log.warn({ sandbox: sandbox.id, function: sandbox.fn.name }, 'the sandbox\'s agent stopped answering; recycling it');
+    await Promise.all(silent.map((sandbox) => sandbox.destroy({ killFirst: true })));
+    return silent.length;
   }
 
   /** Refuses new sandboxes and destroys every existing one, the pool's included. */

@@ -12,7 +12,7 @@ export function funcletService(manager: SandboxManager, log: Logger): ServiceImp
     async createSandbox(request, context) {
       const fn = request.function;
       if (!fn) throw new PlatformError('invalid_function_config', 'CreateSandbox needs a function');
-      const outcome = await manager.create(functionToRun(fn), context.signal);
+      const outcome = await manager.create(functionToRun(fn), context.signal, { owner: request.owner, reservation: request.reservation });
       return 'initError' in outcome ? { initError: { ...outcome.initError, stack: outcome.initError.stack ?? '' } } : { sandboxId: outcome.sandboxId };
     },
 

@@ -15,6 +15,8 @@ describe('functionFromRequest', () => {
       timeoutSeconds: 30,
       maxConcurrency: 10,
       concurrencyPerSandbox: 1,
+      reservedConcurrency: 0,
+      idleTimeoutSeconds: 300,
       tmpSizeMb: 64,
       environment: {},
       networkEgress: false,
@@ -23,8 +25,9 @@ describe('functionFromRequest', () => {
     expect(
       functionFromRequest('echo', {
         runtime: 'nodejs', handler: 'h.x', code: { digest }, memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' },
+        reservedConcurrency: 1, idleTimeoutSeconds: 60,
       }),
-    ).toMatchObject({ memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' } });
+    ).toMatchObject({ memoryMb: 256, timeoutSeconds: 5, maxConcurrency: 2, concurrencyPerSandbox: 8, tmpSizeMb: 32, environment: { A: '1' }, reservedConcurrency: 1, idleTimeoutSeconds: 60 });
   });
 
   it('names the field that is wrong', () => {
@@ -57,7 +60,7 @@ describe('functionToJson', () => {
     });
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
-      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, tmpSizeMb: 64, network: { egress: false }, version: 3,
+      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false }, version: 3,
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });
   });

@@ -1,5 +1,5 @@
 import { PlatformError } from '@faas/errors';
-import { CONCURRENCY_PER_SANDBOX, MAX_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
+import { CONCURRENCY_PER_SANDBOX, IDLE_TIMEOUT_SECONDS, MAX_CONCURRENCY, RESERVED_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
 
 /** A function as the REST API shows it. */
 export interface FunctionJson {
@@ -13,6 +13,10 @@ export interface FunctionJson {
   readonly maxConcurrency: number;
   /** Calls one sandbox serves at once. */
   readonly concurrencyPerSandbox: number;
+  /** Calls' worth of sandboxes kept warm however idle. */
+  readonly reservedConcurrency: number;
+  /** A sandbox idle this long is recycled (scale to zero). */
+  readonly idleTimeoutSeconds: number;
   /** Size of /tmp in MiB (counted in memoryMb). */
   readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
@@ -24,7 +28,7 @@ export interface FunctionJson {
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'tmpSizeMb', 'network']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -37,6 +41,8 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     environment: { ...config.environment },
     maxConcurrency: config.maxConcurrency,
     concurrencyPerSandbox: config.concurrencyPerSandbox,
+    reservedConcurrency: config.reservedConcurrency,
+    idleTimeoutSeconds: config.idleTimeoutSeconds || IDLE_TIMEOUT_SECONDS.default,
     tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
     version: Number(config.version),
@@ -68,6 +74,8 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     timeoutSeconds: optionalInteger(body, 'timeoutSeconds') ?? TIMEOUT_SECONDS.default,
     maxConcurrency: optionalInteger(body, 'maxConcurrency') ?? MAX_CONCURRENCY.default,
     concurrencyPerSandbox: optionalInteger(body, 'concurrencyPerSandbox') ?? CONCURRENCY_PER_SANDBOX.default,
+    reservedConcurrency: optionalInteger(body, 'reservedConcurrency') ?? RESERVED_CONCURRENCY.default,
+    idleTimeoutSeconds: optionalInteger(body, 'idleTimeoutSeconds') ?? IDLE_TIMEOUT_SECONDS.default,
     tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? TMP_SIZE_MB.default,
     environment: optionalEnvironment(body),
     networkEgress: optionalNetworkEgress(body),

@@ -15,6 +15,8 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
     if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     else logger.debug({ code: failure.code, message: failure.message, url: request.url }, 'request refused');
     if (failure.code === 'payload_too_large') refuseRestOfBody(request, reply);
+    const retryAfter = retryAfterSeconds(failure);
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     stampDuration(request, reply);
     void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
   });
@@ -57,4 +59,10 @@ export function toHttpError(error: unknown): PlatformError {
   // A client that went away mid-body is not a platform failure worth alarm.
   if ((error as { code?: unknown }).code === 'ECONNRESET' || message === 'aborted') return new PlatformError('bad_request', 'the request was cut off');
   return new PlatformError('internal', message, { cause: error });
+}
+
+/** Whole seconds for Retry-After: the failure's own hint, else one second for a limit reached. */
+function retryAfterSeconds(failure: PlatformError): number | undefined {
+  if (failure.retryAfterMs !== undefined) return Math.max(1, Math.ceil(failure.retryAfterMs / 1000));
+  return failure.code === 'too_many_requests' ? 1 : undefined;
 }

@@ -25,6 +25,8 @@ describe('normaliseFunctionConfig', () => {
     expect(result.memoryMb).toBe(128);
     expect(result.timeoutSeconds).toBe(30);
     expect(result.maxConcurrency).toBe(10);
+    expect(result.idleTimeoutSeconds).toBe(300);
+    expect(result.reservedConcurrency).toBe(0);
     expect(result.version).toBe(0n);
     expect(result.createdAtMs).toBe(0n);
     expect(result.updatedAtMs).toBe(0n);
@@ -60,6 +62,9 @@ describe('normaliseFunctionConfig', () => {
     [{ memoryMb: 10241 }, 'memory_mb'],
     [{ timeoutSeconds: 901 }, 'timeout_seconds'],
     [{ maxConcurrency: 1001 }, 'max_concurrency'],
+    [{ idleTimeoutSeconds: 86_401 }, 'idle_timeout_seconds'],
+    [{ reservedConcurrency: 1001 }, 'reserved_concurrency'],
+    [{ maxConcurrency: 2, reservedConcurrency: 3 }, 'reserved_concurrency'],
     [{ codeDigest: '' }, 'code_digest'],
     [{ codeDigest: `sha256:${'A'.repeat(64)}` }, 'code_digest'],
     [{ codeDigest: `md5:${'a'.repeat(32)}` }, 'code_digest'],

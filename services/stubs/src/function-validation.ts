@@ -3,8 +3,10 @@ import {
   CODE_DIGEST_RULE,
   CONCURRENCY_PER_SANDBOX,
   FUNCTION_NAME,
+  IDLE_TIMEOUT_SECONDS,
   MAX_CONCURRENCY,
   MEMORY_MB,
+  RESERVED_CONCURRENCY,
   TIMEOUT_SECONDS,
   TMP_SIZE_MB,
   assertFunctionName,
@@ -69,6 +71,9 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   const concurrencyPerSandbox = withDefault(input.concurrencyPerSandbox, CONCURRENCY_PER_SANDBOX);
   const concurrency = concurrencyProblem(input.runtime, concurrencyPerSandbox);
   if (concurrency) throw invalid('concurrency_per_sandbox', concurrency);
+  const maxConcurrency = withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY);
+  const reservedConcurrency = withinRange('reserved_concurrency', input.reservedConcurrency, RESERVED_CONCURRENCY);
+  if (reservedConcurrency > maxConcurrency) throw invalid('reserved_concurrency', `must not exceed max_concurrency (${maxConcurrency})`);
   return create(FunctionConfigSchema, {
     name: input.name,
     runtime: input.runtime,
@@ -77,8 +82,10 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     memoryMb,
     tmpSizeMb,
     timeoutSeconds: withinRange('timeout_seconds', input.timeoutSeconds, TIMEOUT_SECONDS),
-    maxConcurrency: withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY),
+    maxConcurrency,
     concurrencyPerSandbox,
+    idleTimeoutSeconds: withinRange('idle_timeout_seconds', input.idleTimeoutSeconds, IDLE_TIMEOUT_SECONDS),
+    reservedConcurrency,
     environment: { ...input.environment },
     networkEgress: input.networkEgress === true,
   });

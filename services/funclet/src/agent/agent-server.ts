@@ -136,6 +136,9 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
       case FrameType.INVOKE:
         void invoke(socket, frame.requestId, frame.header as InvokeHeader, frame.body);
         break;
+      case FrameType.PING:
+        send(socket, frame.requestId, FrameType.OK);
+        break;
       default:
         send(socket, frame.requestId, FrameType.ERROR, { type: 'ProtocolError', message: `unknown frame type ${frame.type}` });
     }

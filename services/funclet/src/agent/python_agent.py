@@ -20,7 +20,7 @@ import traceback
 import base64
 from urllib.parse import parse_qsl
 
-LOAD, INVOKE, OK, ERROR, RESULT, FUNCTION_ERROR, LOG = 1, 2, 3, 4, 5, 6, 7
+LOAD, INVOKE, OK, ERROR, RESULT, FUNCTION_ERROR, LOG, PING = 1, 2, 3, 4, 5, 6, 7, 8
 FIXED_AFTER_LENGTH = 4 + 1 + 4
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 MAX_CALL_LOG_BYTES = 256 * 1024
@@ -327,6 +327,8 @@ class Agent:
                 self.load(connection, request_id, header)
             elif frame_type == INVOKE:
                 self.invoke(connection, request_id, header, body)
+            elif frame_type == PING:
+                connection.send(request_id, OK, None, b"")
             else:
                 connection.send(request_id, ERROR, {"type": "ProtocolError", "message": "unknown frame type %d" % frame_type})
 

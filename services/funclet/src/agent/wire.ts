@@ -28,6 +28,8 @@ export const FrameType = {
   FUNCTION_ERROR: 6,
   /** agent → host, unsolicited: output the function wrote while serving a call. Header: LogHeader, body: the bytes. */
   LOG: 7,
+  /** host → agent: are you still answering? Replied to with OK; the host recycles a sandbox whose idle agent does not. */
+  PING: 8,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 

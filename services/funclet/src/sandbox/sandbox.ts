@@ -111,6 +111,8 @@ export class Sandbox {
   private readonly views: string[] = [];
   private invocations = 0;
   private running = 0;
+  /** When the last call ended (or the sandbox was made): the owner recycles idle sandboxes by it. */
+  private quietSinceMs = Date.now();
   private exitReason?: Promise<string>;
   private source?: LogSource;
   private destroyed?: Promise<void>;
@@ -178,6 +180,11 @@ export class Sandbox {
     return this.running;
   }
 
+  /** How long it has run no call; 0 while one runs. */
+  idleMs(now = Date.now()): number {
+    return this.running > 0 ? 0 : Math.max(0, now - this.quietSinceMs);
+  }
+
   /** Called once the sandbox is destroyed, whatever the reason. */
   onGone(listener: () => void): void {
     this.goneListeners.push(listener);
@@ -243,6 +250,24 @@ export class Sandbox {
   }
 
   /**
+   * Whether the agent of an idle ready sandbox still answers within
+   * `timeoutMs` (true for a busy or unready one: its calls have their own
+   * deadlines). An agent that is stopped or stuck outside any call would
+   * otherwise only be found by the next call, which would then time out.
+   */
+  async answers(timeoutMs: number): Promise<boolean> {
+    if (this.state !== 'ready' || this.running > 0) return true;
+    try {
+      await this.agent.request(FrameType.PING, timeoutMs);
+      return true;
+    } catch (error) {
+      if (error instanceof AgentTimeoutError) return this.running > 0 || this.state !== 'ready';
+      // A closed connection: the sandbox is on its way out already.
+      return true;
+    }
+  }
+
+  /**
    * Runs one call. Refused with sandbox_busy when the sandbox already runs as
    * many calls as its function allows: the caller then places it elsewhere.
    */
@@ -257,6 +282,7 @@ export class Sandbox {
       return await this.run(call, timeoutMs);
     } finally {
       this.running -= 1;
+      if (this.running === 0) this.quietSinceMs = Date.now();
     }
   }
 

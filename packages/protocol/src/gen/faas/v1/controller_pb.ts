@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/controller.proto.
  */
 export const file_faas_v1_controller: GenFile = /*@__PURE__*/
-  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEigQEKDVBsYWNlbWVudENhbGwSCgoCaWQYASABKA0SJwoKaW52b2NhdGlvbhgCIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhITCgt0cmFjZXBhcmVudBgDIAEoCRISCgp0cmFjZXN0YXRlGAQgASgJEhIKCndhbnRfbGVhc2UYBSABKAgiRQoMTGVhc2VSZW5ld2FsEhAKCGxlYXNlX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhQKDHNhbmRib3hfZ29uZRgDIAEoCCJ7ChZDb250cm9sbGVyQ2FsbHNSZXF1ZXN0EiUKBWNhbGxzGAEgAygLMhYuZmFhcy52MS5QbGFjZW1lbnRDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDRInCghyZW5ld2FscxgDIAMoCzIVLmZhYXMudjEuTGVhc2VSZW5ld2FsInIKF0NvbnRyb2xsZXJDYWxsc1Jlc3BvbnNlEiYKCG91dGNvbWVzGAEgAygLMhQuZmFhcy52MS5DYWxsT3V0Y29tZRIeCgZsZWFzZXMYAiADKAsyDi5mYWFzLnYxLkxlYXNlEg8KB3Jldm9rZWQYAyADKAkiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCKRAQoWUmVnaXN0ZXJGdW5jbGV0UmVxdWVzdBISCgpmdW5jbGV0X2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHYm9vdF9pZBgDIAEoCRIXCg9tZW1vcnlfbWJfdG90YWwYBCABKA0SFgoObWVtb3J5X21iX3VzZWQYBSABKA0SEAoIcnVudGltZXMYBiADKAkiOAoXUmVnaXN0ZXJGdW5jbGV0UmVzcG9uc2USHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAEgASgNMu0BCgpDb250cm9sbGVyEjkKBkludm9rZRIWLmZhYXMudjEuSW52b2tlUmVxdWVzdBoXLmZhYXMudjEuSW52b2tlUmVzcG9uc2USVAoPUmVnaXN0ZXJGdW5jbGV0Eh8uZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXF1ZXN0GiAuZmFhcy52MS5SZWdpc3RlckZ1bmNsZXRSZXNwb25zZRJOCgVDYWxscxIfLmZhYXMudjEuQ29udHJvbGxlckNhbGxzUmVxdWVzdBogLmZhYXMudjEuQ29udHJvbGxlckNhbGxzUmVzcG9uc2UoATABYgZwcm90bzM", [file_faas_v1_calls, file_faas_v1_invocation]);
+  fileDesc("ChhmYWFzL3YxL2NvbnRyb2xsZXIucHJvdG8SB2ZhYXMudjEigQEKDVBsYWNlbWVudENhbGwSCgoCaWQYASABKA0SJwoKaW52b2NhdGlvbhgCIAEoCzITLmZhYXMudjEuSW52b2NhdGlvbhITCgt0cmFjZXBhcmVudBgDIAEoCRISCgp0cmFjZXN0YXRlGAQgASgJEhIKCndhbnRfbGVhc2UYBSABKAgiRQoMTGVhc2VSZW5ld2FsEhAKCGxlYXNlX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhQKDHNhbmRib3hfZ29uZRgDIAEoCCJ7ChZDb250cm9sbGVyQ2FsbHNSZXF1ZXN0EiUKBWNhbGxzGAEgAygLMhYuZmFhcy52MS5QbGFjZW1lbnRDYWxsEhEKCWNhbmNlbGxlZBgCIAMoDRInCghyZW5ld2FscxgDIAMoCzIVLmZhYXMudjEuTGVhc2VSZW5ld2FsInIKF0NvbnRyb2xsZXJDYWxsc1Jlc3BvbnNlEiYKCG91dGNvbWVzGAEgAygLMhQuZmFhcy52MS5DYWxsT3V0Y29tZRIeCgZsZWFzZXMYAiADKAsyDi5mYWFzLnYxLkxlYXNlEg8KB3Jldm9rZWQYAyADKAkiOAoNSW52b2tlUmVxdWVzdBInCgppbnZvY2F0aW9uGAEgASgLMhMuZmFhcy52MS5JbnZvY2F0aW9uIjsKDkludm9rZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLmZhYXMudjEuSW52b2NhdGlvblJlc3VsdCLZAQoXQ29udHJvbGxlckF0dGFjaFJlcXVlc3QSEgoKZnVuY2xldF9pZBgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg8KB2Jvb3RfaWQYAyABKAkSFwoPbWVtb3J5X21iX3RvdGFsGAQgASgNEhYKDm1lbW9yeV9tYl91c2VkGAUgASgNEhAKCHJ1bnRpbWVzGAYgAygJEikKCXNhbmRib3hlcxgHIAMoCzIWLmZhYXMudjEuU2FuZGJveFJlcG9ydBIaChJyZXBvcnRfaW50ZXJ2YWxfbXMYCCABKA0i2AEKDVNhbmRib3hSZXBvcnQSEgoKc2FuZGJveF9pZBgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAyABKAQSEQoJbWVtb3J5X21iGAQgASgNEhMKC2NvbmN1cnJlbmN5GAUgASgNEhEKCWluX2ZsaWdodBgGIAEoDRINCgVvd25lchgHIAEoCRITCgtyZXNlcnZhdGlvbhgIIAEoCRIPCgdpZGxlX21zGAkgASgNEhIKCnVub3duZWRfbXMYCiABKA0iQAoYQ29udHJvbGxlckF0dGFjaFJlc3BvbnNlEhUKDWNvbnRyb2xsZXJfaWQYASABKAkSDQoFY2xhaW0YAiADKAky6gEKCkNvbnRyb2xsZXISOQoGSW52b2tlEhYuZmFhcy52MS5JbnZva2VSZXF1ZXN0GhcuZmFhcy52MS5JbnZva2VSZXNwb25zZRJRCgZBdHRhY2gSIC5mYWFzLnYxLkNvbnRyb2xsZXJBdHRhY2hSZXF1ZXN0GiEuZmFhcy52MS5Db250cm9sbGVyQXR0YWNoUmVzcG9uc2UoATABEk4KBUNhbGxzEh8uZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXF1ZXN0GiAuZmFhcy52MS5Db250cm9sbGVyQ2FsbHNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_faas_v1_calls, file_faas_v1_invocation]);
 
 /**
  * A call the edge cannot send straight to a sandbox: the controller places
@@ -187,9 +187,12 @@ export const InvokeResponseSchema: GenMessage<InvokeResponse> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 5);
 
 /**
- * @generated from message faas.v1.RegisterFuncletRequest
+ * A funclet's report on its Attach stream: what it is and runs. Every
+ * report is whole: the controller needs no memory of earlier ones.
+ *
+ * @generated from message faas.v1.ControllerAttachRequest
  */
-export type RegisterFuncletRequest = Message<"faas.v1.RegisterFuncletRequest"> & {
+export type ControllerAttachRequest = Message<"faas.v1.ControllerAttachRequest"> & {
   /**
    * @generated from field: string funclet_id = 1;
    */
@@ -224,33 +227,134 @@ export type RegisterFuncletRequest = Message<"faas.v1.RegisterFuncletRequest"> &
    * @generated from field: repeated string runtimes = 6;
    */
   runtimes: string[];
+
+  /**
+   * Every specialised sandbox (the pool's generic ones are not listed).
+   *
+   * @generated from field: repeated faas.v1.SandboxReport sandboxes = 7;
+   */
+  sandboxes: SandboxReport[];
+
+  /**
+   * How often reports come when nothing changes: a longer silence means the
+   * funclet is gone, though its stream may not have said so yet.
+   *
+   * @generated from field: uint32 report_interval_ms = 8;
+   */
+  reportIntervalMs: number;
 };
 
 /**
- * Describes the message faas.v1.RegisterFuncletRequest.
- * Use `create(RegisterFuncletRequestSchema)` to create a new message.
+ * Describes the message faas.v1.ControllerAttachRequest.
+ * Use `create(ControllerAttachRequestSchema)` to create a new message.
  */
-export const RegisterFuncletRequestSchema: GenMessage<RegisterFuncletRequest> = /*@__PURE__*/
+export const ControllerAttachRequestSchema: GenMessage<ControllerAttachRequest> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 6);
 
 /**
- * @generated from message faas.v1.RegisterFuncletResponse
+ * @generated from message faas.v1.SandboxReport
  */
-export type RegisterFuncletResponse = Message<"faas.v1.RegisterFuncletResponse"> & {
+export type SandboxReport = Message<"faas.v1.SandboxReport"> & {
   /**
-   * How often the funclet should call again.
-   *
-   * @generated from field: uint32 heartbeat_interval_ms = 1;
+   * @generated from field: string sandbox_id = 1;
    */
-  heartbeatIntervalMs: number;
+  sandboxId: string;
+
+  /**
+   * @generated from field: string function_name = 2;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: uint64 function_version = 3;
+   */
+  functionVersion: bigint;
+
+  /**
+   * @generated from field: uint32 memory_mb = 4;
+   */
+  memoryMb: number;
+
+  /**
+   * Calls it admits at once; the funclet refuses more (sandbox_busy).
+   *
+   * @generated from field: uint32 concurrency = 5;
+   */
+  concurrency: number;
+
+  /**
+   * @generated from field: uint32 in_flight = 6;
+   */
+  inFlight: number;
+
+  /**
+   * The controller that places calls on it; empty once that controller's
+   * stream ended, until another claims it.
+   *
+   * @generated from field: string owner = 7;
+   */
+  owner: string;
+
+  /**
+   * The share of its function's max_concurrency the sandbox holds (see
+   * docs/design.md "Limits across controllers"), carried over when another
+   * controller claims it.
+   *
+   * @generated from field: string reservation = 8;
+   */
+  reservation: string;
+
+  /**
+   * How long it has been without a call (0 while one runs).
+   *
+   * @generated from field: uint32 idle_ms = 9;
+   */
+  idleMs: number;
+
+  /**
+   * How long it has had no owner (0 while owned): a controller that just
+   * lost its stream gets a moment to claim its own sandboxes back.
+   *
+   * @generated from field: uint32 unowned_ms = 10;
+   */
+  unownedMs: number;
 };
 
 /**
- * Describes the message faas.v1.RegisterFuncletResponse.
- * Use `create(RegisterFuncletResponseSchema)` to create a new message.
+ * Describes the message faas.v1.SandboxReport.
+ * Use `create(SandboxReportSchema)` to create a new message.
  */
-export const RegisterFuncletResponseSchema: GenMessage<RegisterFuncletResponse> = /*@__PURE__*/
+export const SandboxReportSchema: GenMessage<SandboxReport> = /*@__PURE__*/
   messageDesc(file_faas_v1_controller, 7);
+
+/**
+ * A controller's orders to a funclet on its Attach stream.
+ *
+ * @generated from message faas.v1.ControllerAttachResponse
+ */
+export type ControllerAttachResponse = Message<"faas.v1.ControllerAttachResponse"> & {
+  /**
+   * Sent first: the owner name this controller's sandboxes carry.
+   *
+   * @generated from field: string controller_id = 1;
+   */
+  controllerId: string;
+
+  /**
+   * Sandboxes the controller takes over; the funclet grants each only when
+   * no controller owns it, and the next report says who won.
+   *
+   * @generated from field: repeated string claim = 2;
+   */
+  claim: string[];
+};
+
+/**
+ * Describes the message faas.v1.ControllerAttachResponse.
+ * Use `create(ControllerAttachResponseSchema)` to create a new message.
+ */
+export const ControllerAttachResponseSchema: GenMessage<ControllerAttachResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_controller, 8);
 
 /**
  * Scheduling: which sandbox on which funclet serves an invocation.
@@ -271,14 +375,17 @@ export const Controller: GenService<{
     output: typeof InvokeResponseSchema;
   },
   /**
-   * Funclets announce themselves and then heartbeat with the same call.
+   * For funclets: one stream per funclet and controller, open while both
+   * run. The funclet reports itself and its sandboxes whenever they change
+   * and every second; the controller claims the sandboxes no controller
+   * owns. The stream's end is the funclet's departure.
    *
-   * @generated from rpc faas.v1.Controller.RegisterFunclet
+   * @generated from rpc faas.v1.Controller.Attach
    */
-  registerFunclet: {
-    methodKind: "unary";
-    input: typeof RegisterFuncletRequestSchema;
-    output: typeof RegisterFuncletResponseSchema;
+  attach: {
+    methodKind: "bidi_streaming";
+    input: typeof ControllerAttachRequestSchema;
+    output: typeof ControllerAttachResponseSchema;
   },
   /**
    * For edges (httptrigger, queue-worker, internal services using our

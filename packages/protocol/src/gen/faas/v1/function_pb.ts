@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIrcDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIvMDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -107,6 +107,22 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
    * @generated from field: uint32 concurrency_per_sandbox = 14;
    */
   concurrencyPerSandbox: number;
+
+  /**
+   * A sandbox without a call for this long is recycled (default 300): the
+   * function scales to zero, and its next call is a cold start.
+   *
+   * @generated from field: uint32 idle_timeout_seconds = 15;
+   */
+  idleTimeoutSeconds: number;
+
+  /**
+   * Calls' worth of sandboxes kept specialised and warm however idle they
+   * are (default 0), within max_concurrency.
+   *
+   * @generated from field: uint32 reserved_concurrency = 16;
+   */
+  reservedConcurrency: number;
 
   /**
    * For a custom runtime ("custom:<name>"): the digest of the runtime's
