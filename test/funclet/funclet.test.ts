@@ -185,6 +185,12 @@ const logLines = (from = 0): Array<Record<string, unknown>> =>
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 const readyLine = (sandboxId: string) => logLines().find((line) => line.msg === 'sandbox ready' && line.sandbox === sandboxId);
+/** Pool sandboxes of `runtime` booted and not yet taken by a function, as the funclet's log tells. */
+function waitingInPool(runtime: string): number {
+  const lines = logLines();
+  const taken = new Set(lines.filter((line) => line.msg === 'sandbox ready').map((line) => line.sandbox));
+  return lines.filter((line) => line.msg === 'pool sandbox ready' && line.runtime === runtime && !taken.has(line.sandbox)).length;
+}
 
 const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
 const unimplemented = async (): Promise<never> => {
@@ -467,7 +473,8 @@ describe('funclet', () => {
   });
 
   it('cold-starts from the pool: the function\'s code only, its own limits, in a few ms', async () => {
-    await eventually(async () => (logLines().filter((line) => line.msg === 'pool sandbox ready' && line.runtime === 'nodejs').length >= 2 ? true : undefined), 15_000, 'a warm pool');
+    // The tests before took pool sandboxes; one must be waiting again.
+    await eventually(async () => (waitingInPool('nodejs') > 0 ? true : undefined), 15_000, 'a warm pool');
     const started = performance.now();
     const sandboxId = await createSandbox({ name: 'pooled-fn', handler: 'whoami.handler', memoryMb: 192, environment: {} });
     const createMs = performance.now() - started;
@@ -487,7 +494,7 @@ describe('funclet', () => {
   });
 
   it('pools custom runtime sandboxes, and fetches a custom function\'s code and runtime bundle at once', async () => {
-    await eventually(async () => (logLines().some((line) => line.msg === 'pool sandbox ready' && line.runtime === 'custom') ? true : undefined), 15_000, 'a pooled custom sandbox');
+    await eventually(async () => (waitingInPool('custom') > 0 ? true : undefined), 15_000, 'a pooled custom sandbox');
     const sandboxId = await createSandbox({ runtime: 'custom:greeter', handler: 'greeting.txt', codeDigest: digestOf(customCode), runtimeCodeDigest: digestOf(runtimeBundle) });
     expect(await eventually(async () => readyLine(sandboxId), 5000, 'the sandbox ready line')).toMatchObject({ fromPool: true, runtime: 'custom:greeter' });
     expect(json((await invokeEvent(sandboxId, { who: 'me' })).result!.result)).toEqual({
@@ -589,7 +596,10 @@ describe('funclet', () => {
   it('recycles an idle sandbox whose agent stopped answering', async () => {
     const sandboxId = await createSandbox();
     const { sandboxes } = await client.listSandboxes({});
-    const pid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    const initPid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    // The listed pid is the sandbox's PID 1 (tini); the agent is its only child.
+    const pid = Number(readFileSync(`/proc/${initPid}/task/${initPid}/children`, 'utf8').trim());
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('node-agent.js');
     process.kill(pid, 'SIGSTOP');
     try {
       await eventually(

@@ -10,7 +10,7 @@
 // host's state before, during, after the last egress sandbox and after the
 // platform stopped.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { strToU8, zipSync } from 'fflate';
@@ -93,6 +93,8 @@ await Promise.all(outside.map((child) => new Promise((resolve) => child.stdout.o
 
 // The resolver this host uses, as a file bound over /etc/resolv.conf in this mount namespace only.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'faas-egress-world-'));
+// However this world ends (a failed step included), its files go; its mounts go with its mount namespace.
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const resolvConf = `nameserver ${SERVER}\noptions timeout:1 attempts:2\n`;
 writeFileSync(path.join(scratch, 'resolv.conf'), resolvConf);
 run('mount', '--bind', path.join(scratch, 'resolv.conf'), '/etc/resolv.conf');
