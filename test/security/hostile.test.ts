@@ -411,10 +411,11 @@ describe('acts that burn resources (one at a time, the canary watching)', () => 
     expect(seen.mib).toBeLessThanOrEqual(64);
   });
 
-  // /run/faas (the agent's socket directory) is a writable bind of a host
-  // directory on the host's disk, with no size limit; the funclet locks it
-  // once the agent's socket exists, before any function code runs.
-  it('filling /run/faas (a host directory) is refused or bounded', async () => {
+  // /run/faas (the agent's socket directory) is a writable bind of a folder
+  // in the funclet's sandboxes tmpfs, which every sandbox's bundle shares;
+  // the funclet locks it once the agent's socket exists, before any
+  // function code runs.
+  it('filling /run/faas (in the tmpfs all sandboxes share) is refused', async () => {
     const seen = await result('fill-run-dir', { file: '/run/faas/fill', stopAtMib: 128 });
     expect(seen).toEqual({ code: 'EACCES', mib: 0 });
   });
