@@ -217,6 +217,8 @@ exports.handler = async (event) => {
 export const EXEC_LEAVES_CHILD = `(trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & echo $!`;
 /** exec: a background child that ignores SIGTERM and keeps stdout open. */
 export const EXEC_HOLDS_STDOUT = `(trap '' TERM; exec sleep 300) & echo started`;
+/** exec: with `{"hang": true}` on stdin, a background child that ignores SIGTERM, then a command that outlives the call's timeout. */
+export const EXEC_TIMES_OUT = `grep -q hang && { (trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & sleep 300; }; echo ok`;
 
 const READ_SHADOW = `
 const { readFileSync } = require('node:fs');

@@ -12,7 +12,7 @@ import { Funclet, createClient, type Client, type SandboxInfo } from '@faas/prot
 import { startPlatform, type Platform } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http, type HttpAnswer } from '../support/http.js';
-import { EXEC_HOLDS_STDOUT, EXEC_LEAVES_CHILD, HOSTILE_BUNDLE } from './hostile-functions.js';
+import { EXEC_HOLDS_STDOUT, EXEC_LEAVES_CHILD, EXEC_TIMES_OUT, HOSTILE_BUNDLE } from './hostile-functions.js';
 
 interface FunctionSpec {
   readonly handler: string;
@@ -36,6 +36,7 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
   'double-fork': { handler: 'double-fork.handler' },
   'exec-leaves-child': { handler: EXEC_LEAVES_CHILD, runtime: 'exec' },
   'exec-holds-stdout': { handler: EXEC_HOLDS_STDOUT, runtime: 'exec' },
+  'exec-times-out': { handler: EXEC_TIMES_OUT, runtime: 'exec', timeoutSeconds: 1 },
   'read-shadow': { handler: 'read-shadow.handler' },
   'read-state-dirs': { handler: 'read-state-dirs.handler' },
   'write-rootfs': { handler: 'write-rootfs.handler' },
@@ -492,6 +493,19 @@ describe('acts that burn resources (one at a time, the canary watching)', () => 
     const sandbox = await onlySandboxOf('exec-holds-stdout');
     const sleeping = () => processesInPidNamespace(sandbox.pid).filter((process) => process.command.startsWith('sleep') && process.state !== 'Z');
     await eventually(async () => (sleeping().length === 0 ? true : undefined), 5000, "the call's child to be gone");
+  });
+
+  it('exec: a call that times out takes every process it started with it, a child that ignores SIGTERM included', async () => {
+    expect(await result('exec-times-out', {})).toBe('ok\n');
+    const sandbox = await onlySandboxOf('exec-times-out');
+    const hanging = invoke('exec-times-out', { hang: true });
+    const sleeping = () => processesInPidNamespace(sandbox.pid).filter((process) => process.command === 'sleep 300' && process.state !== 'Z');
+    await eventually(async () => (sleeping().length === 2 ? true : undefined), 5000, 'the command and its child to run');
+    const pids = hostPidsIn(sandbox.cgroupPath);
+    const answer = await hanging;
+    expect(answer.headers.get('x-function-error'), answer.text).toBe('Timeout');
+    await expectAllGone(pids, sandbox);
+    expect(await result('exec-times-out', {})).toBe('ok\n');
   });
 
   it('huge output: the call ends in bounds, the funclet stays small, the canary answers', async () => {
