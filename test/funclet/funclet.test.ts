@@ -255,6 +255,13 @@ beforeAll(async () => {
     putRuntime: unimplemented,
     getRuntime: unimplemented,
     listRuntimes: unimplemented,
+    publishVersion: unimplemented,
+    listVersions: unimplemented,
+    deleteVersion: unimplemented,
+    putAlias: unimplemented,
+    getAlias: unimplemented,
+    listAliases: unimplemented,
+    deleteAlias: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {

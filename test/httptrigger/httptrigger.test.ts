@@ -83,6 +83,13 @@ beforeAll(async () => {
     putRuntime: notPartOfThisTest,
     getRuntime: notPartOfThisTest,
     listRuntimes: notPartOfThisTest,
+    publishVersion: notPartOfThisTest,
+    listVersions: notPartOfThisTest,
+    deleteVersion: notPartOfThisTest,
+    putAlias: notPartOfThisTest,
+    getAlias: notPartOfThisTest,
+    listAliases: notPartOfThisTest,
+    deleteAlias: notPartOfThisTest,
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);

@@ -194,6 +194,123 @@ describe('functions', () => {
   });
 });
 
+describe('versions and aliases', () => {
+  beforeAll(async () => {
+    await stubs.putCode(chunksOf(bundle));
+  });
+
+  /** Every change notice stubs publishes while `run` runs. */
+  async function noticesOf(run: () => Promise<unknown>): Promise<string[]> {
+    const listener = new Redis(redisPort, '127.0.0.1');
+    const notices: string[] = [];
+    listener.on('message', (_channel, message: string) => notices.push(message));
+    await listener.subscribe(`${PREFIX}stubs:changes`);
+    try {
+      await run();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return notices;
+    } finally {
+      listener.disconnect();
+    }
+  }
+
+  it('publishes $LATEST as immutable numbered versions, once per revision', async () => {
+    await stubs.putFunction({ function: fn({ name: 'versioned', memoryMb: 128 }) });
+    const first = await stubs.publishVersion({ name: 'versioned' });
+    expect(first).toMatchObject({ created: true, function: { name: 'versioned', publishedVersion: 1, version: 1n, memoryMb: 128 } });
+    // Nothing changed since: the same version again, not a new one.
+    expect(await stubs.publishVersion({ name: 'versioned' })).toMatchObject({ created: false, function: { publishedVersion: 1 } });
+
+    await stubs.putFunction({ function: fn({ name: 'versioned', memoryMb: 256 }) });
+    expect((await stubs.publishVersion({ name: 'versioned' })).function).toMatchObject({ publishedVersion: 2, version: 2n, memoryMb: 256 });
+    await stubs.putFunction({ function: fn({ name: 'versioned', memoryMb: 512 }) });
+
+    // Version 1 keeps what it had, whatever $LATEST became.
+    expect((await stubs.getFunction({ name: 'versioned', qualifier: '1' })).function).toMatchObject({ publishedVersion: 1, memoryMb: 128 });
+    expect((await stubs.getFunction({ name: 'versioned', qualifier: '$LATEST' })).function).toMatchObject({ publishedVersion: 0, memoryMb: 512 });
+    expect((await stubs.listVersions({ name: 'versioned' })).versions.map((v) => [v.publishedVersion, v.memoryMb])).toEqual([
+      [1, 128],
+      [2, 256],
+    ]);
+    expect((await platformError(stubs.getFunction({ name: 'versioned', qualifier: '7' }))).code).toBe('version_not_found');
+    expect((await platformError(stubs.getFunction({ name: 'unknown', qualifier: '1' }))).code).toBe('function_not_found');
+    expect((await platformError(stubs.getFunction({ name: 'versioned', qualifier: '0' }))).code).toBe('invalid_qualifier');
+    expect((await platformError(stubs.publishVersion({ name: 'unknown' }))).code).toBe('function_not_found');
+  });
+
+  it('gives concurrent publishes of one revision one version', async () => {
+    await stubs.putFunction({ function: fn({ name: 'published-once' }) });
+    const results = await Promise.all(Array.from({ length: 8 }, () => stubs.publishVersion({ name: 'published-once' })));
+    expect(new Set(results.map((r) => r.function!.publishedVersion))).toEqual(new Set([1]));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+
+  it('resolves an alias to its versions and refuses aliases that make no sense', async () => {
+    await stubs.putFunction({ function: fn({ name: 'aliased' }) });
+    await stubs.publishVersion({ name: 'aliased' });
+    await stubs.putFunction({ function: fn({ name: 'aliased', memoryMb: 256 }) });
+    await stubs.publishVersion({ name: 'aliased' });
+
+    const put = await stubs.putAlias({ functionName: 'aliased', alias: { name: 'live', functionVersion: 1, additionalVersion: 2, additionalWeight: 0.25 } });
+    expect(put).toMatchObject({ created: true, alias: { name: 'live', functionVersion: 1, additionalVersion: 2, additionalWeight: 0.25 } });
+    const resolved = await stubs.getFunction({ name: 'aliased', qualifier: 'live' });
+    expect(resolved.alias).toMatchObject({ name: 'live', additionalWeight: 0.25 });
+    expect(resolved.function).toMatchObject({ publishedVersion: 1, memoryMb: 128 });
+    expect(resolved.additionalFunction).toMatchObject({ publishedVersion: 2, memoryMb: 256 });
+
+    const repointed = await stubs.putAlias({ functionName: 'aliased', alias: { name: 'live', functionVersion: 2 } });
+    expect(repointed).toMatchObject({ created: false, alias: { functionVersion: 2, additionalVersion: 0, additionalWeight: 0 } });
+    expect(repointed.alias!.createdAtMs).toBe(put.alias!.createdAtMs);
+    expect((await stubs.getFunction({ name: 'aliased', qualifier: 'live' })).additionalFunction).toBeUndefined();
+    expect((await stubs.listAliases({ functionName: 'aliased' })).aliases.map((a) => a.name)).toEqual(['live']);
+
+    for (const [alias, code] of [
+      [{ name: 'x', functionVersion: 9 }, 'invalid_alias'],
+      [{ name: 'x', functionVersion: 1, additionalVersion: 9, additionalWeight: 0.5 }, 'invalid_alias'],
+      [{ name: 'x', functionVersion: 1, additionalVersion: 2, additionalWeight: 1 }, 'invalid_alias'],
+      [{ name: 'x', functionVersion: 1, additionalVersion: 1, additionalWeight: 0.5 }, 'invalid_alias'],
+      [{ name: '7', functionVersion: 1 }, 'invalid_qualifier'],
+      [{ name: 'x', functionVersion: 0 }, 'invalid_alias'],
+    ] as const) {
+      expect((await platformError(stubs.putAlias({ functionName: 'aliased', alias }))).code, JSON.stringify(alias)).toBe(code);
+    }
+    expect((await platformError(stubs.putAlias({ functionName: 'unknown', alias: { name: 'x', functionVersion: 1 } }))).code).toBe('function_not_found');
+    expect((await platformError(stubs.getFunction({ name: 'aliased', qualifier: 'nope' }))).code).toBe('alias_not_found');
+  });
+
+  it('refuses to delete a version an alias points at, and tells every cache what a delete removed', async () => {
+    await stubs.putFunction({ function: fn({ name: 'removed' }) });
+    await stubs.publishVersion({ name: 'removed' });
+    await stubs.putFunction({ function: fn({ name: 'removed', memoryMb: 256 }) });
+    await stubs.publishVersion({ name: 'removed' });
+    await stubs.putAlias({ functionName: 'removed', alias: { name: 'canary', functionVersion: 1, additionalVersion: 2, additionalWeight: 0.1 } });
+
+    expect((await platformError(stubs.deleteVersion({ name: 'removed', version: 2 }))).code).toBe('version_in_use');
+    await stubs.putAlias({ functionName: 'removed', alias: { name: 'canary', functionVersion: 1 } });
+    expect(await noticesOf(() => stubs.deleteVersion({ name: 'removed', version: 2 }))).toEqual(['removed:2']);
+    expect((await platformError(stubs.getFunction({ name: 'removed', qualifier: '2' }))).code).toBe('version_not_found');
+    expect((await platformError(stubs.deleteVersion({ name: 'removed', version: 2 }))).code).toBe('version_not_found');
+    // Its revision may be published again, under a new number.
+    await stubs.putFunction({ function: fn({ name: 'removed', memoryMb: 384 }) });
+    expect((await stubs.publishVersion({ name: 'removed' })).function!.publishedVersion).toBe(3);
+
+    const notices = await noticesOf(() => stubs.deleteFunction({ name: 'removed' }));
+    expect(notices.sort()).toEqual(['removed', 'removed:1', 'removed:3', 'removed:canary'].sort());
+    expect((await platformError(stubs.getFunction({ name: 'removed', qualifier: '1' }))).code).toBe('function_not_found');
+    expect((await platformError(stubs.getFunction({ name: 'removed', qualifier: 'canary' }))).code).toBe('function_not_found');
+    expect(await redis.exists(`${PREFIX}stubs:function-versions:removed`, `${PREFIX}stubs:function-aliases:removed`, `${PREFIX}stubs:function-published:removed`)).toBe(0);
+  });
+
+  it('deletes an alias with its notice', async () => {
+    await stubs.putFunction({ function: fn({ name: 'short-lived' }) });
+    await stubs.publishVersion({ name: 'short-lived' });
+    await stubs.putAlias({ functionName: 'short-lived', alias: { name: 'live', functionVersion: 1 } });
+    expect(await noticesOf(() => stubs.deleteAlias({ functionName: 'short-lived', name: 'live' }))).toEqual(['short-lived:live']);
+    expect((await platformError(stubs.getAlias({ functionName: 'short-lived', name: 'live' }))).code).toBe('alias_not_found');
+    expect((await platformError(stubs.deleteAlias({ functionName: 'short-lived', name: 'live' }))).code).toBe('alias_not_found');
+  });
+});
+
 describe('when redis goes away', () => {
   it('answers service_unavailable and reports NOT_SERVING, then recovers when redis is back', async () => {
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);

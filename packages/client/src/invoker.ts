@@ -1,6 +1,6 @@
 import { PlatformError } from '@faas/errors';
 import { randomUUID } from 'node:crypto';
-import { Controller, assertCallId, assertFunctionName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult, type LeaseRenewal } from '@faas/protocol';
+import { Controller, assertCallId, assertQualifiedName, createClient, fromCallFailure, type CallOutcome, type Client, type Invocation, type InvocationResult, type LeaseRenewal } from '@faas/protocol';
 import type { TraceHeaders } from '@faas/telemetry';
 import type { Cancellation } from './cancellation.js';
 
@@ -110,7 +110,7 @@ export class Invoker {
   /** Runs one invocation; platform failures throw PlatformError, function failures are in the result. */
   async invoke(invocation: Invocation, options: InvokeOptions = {}): Promise<InvocationResult> {
     // The funclet runs what it is sent: the names are checked here, on every path.
-    assertFunctionName(invocation.functionName);
+    assertQualifiedName(invocation.functionName);
     assertCallId(invocation.callId);
     if (!invocation.callId) invocation.callId = randomUUID();
     const trace = options.trace ?? NO_TRACE;

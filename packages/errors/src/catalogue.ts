@@ -80,6 +80,31 @@ export const ERROR_CATALOGUE = {
     http: 404,
     description: 'No function with this name is deployed.',
   },
+  version_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'The function has no published version with this number.',
+  },
+  alias_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'The function has no alias with this name.',
+  },
+  invalid_qualifier: {
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    http: 400,
+    description: 'The qualifier is neither $LATEST, a version number nor a valid alias name.',
+  },
+  invalid_alias: {
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    http: 400,
+    description: 'The alias names a version that does not exist, or its routing weight is outside 0..1.',
+  },
+  version_in_use: {
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    http: 409,
+    description: 'An alias points at this version; re-point or delete the alias first.',
+  },
   runtime_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { PlatformError } from '@faas/errors';
 import { create, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache } from '@faas/redis';
-import { CachedFunctions } from './cached-functions.js';
-import type { FunctionSource } from './call-runner.js';
+import { CachedFunctions, drawConfig, type FunctionTarget, type TargetSource } from './cached-functions.js';
 
 /** Stubs as the controller sees it: the registry's current configs, and how often it was asked. */
-class FakeStubs implements FunctionSource {
+class FakeStubs implements TargetSource {
   readonly configs = new Map<string, FunctionConfig>();
   calls = 0;
 
@@ -15,17 +14,17 @@ class FakeStubs implements FunctionSource {
     this.configs.set(name, create(FunctionConfigSchema, { name, runtime: 'nodejs', handler: 'index.handler', version }));
   }
 
-  async get(name: string): Promise<FunctionConfig> {
+  async resolve(name: string): Promise<FunctionTarget> {
     this.calls++;
     const config = this.configs.get(name);
     if (!config) throw new PlatformError('function_not_found', `no function named ${name}`);
-    return config;
+    return { primary: config, additionalWeight: 0 };
   }
 }
 
 /** What main.ts wires: a subscriber feeding notices and its subscription state into the cache. */
 class FakeSubscriber {
-  constructor(private readonly cache: NoticeCache<FunctionConfig>) {}
+  constructor(private readonly cache: NoticeCache<FunctionTarget>) {}
   subscribed(): void {
     this.cache.setNoticesFlowing(true);
   }
@@ -40,7 +39,7 @@ class FakeSubscriber {
 function setup(ttlMs = 2_000) {
   let nowMs = 5_000_000;
   const stubs = new FakeStubs();
-  const cache = new NoticeCache<FunctionConfig>({ ttlMs, now: () => nowMs });
+  const cache = new NoticeCache<FunctionTarget>({ ttlMs, now: () => nowMs });
   const functions = new CachedFunctions(stubs, cache);
   const subscriber = new FakeSubscriber(cache);
   const get = async (name: string) => (await functions.get(name, { deadlineMs: Infinity })).version;
@@ -101,5 +100,23 @@ describe('CachedFunctions', () => {
     await expect(get('late')).rejects.toMatchObject({ code: 'function_not_found' });
     stubs.deploy('late');
     expect(await get('late')).toBe(1n);
+  });
+});
+
+describe('drawConfig', () => {
+  const version = (publishedVersion: number) => create(FunctionConfigSchema, { name: 'hello', publishedVersion });
+
+  it('sends an alias\'s weight of the calls to its additional version', () => {
+    const target = { primary: version(1), additional: version(2), additionalWeight: 0.2 };
+    let draws = 0;
+    // An even spread of draws over [0, 1): exactly the weight's share lands below it.
+    const even = () => (draws++ % 100) / 100;
+    const served = Array.from({ length: 1_000 }, () => drawConfig(target, even).publishedVersion);
+    expect(served.filter((v) => v === 2)).toHaveLength(200);
+    expect(served.filter((v) => v === 1)).toHaveLength(800);
+  });
+
+  it('always answers the one version of an alias without a second', () => {
+    expect(drawConfig({ primary: version(3), additionalWeight: 0 }, () => 0).publishedVersion).toBe(3);
   });
 });

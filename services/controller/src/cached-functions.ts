@@ -3,6 +3,26 @@ import type { NoticeCache } from '@faas/redis';
 import type { FunctionSource } from './call-runner.js';
 
 /**
+ * What a call's target ("name", "name:N", "name:alias") resolves to: one
+ * config, or an alias's two with the share of calls the second gets.
+ */
+export interface FunctionTarget {
+  readonly primary: FunctionConfig;
+  readonly additional?: FunctionConfig;
+  readonly additionalWeight: number;
+}
+
+export interface TargetSource {
+  /** function_not_found (or version_not_found, alias_not_found) when there is no such target. */
+  resolve(target: string, options: { deadlineMs: number; signal?: AbortSignal }): Promise<FunctionTarget>;
+}
+
+/** The config one call runs: an alias's additional version for its share of the calls, drawn per call. */
+export function drawConfig(target: FunctionTarget, random: () => number = Math.random): FunctionConfig {
+  return target.additional && random() < target.additionalWeight ? target.additional : target.primary;
+}
+
+/**
  * Function configs from memory, so a warm invocation asks neither stubs nor
  * Redis. Stubs publishes a change notice (the function's name, or "*" when a
  * runtime changed) on its changes channel; main.ts feeds those notices, and
@@ -37,14 +57,20 @@ import type { FunctionSource } from './call-runner.js';
  *
  * Misses (function_not_found) are never kept, so a deploy right after a 404
  * is seen at once.
+ *
+ * Entries are keyed by what calls name; stubs' notices name the same
+ * ("name:3" when version 3 is deleted, "name:live" when that alias is
+ * re-pointed). A published version never changes, so an alias's entry
+ * holds both its versions' configs until the alias itself changes.
  */
 export class CachedFunctions implements FunctionSource {
   constructor(
-    private readonly source: FunctionSource,
-    private readonly cache: NoticeCache<FunctionConfig>,
+    private readonly source: TargetSource,
+    private readonly cache: NoticeCache<FunctionTarget>,
+    private readonly random: () => number = Math.random,
   ) {}
 
-  get(name: string, options: { deadlineMs: number; signal?: AbortSignal }): Promise<FunctionConfig> {
-    return this.cache.get(name, () => this.source.get(name, options));
+  async get(target: string, options: { deadlineMs: number; signal?: AbortSignal }): Promise<FunctionConfig> {
+    return drawConfig(await this.cache.get(target, () => this.source.resolve(target, options)), this.random);
   }
 }

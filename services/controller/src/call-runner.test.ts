@@ -457,6 +457,24 @@ describe('several calls per sandbox', () => {
     expect(placement.sandboxes().map((s) => s.used)).toEqual([0, 0]);
   });
 
+  it('sends no more calls to a sandbox its funclet called full until a report says it has room', async () => {
+    const { fake, invoke, placement } = setup({ fn: fnConfig({ concurrencyPerSandbox: 4 }) });
+    await invoke();
+    // The funclet runs calls these books do not count (an edge's, given up on by their callers).
+    fake.behaviour = async (sandboxId) => {
+      if (sandboxId === 'sb-1') throw new PlatformError('sandbox_busy', 'sandbox sb-1 is already running 4 calls');
+      return { result: ok(sandboxId) };
+    };
+    const result = await invoke();
+    expect(result.sandboxId).toBe('sb-2');
+    expect(fake.invoked).toEqual(['sb-1', 'sb-1', 'sb-2']);
+    const [full] = placement.sandboxes().filter((sandbox) => sandbox.id === 'sb-1');
+    expect(full!.untracked).toBe(4);
+    // The next report says those calls ended: the sandbox takes calls again.
+    placement.applyReport(funclet(), [create(SandboxReportSchema, { sandboxId: 'sb-1', functionName: 'hello', functionVersion: 1n, concurrency: 4, inFlight: 0, owner: 'controller-1' })]);
+    expect(full!.untracked).toBe(0);
+  });
+
   it('never counts more calls than max_concurrency, whatever the sandboxes could take', async () => {
     const { fake, invoke } = setup({ fn: fnConfig({ concurrencyPerSandbox: 10, maxConcurrency: 2 }), limits: { queueTimeoutMs: 50 } });
     const held = gate();

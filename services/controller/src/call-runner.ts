@@ -8,15 +8,20 @@
 import { randomUUID } from 'node:crypto';
 import { PeerGoneError, cancellationOf, type Cancellation } from '@faas/client';
 import { PlatformError, isPlatformError } from '@faas/errors';
-import { assertCallId, assertFunctionName, create, fromCallFailure, FunctionConfigSchema, InvocationResultSchema, InvocationSchema, type CallOutcome, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
+import { assertCallId, assertQualifiedName, create, fromCallFailure, FunctionConfigSchema, qualifiedNameOf, InvocationResultSchema, InvocationSchema, type CallOutcome, type FunctionConfig, type Invocation, type InvocationResult } from '@faas/protocol';
 import { SpanStatusCode, startCallSpan, trace, type TraceHeaders } from '@faas/telemetry';
 import { FunctionInitFailed, type LeaseHolder, type LeaseRecord } from './books.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
 import type { CreationTicket, Placement } from './placement.js';
 
 export interface FunctionSource {
-  /** The function's current config; function_not_found when it does not exist. */
-  get(name: string, options: { deadlineMs: number; signal?: AbortSignal }): Promise<FunctionConfig>;
+  /**
+   * The config a call of `target` runs: $LATEST ("name"), a published
+   * version ("name:3"), or one of an alias's versions ("name:live"), drawn
+   * per call by the alias's weights. function_not_found (version_not_found,
+   * alias_not_found) when there is no such target.
+   */
+  get(target: string, options: { deadlineMs: number; signal?: AbortSignal }): Promise<FunctionConfig>;
 }
 
 export interface RunOptions {
@@ -66,14 +71,18 @@ export class CallRunner {
 
   async run(input: Invocation | undefined, options: RunOptions): Promise<RunResult> {
     if (!input) throw new PlatformError('bad_request', 'invocation is required');
-    assertFunctionName(input.functionName);
+    assertQualifiedName(input.functionName);
     assertCallId(input.callId);
     const invocation = input.callId ? input : create(InvocationSchema, { ...input, callId: this.newCallId() });
     const { span, next } = startCallSpan(tracer, 'controller place', options.trace ?? {}, { 'faas.function': invocation.functionName, 'faas.call_id': invocation.callId });
     try {
       // Usually from memory; a redeploy still takes effect at once (cached-functions.ts).
       const fn = await this.deps.functions.get(invocation.functionName, options);
-      return await this.placeAndCall(fn, invocation, options, next);
+      const runs = qualifiedNameOf(fn);
+      if (runs === invocation.functionName) return await this.placeAndCall(fn, invocation, options, next);
+      // An alias's call names the version it drew, which is what the funclet checks. Its slot is not leased
+      // to the edge: the edge would send the alias's next calls straight to that version, whatever the weights.
+      return await this.placeAndCall(fn, { ...invocation, functionName: runs }, { ...options, leaseTo: undefined }, next);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: isPlatformError(error) ? error.code : 'internal' });
       throw error;
@@ -185,6 +194,7 @@ export class CallRunner {
     if (code === 'sandbox_not_found') placement.discard(lease.sandbox, { destroy: false, reason: 'unknown to its funclet' });
     // A failure inside the funclet leaves the sandbox in a state nobody knows: recycle it.
     else if (code === 'internal' || code === 'sandbox_failed') placement.discard(lease.sandbox, { destroy: true, reason: `call failed (${code})` });
+    else if (code === 'sandbox_busy') placement.releaseBusy(lease);
     else placement.release(lease);
   }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
+import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
 import { createLogger, onShutdownSignal } from '@faas/telemetry';
-import { CachedFunctions } from './cached-functions.js';
+import { CachedFunctions, type FunctionTarget } from './cached-functions.js';
 import { loadControllerConfig } from './config.js';
 import { GrpcFunclets } from './grpc-funclets.js';
 import { RedisConcurrencyBook } from './concurrency-book.js';
@@ -58,19 +58,23 @@ const slotSignals = listenForSlotSignals(
 // A deploy's notice also reloads the config, so its first call finds it in
 // memory, drains the older version's sandboxes (revoking the edges' leases
 // on them), and sends the code to the funclets likely to run it.
-const functionCache = new NoticeCache<FunctionConfig>({
+const functionCache = new NoticeCache<FunctionTarget>({
   ttlMs: config.CONTROLLER_FUNCTION_CACHE_MS,
-  refresh: async (name) => {
-    let fn: FunctionConfig;
+  refresh: async (target) => {
+    let resolved: FunctionTarget;
     try {
-      fn = await stubs.get(name, { deadlineMs: Date.now() + 5_000 });
+      resolved = await stubs.resolve(target, { deadlineMs: Date.now() + 5_000 });
     } catch (error) {
-      if (isPlatformError(error) && error.code === 'function_not_found') placement.functionGone(name);
+      // A deleted function, or a deleted version ("name:3"): its sandboxes drain.
+      if (isPlatformError(error) && (error.code === 'function_not_found' || error.code === 'version_not_found')) placement.functionGone(target);
       throw error;
     }
-    placement.observe(fn);
-    void prefetchCode(fn, { placement, funclets, log });
-    return fn;
+    for (const fn of [resolved.primary, resolved.additional]) {
+      if (!fn) continue;
+      placement.observe(fn);
+      void prefetchCode(fn, { placement, funclets, log });
+    }
+    return resolved;
   },
 });
 const stubsChanges = subscribeChannel(

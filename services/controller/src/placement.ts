@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '@faas/errors';
-import type { FunctionConfig, LeaseRenewal, SandboxReport } from '@faas/protocol';
+import { qualifiedNameOf, type FunctionConfig, type LeaseRenewal, type SandboxReport } from '@faas/protocol';
 import { FunctionInitFailed, type Creation, type LeaseHolder, type LeaseRecord, type SandboxRecord } from './books.js';
 import type { ConcurrencyBook } from './concurrency-book.js';
 import { FuncletChoice } from './funclet-choice.js';
@@ -166,6 +166,17 @@ export class Placement {
   }
 
   /**
+   * The funclet refused a call on the lease's sandbox as full: it runs calls
+   * these books do not count (an edge's, still running after their caller
+   * gave up). No call goes there until its next report says how many.
+   */
+  releaseBusy(lease: LeaseRecord): void {
+    const sandbox = lease.sandbox;
+    sandbox.untracked = Math.max(sandbox.untracked, sandbox.slots - (sandbox.used - lease.slots));
+    this.release(lease);
+  }
+
+  /**
    * Hands the controller's lease of a call that just ended to `holder` (an
    * edge), for its next calls to go direct; merged into the holder's lease
    * on the same sandbox. Undefined (and the slot freed) when the sandbox
@@ -305,7 +316,7 @@ export class Placement {
       const sandbox = booked.get(report.sandboxId);
       booked.delete(report.sandboxId);
       if (report.owner === me) {
-        if (sandbox) sandbox.untracked = Math.max(0, report.inFlight - sandbox.used);
+        if (sandbox) this.noteUntracked(sandbox, Math.max(0, report.inFlight - sandbox.used));
         else if (claims.delete(report.sandboxId)) adopt.push(report);
         else this.noteStray(funclet, report, strays?.get(report.sandboxId) ?? now, stillStrays);
       } else if (report.owner === '') {
@@ -341,7 +352,7 @@ export class Placement {
     const sandbox = this.addSandbox(pool, {
       id: report.sandboxId,
       funclet,
-      functionName: fn.name,
+      functionName: qualifiedNameOf(fn),
       version: report.functionVersion,
       memoryMb: report.memoryMb,
       timeoutMs: fn.timeoutSeconds * 1000,
@@ -354,7 +365,7 @@ export class Placement {
       forgotten: false,
       leases: new Set(),
     });
-    this.deps.log.info({ sandbox: sandbox.id, function: fn.name, version: String(sandbox.version), funclet: funclet.id, inFlight: report.inFlight }, 'adopted a sandbox');
+    this.deps.log.info({ sandbox: sandbox.id, function: qualifiedNameOf(fn), version: String(sandbox.version), funclet: funclet.id, inFlight: report.inFlight }, 'adopted a sandbox');
     if (sandbox.version < pool.latestVersion) this.retire(sandbox);
     else this.offerRoom(pool);
   }
@@ -435,7 +446,7 @@ export class Placement {
     try {
       const chosen = this.choice.reserve(fn, this.deps.membership.live());
       releaseMemory = chosen.release;
-      const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, Math.min(pool.perSandbox, missing));
+      const granted = await this.deps.book.reserve(qualifiedNameOf(fn), pool.maxConcurrency, Math.min(pool.perSandbox, missing));
       if (granted.slots === 0) return;
       reservation = { id: granted.id, slots: granted.slots };
       const made = await this.deps.funclets.createSandbox(
@@ -444,16 +455,16 @@ export class Placement {
         { deadlineMs: this.now() + WARM_BUDGET_MS },
       );
       if ('initError' in made) throw new Error(`the function does not load: ${made.initError.type}: ${made.initError.message}`);
-      if (this.closed || this.pools.get(fn.name) !== pool || fn.version < pool.latestVersion) {
+      if (this.closed || this.pools.get(qualifiedNameOf(fn)) !== pool || fn.version < pool.latestVersion) {
         void this.deps.funclets.destroySandbox(chosen.funclet, made.sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
-        this.releaseReservation(fn.name, granted.id, granted.slots);
+        this.releaseReservation(qualifiedNameOf(fn), granted.id, granted.slots);
         return;
       }
       const now = this.now();
       this.addSandbox(pool, {
         id: made.sandboxId,
         funclet: chosen.funclet,
-        functionName: fn.name,
+        functionName: qualifiedNameOf(fn),
         version: fn.version,
         memoryMb: fn.memoryMb,
         timeoutMs: fn.timeoutSeconds * 1000,
@@ -467,12 +478,12 @@ export class Placement {
         leases: new Set(),
       });
       pool.heldByAll = (pool.heldByAll ?? 0) + granted.slots;
-      this.deps.log.info({ sandbox: made.sandboxId, function: fn.name, slots: granted.slots }, 'made a sandbox to keep the reserved concurrency warm');
+      this.deps.log.info({ sandbox: made.sandboxId, function: qualifiedNameOf(fn), slots: granted.slots }, 'made a sandbox to keep the reserved concurrency warm');
       this.offerRoom(pool);
     } catch (error) {
       pool.warmFailedAtMs = this.now();
-      if (reservation) this.releaseReservation(fn.name, reservation.id, reservation.slots);
-      this.deps.log.warn({ function: fn.name, err: (error as Error).message }, 'cannot keep the reserved concurrency warm; trying again later');
+      if (reservation) this.releaseReservation(qualifiedNameOf(fn), reservation.id, reservation.slots);
+      this.deps.log.warn({ function: qualifiedNameOf(fn), err: (error as Error).message }, 'cannot keep the reserved concurrency warm; trying again later');
     } finally {
       releaseMemory();
     }
@@ -499,6 +510,14 @@ export class Placement {
     if (!pool || pool.heldElsewhere === 0) return;
     pool.heldElsewhere = 0;
     this.offerRoom(pool);
+  }
+
+  /** Calls on a sandbox of ours that no lease covers, as its report says; room that came back goes to the waiters. */
+  private noteUntracked(sandbox: SandboxRecord, untracked: number): void {
+    const fewer = untracked < sandbox.untracked;
+    sandbox.untracked = untracked;
+    const pool = this.pools.get(sandbox.functionName);
+    if (fewer && pool?.sandboxes.has(sandbox)) this.offerRoom(pool);
   }
 
   /** Sandboxes on the books, for tests and introspection. */
@@ -530,10 +549,10 @@ export class Placement {
   // ---- the pieces of acquire ---------------------------------------------
 
   private poolFor(fn: FunctionConfig): FunctionPool {
-    let pool = this.pools.get(fn.name);
+    let pool = this.pools.get(qualifiedNameOf(fn));
     if (!pool) {
       pool = new FunctionPool();
-      this.pools.set(fn.name, pool);
+      this.pools.set(qualifiedNameOf(fn), pool);
     }
     if (pool.observe(fn)) {
       for (const sandbox of [...pool.sandboxes]) if (sandbox.version < pool.latestVersion) this.retire(sandbox);
@@ -580,7 +599,7 @@ export class Placement {
     const pauseMs = Math.min(START_FAILURE_PAUSE_MAX_MS, START_FAILURE_PAUSE_MS * 2 ** (count - 1));
     pool.startFailures = { version: fn.version, count, untilMs: this.now() + pauseMs, error };
     if (count >= 3) {
-      this.deps.log.warn({ function: fn.name, version: String(fn.version), failures: count, pauseMs, initError: error.functionError.type }, 'the function keeps failing to start; pausing its cold starts');
+      this.deps.log.warn({ function: qualifiedNameOf(fn), version: String(fn.version), failures: count, pauseMs, initError: error.functionError.type }, 'the function keeps failing to start; pausing its cold starts');
     }
   }
 
@@ -592,19 +611,19 @@ export class Placement {
 
   private async waitForRoom(pool: FunctionPool, fn: FunctionConfig, options: PlaceOptions): Promise<Grant> {
     if (pool.waiters.length >= this.deps.limits.maxQueue) {
-      throw new PlatformError('too_many_requests', `${fn.name} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`, {
+      throw new PlatformError('too_many_requests', `${qualifiedNameOf(fn)} is at its concurrency limit (${pool.maxConcurrency}) and its wait queue is full`, {
         retryAfterMs: RETRY_AFTER_MS,
       });
     }
     this.askForSlotsBack(pool, pool.waiters.length + 1);
     pool.lastWaitMs = this.now();
-    if (pool.heldElsewhere > 0) this.deps.signals.wanted(fn.name);
+    if (pool.heldElsewhere > 0) this.deps.signals.wanted(qualifiedNameOf(fn));
     const queueTimeoutMs = this.deps.limits.queueTimeoutMs;
     const callerMs = options.deadlineMs - this.now();
     // The queue's own deadline is the limit's answer (429); the caller's is the caller's (deadline_exceeded).
     const timedOut =
       queueTimeoutMs <= callerMs
-        ? () => new PlatformError('too_many_requests', `${fn.name} stayed at its concurrency limit (${pool.maxConcurrency}) for ${queueTimeoutMs} ms`, { retryAfterMs: RETRY_AFTER_MS })
+        ? () => new PlatformError('too_many_requests', `${qualifiedNameOf(fn)} stayed at its concurrency limit (${pool.maxConcurrency}) for ${queueTimeoutMs} ms`, { retryAfterMs: RETRY_AFTER_MS })
         : undefined;
     return pool.waiters.wait(fn.version, Math.min(queueTimeoutMs, callerMs), options.signal, timedOut);
   }
@@ -689,7 +708,7 @@ export class Placement {
       if (!finish()) return;
       if (error instanceof FunctionInitFailed) this.noteStartFailure(pool, fn, error);
       pool.usedSlots -= creation.reserved;
-      if (creation.reservation) this.releaseReservation(fn.name, creation.reservation.id, creation.reservation.slots);
+      if (creation.reservation) this.releaseReservation(qualifiedNameOf(fn), creation.reservation.id, creation.reservation.slots);
       const forJoiners = error instanceof FunctionInitFailed ? error : new CreationLost(error.message);
       for (const joiner of creation.joiners.splice(0)) joiner.reject(forJoiners);
       this.offerRoom(pool);
@@ -714,7 +733,7 @@ export class Placement {
       created: (sandboxId) => {
         if (!finish()) {
           void this.deps.funclets.destroySandbox(funclet, sandboxId, { deadlineMs: this.now() + DESTROY_SANDBOX_BUDGET_MS }).catch(() => {});
-          this.releaseReservation(fn.name, reservation.id, reservation.slots);
+          this.releaseReservation(qualifiedNameOf(fn), reservation.id, reservation.slots);
           return undefined;
         }
         const now = this.now();
@@ -722,7 +741,7 @@ export class Placement {
         const sandbox = this.addSandbox(pool, {
           id: sandboxId,
           funclet,
-          functionName: fn.name,
+          functionName: qualifiedNameOf(fn),
           version: fn.version,
           memoryMb: fn.memoryMb,
           timeoutMs: fn.timeoutSeconds * 1000,
@@ -750,11 +769,11 @@ export class Placement {
    * again; none at all means the other controllers hold the limit.
    */
   private async reserveSlots(pool: FunctionPool, fn: FunctionConfig, creation: Creation): Promise<{ id: string; slots: number }> {
-    const granted = await this.deps.book.reserve(fn.name, pool.maxConcurrency, creation.slots);
+    const granted = await this.deps.book.reserve(qualifiedNameOf(fn), pool.maxConcurrency, creation.slots);
     // Learnt only from a grant that fell short: the book counts our own releases still under way, and a
     // full grant means nobody else is in the way now.
     pool.heldElsewhere = granted.slots < creation.slots ? Math.max(0, granted.heldBefore - this.reservedHere(pool, creation)) : 0;
-    if (granted.slots === 0) throw new CreationLost(`other controllers' sandboxes hold all ${pool.maxConcurrency} calls of ${fn.name}'s limit`);
+    if (granted.slots === 0) throw new CreationLost(`other controllers' sandboxes hold all ${pool.maxConcurrency} calls of ${qualifiedNameOf(fn)}'s limit`);
     creation.reservation = { id: granted.id, slots: granted.slots };
     creation.slots = granted.slots;
     while (creation.reserved > creation.slots) {

@@ -6,6 +6,7 @@ export function functionToRun(fn: FunctionConfig): FunctionToRun {
   return {
     name: fn.name,
     version: fn.version,
+    publishedVersion: fn.publishedVersion,
     runtime: fn.runtime,
     handler: fn.handler,
     codeDigest: fn.codeDigest,

@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
-import { CONCURRENCY_PER_SANDBOX, MEMORY_MB, TIMEOUT_SECONDS, concurrencyProblem, handlerProblem, isCustomRuntime, isWithin, withDefault } from '@faas/protocol';
+import { CONCURRENCY_PER_SANDBOX, MEMORY_MB, TIMEOUT_SECONDS, concurrencyProblem, handlerProblem, isCustomRuntime, isWithin, qualifiedNameOf, withDefault } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
 import { BootSlots } from './boot-slots.js';
 import type { CodeCache, CodeLease } from './code-cache.js';
@@ -32,6 +32,8 @@ import type { StagedRoot } from './sandbox/staging.js';
 export interface FunctionToRun {
   readonly name: string;
   readonly version: bigint;
+  /** 0 for $LATEST. */
+  readonly publishedVersion?: number;
   readonly runtime: string;
   readonly handler: string;
   readonly codeDigest: string;
@@ -232,7 +234,7 @@ export class SandboxManager {
     });
     if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
     try {
-      const target: SandboxFunction = { name: fn.name, version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
+      const target: SandboxFunction = { name: fn.name, qualifiedName: qualifiedNameOf({ name: fn.name, publishedVersion: fn.publishedVersion ?? 0 }), version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
       const { initError, timings } = await sandbox.specialise(target, { codeDir: code.viewDir, runtimeDir: prepared.runtimeCode?.viewDir }, limits);
       if (initError) {
         this.options.log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
@@ -323,7 +325,7 @@ export class SandboxManager {
    */
   async invoke(sandboxId: string, call: Omit<SandboxCall, 'callId'> & { callId?: string }, timeoutMs: number, functionName?: string): Promise<CallOutcome> {
     const entry = this.get(sandboxId);
-    if (functionName && !entry.sandbox.isGeneric && entry.sandbox.fn.name !== functionName) {
+    if (functionName && !entry.sandbox.isGeneric && entry.sandbox.fn.qualifiedName !== functionName) {
       throw new PlatformError('sandbox_not_found', `sandbox ${sandboxId} serves another function than ${functionName}`);
     }
     const budgetMs = timeoutMs > 0 ? timeoutMs : entry.timeoutSeconds * 1000;
@@ -339,7 +341,7 @@ export class SandboxManager {
       .filter(({ sandbox }) => !sandbox.isGeneric)
       .map(({ sandbox }) => ({
         sandboxId: sandbox.id,
-        functionName: sandbox.fn.name,
+        functionName: sandbox.fn.qualifiedName,
         functionVersion: sandbox.fn.version,
         memoryMb: sandbox.fn.memoryMb,
         pid: sandbox.pid,
@@ -355,7 +357,7 @@ export class SandboxManager {
       if (!owned || sandbox.isGone) continue;
       states.push({
         sandboxId: sandbox.id,
-        functionName: sandbox.fn.name,
+        functionName: sandbox.fn.qualifiedName,
         functionVersion: sandbox.fn.version,
         memoryMb: sandbox.fn.memoryMb,
         concurrency: sandbox.fn.concurrency,

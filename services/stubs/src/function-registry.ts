@@ -134,7 +134,8 @@ export class FunctionRegistry {
     return digest;
   }
 
-  private async withRuntimeDigest(config: FunctionConfig): Promise<FunctionConfig> {
+  /** The config as readers get it: with its custom runtime's digest (published versions too). */
+  async withRuntimeDigest(config: FunctionConfig): Promise<FunctionConfig> {
     if (customRuntimeName(config.runtime) === undefined) return config;
     // A runtime removed after deployment leaves the digest empty; the funclet refuses to run it.
     const digest = (await this.runtimes?.codeDigestOf(customRuntimeName(config.runtime)!)) ?? '';
@@ -150,10 +151,10 @@ export class FunctionRegistry {
   }
 }
 
-function parseConfig(json: string): FunctionConfig {
+export function parseConfig(json: string): FunctionConfig {
   return fromJsonString(FunctionConfigSchema, json, { ignoreUnknownFields: true });
 }
 
-function notFound(name: string): PlatformError {
+export function notFound(name: string): PlatformError {
   return new PlatformError('function_not_found', `no function named ${name}`);
 }

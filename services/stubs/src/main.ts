@@ -9,6 +9,7 @@ import { FunctionRegistry } from './function-registry.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
+import { VersionRegistry } from './version-registry.js';
 
 const config = loadStubsConfig();
 const log = createLogger('stubs', config.LOG_LEVEL);
@@ -34,6 +35,7 @@ const changes = subscribeChannel(
 );
 const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, (write) => functionCache.whileChanging(DROP_ALL_NOTICE, write));
 const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
+const versions = new VersionRegistry(redis, keys, functions);
 const collector = new CodeCollector(redis, keys, blobs, { retentionMs: retentionMs(config), log });
 collector.start();
 
@@ -41,7 +43,7 @@ const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 });
-addStubsService(server, { code, functions, runtimes }, {
+addStubsService(server, { code, functions, runtimes, versions }, {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
   onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
 });

@@ -5,10 +5,20 @@
 export interface StubsKeys {
   function(name: string): string;
   readonly functionNames: string;
+  /** Hash: published version number → the $LATEST JSON it copied. */
+  functionVersions(name: string): string;
+  /** Hash: "seq" (the last number given) and "rev:<revision>" → the version that revision was published as. */
+  functionPublished(name: string): string;
+  /** Hash: alias name → FunctionAlias JSON. */
+  functionAliases(name: string): string;
   code(digest: string): string;
   runtime(name: string): string;
   readonly runtimeNames: string;
-  /** Pub/sub channel: a function's name after it changed, or "*" when every function may have (a runtime changed). */
+  /**
+   * Pub/sub channel: what changed, as a call names it (a function's name for
+   * $LATEST, "name:N" for a version, "name:alias" for an alias), or "*" when
+   * every function may have (a runtime changed).
+   */
   readonly changes: string;
 }
 
@@ -16,6 +26,9 @@ export function stubsKeys(prefix: string): StubsKeys {
   return {
     function: (name) => `${prefix}stubs:function:${name}`,
     functionNames: `${prefix}stubs:functions`,
+    functionVersions: (name) => `${prefix}stubs:function-versions:${name}`,
+    functionPublished: (name) => `${prefix}stubs:function-published:${name}`,
+    functionAliases: (name) => `${prefix}stubs:function-aliases:${name}`,
     code: (digest) => `${prefix}stubs:code:${digest}`,
     runtime: (name) => `${prefix}stubs:runtime:${name}`,
     runtimeNames: `${prefix}stubs:runtimes`,

@@ -1,13 +1,15 @@
-import { addService, Stubs, type grpc, type ServeOptions } from '@faas/protocol';
+import { addService, parseQualifier, Stubs, type grpc, type ServeOptions } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
+import type { VersionRegistry } from './version-registry.js';
 
 export interface StubsDomain {
   readonly code: CodeStore;
   readonly functions: FunctionRegistry;
   readonly runtimes: RuntimeRegistry;
+  readonly versions: VersionRegistry;
 }
 
 /**
@@ -19,7 +21,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions, runtimes }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes, versions }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -38,7 +40,7 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
       },
 
       async getFunction(request) {
-        return { function: await functions.get(request.name) };
+        return versions.resolve(request.name, parseQualifier(request.qualifier));
       },
 
       async listFunctions() {
@@ -47,6 +49,38 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
 
       async deleteFunction(request) {
         await functions.delete(request.name);
+        await versions.deleteAll(request.name);
+        return {};
+      },
+
+      async publishVersion(request) {
+        return versions.publish(request.name);
+      },
+
+      async listVersions(request) {
+        return { versions: await versions.list(request.name) };
+      },
+
+      async deleteVersion(request) {
+        await versions.deleteVersion(request.name, request.version);
+        return {};
+      },
+
+      async putAlias(request) {
+        if (!request.alias) throw new PlatformError('bad_request', 'alias is required');
+        return versions.putAlias(request.functionName, request.alias);
+      },
+
+      async getAlias(request) {
+        return { alias: await versions.getAlias(request.functionName, request.name) };
+      },
+
+      async listAliases(request) {
+        return { aliases: await versions.listAliases(request.functionName) };
+      },
+
+      async deleteAlias(request) {
+        await versions.deleteAlias(request.functionName, request.name);
         return {};
       },
 

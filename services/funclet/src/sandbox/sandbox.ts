@@ -39,6 +39,8 @@ const INIT_TIMEOUT_MS = 10_000;
 
 export interface SandboxFunction {
   readonly name: string;
+  /** What calls name it by: "name" for $LATEST, "name:N" for published version N. */
+  readonly qualifiedName: string;
   readonly version: bigint;
   readonly handler: string;
   readonly memoryMb: number;

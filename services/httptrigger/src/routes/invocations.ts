@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cancellation } from '@faas/client';
 import { PlatformError } from '@faas/errors';
-import { CALL_ID, assertFunctionName, type Invocation, type InvocationResult } from '@faas/protocol';
+import { CALL_ID, formatQualifier, parseQualifiedName, qualifiedTarget, type Invocation, type InvocationResult } from '@faas/protocol';
 import { readBody } from '../body-reader.js';
 import { callToJson } from '../call-json.js';
 import { JSON_TYPE } from '../http-errors.js';
@@ -23,6 +23,13 @@ const LOG_TYPE_HEADER = 'x-log-type';
 const LOG_RESULT_HEADER = 'x-log-result';
 
 type Params = { name: string };
+type Query = { qualifier?: string };
+
+/** What a route's call names: the path's `name` or `name:qualifier`, or `?qualifier=` (canonical form). */
+function targetOf(request: FastifyRequest<{ Params: Params }>): string {
+  const { qualifier } = request.query as Query;
+  return qualifiedTarget(request.params.name, typeof qualifier === 'string' ? qualifier : undefined);
+}
 
 /** Cancelled when the client goes away before its answer: the call is given up. */
 function clientGone(response: ServerResponse): Cancellation {
@@ -63,7 +70,8 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   /** Queues an invocation; the function must exist, or the caller would only learn it later. */
   const enqueue = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation) => {
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
-    await stubs.getFunction({ name: invocation.functionName });
+    const { name, qualifier } = parseQualifiedName(invocation.functionName);
+    await stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
     await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
     stampDuration(request, reply);
     return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
@@ -72,8 +80,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   app.post<{ Params: Params }>('/v1/functions/:name/invocations', async (request, reply) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
-    const functionName = request.params.name;
-    assertFunctionName(functionName);
+    const functionName = targetOf(request);
     const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
     const payload = await readBody(request.raw, deps.maxPayloadBytes);
     const invocation = eventInvocation({ functionName, callId, payload, contentType: request.headers['content-type'] ?? '' });
@@ -85,10 +92,10 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const callId = resolveCallId(request.headers['x-call-id']);
     startInvocation(request, reply, callId);
-    assertFunctionName(request.params.name);
+    const functionName = targetOf(request);
     const payload = await readBody(request.raw, deps.maxPayloadBytes);
     return httpInvocation({
-      functionName: request.params.name,
+      functionName,
       callId,
       method: request.method,
       rawUrl: request.raw.url ?? request.url,

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIvMDCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIo4ECg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJEhkKEXB1Ymxpc2hlZF92ZXJzaW9uGB4gASgNGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKcAQoNRnVuY3Rpb25BbGlhcxIMCgRuYW1lGAEgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAiABKA0SGgoSYWRkaXRpb25hbF92ZXJzaW9uGAMgASgNEhkKEWFkZGl0aW9uYWxfd2VpZ2h0GAQgASgBEhUKDWNyZWF0ZWRfYXRfbXMYBSABKAMSFQoNdXBkYXRlZF9hdF9tcxgGIAEoAyI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -132,6 +132,15 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
    * @generated from field: string runtime_code_digest = 20;
    */
   runtimeCodeDigest: string;
+
+  /**
+   * 0 for $LATEST, the function as it is now; N for published version N,
+   * an immutable copy of $LATEST as it was when it was published (its
+   * `version` is the revision it copied). Set by stubs.
+   *
+   * @generated from field: uint32 published_version = 30;
+   */
+  publishedVersion: number;
 };
 
 /**
@@ -140,6 +149,56 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
  */
 export const FunctionConfigSchema: GenMessage<FunctionConfig> = /*@__PURE__*/
   messageDesc(file_faas_v1_function, 0);
+
+/**
+ * A name for a published version of a function, which callers invoke as
+ * "name:alias"; it may send a share of the calls to a second version.
+ *
+ * @generated from message faas.v1.FunctionAlias
+ */
+export type FunctionAlias = Message<"faas.v1.FunctionAlias"> & {
+  /**
+   * 1-128 characters of A-Z, a-z, 0-9, "_" and "-", starting with a letter.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 function_version = 2;
+   */
+  functionVersion: number;
+
+  /**
+   * With additional_weight > 0: that share of calls (0 < w < 1) goes to
+   * this version instead (a canary).
+   *
+   * @generated from field: uint32 additional_version = 3;
+   */
+  additionalVersion: number;
+
+  /**
+   * @generated from field: double additional_weight = 4;
+   */
+  additionalWeight: number;
+
+  /**
+   * @generated from field: int64 created_at_ms = 5;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 6;
+   */
+  updatedAtMs: bigint;
+};
+
+/**
+ * Describes the message faas.v1.FunctionAlias.
+ * Use `create(FunctionAliasSchema)` to create a new message.
+ */
+export const FunctionAliasSchema: GenMessage<FunctionAlias> = /*@__PURE__*/
+  messageDesc(file_faas_v1_function, 1);
 
 /**
  * Why a handler failed: reported by the runtime, never by the platform.
@@ -170,5 +229,5 @@ export type FunctionError = Message<"faas.v1.FunctionError"> & {
  * Use `create(FunctionErrorSchema)` to create a new message.
  */
 export const FunctionErrorSchema: GenMessage<FunctionError> = /*@__PURE__*/
-  messageDesc(file_faas_v1_function, 1);
+  messageDesc(file_faas_v1_function, 2);
 

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { FunctionConfig } from "./function_pb.js";
+import type { FunctionAlias, FunctionConfig } from "./function_pb.js";
 import { file_faas_v1_function } from "./function_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/stubs.proto.
  */
 export const file_faas_v1_stubs: GenFile = /*@__PURE__*/
-  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiIKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIkAKE0dldEZ1bmN0aW9uUmVzcG9uc2USKQoIZnVuY3Rpb24YASABKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIhYKFExpc3RGdW5jdGlvbnNSZXF1ZXN0IkMKFUxpc3RGdW5jdGlvbnNSZXNwb25zZRIqCglmdW5jdGlvbnMYASADKAsyFy5mYWFzLnYxLkZ1bmN0aW9uQ29uZmlnIiUKFURlbGV0ZUZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnMpkFCgVTdHVicxI+CgdQdXRDb2RlEhcuZmFhcy52MS5QdXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuUHV0Q29kZVJlc3BvbnNlKAESPgoHR2V0Q29kZRIXLmZhYXMudjEuR2V0Q29kZVJlcXVlc3QaGC5mYWFzLnYxLkdldENvZGVSZXNwb25zZTABEkgKC1B1dEZ1bmN0aW9uEhsuZmFhcy52MS5QdXRGdW5jdGlvblJlcXVlc3QaHC5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVzcG9uc2USSAoLR2V0RnVuY3Rpb24SGy5mYWFzLnYxLkdldEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuR2V0RnVuY3Rpb25SZXNwb25zZRJOCg1MaXN0RnVuY3Rpb25zEh0uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVxdWVzdBoeLmZhYXMudjEuTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlElEKDkRlbGV0ZUZ1bmN0aW9uEh4uZmFhcy52MS5EZWxldGVGdW5jdGlvblJlcXVlc3QaHy5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2USRQoKUHV0UnVudGltZRIaLmZhYXMudjEuUHV0UnVudGltZVJlcXVlc3QaGy5mYWFzLnYxLlB1dFJ1bnRpbWVSZXNwb25zZRJFCgpHZXRSdW50aW1lEhouZmFhcy52MS5HZXRSdW50aW1lUmVxdWVzdBobLmZhYXMudjEuR2V0UnVudGltZVJlc3BvbnNlEksKDExpc3RSdW50aW1lcxIcLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVxdWVzdBodLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function]);
+  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIjUKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXF1YWxpZmllchgCIAEoCSKdAQoTR2V0RnVuY3Rpb25SZXNwb25zZRIpCghmdW5jdGlvbhgBIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWcSJQoFYWxpYXMYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uQWxpYXMSNAoTYWRkaXRpb25hbF9mdW5jdGlvbhgDIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciFgoUTGlzdEZ1bmN0aW9uc1JlcXVlc3QiQwoVTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlEioKCWZ1bmN0aW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciJQoVRGVsZXRlRnVuY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWRGVsZXRlRnVuY3Rpb25SZXNwb25zZSIlChVQdWJsaXNoVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJUChZQdWJsaXNoVmVyc2lvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiMKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChRMaXN0VmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciNQoURGVsZXRlVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSJPCg9QdXRBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIlCgVhbGlhcxgCIAEoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyJKChBQdXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzEg8KB2NyZWF0ZWQYAiABKAgiNgoPR2V0QWxpYXNSZXF1ZXN0EhUKDWZ1bmN0aW9uX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSI5ChBHZXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzIisKEkxpc3RBbGlhc2VzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJIj4KE0xpc3RBbGlhc2VzUmVzcG9uc2USJwoHYWxpYXNlcxgBIAMoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyI5ChJEZWxldGVBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0RlbGV0ZUFsaWFzUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnMp8JCgVTdHVicxI+CgdQdXRDb2RlEhcuZmFhcy52MS5QdXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuUHV0Q29kZVJlc3BvbnNlKAESPgoHR2V0Q29kZRIXLmZhYXMudjEuR2V0Q29kZVJlcXVlc3QaGC5mYWFzLnYxLkdldENvZGVSZXNwb25zZTABEkgKC1B1dEZ1bmN0aW9uEhsuZmFhcy52MS5QdXRGdW5jdGlvblJlcXVlc3QaHC5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVzcG9uc2USSAoLR2V0RnVuY3Rpb24SGy5mYWFzLnYxLkdldEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuR2V0RnVuY3Rpb25SZXNwb25zZRJOCg1MaXN0RnVuY3Rpb25zEh0uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVxdWVzdBoeLmZhYXMudjEuTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlElEKDkRlbGV0ZUZ1bmN0aW9uEh4uZmFhcy52MS5EZWxldGVGdW5jdGlvblJlcXVlc3QaHy5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVzcG9uc2USUQoOUHVibGlzaFZlcnNpb24SHi5mYWFzLnYxLlB1Ymxpc2hWZXJzaW9uUmVxdWVzdBofLmZhYXMudjEuUHVibGlzaFZlcnNpb25SZXNwb25zZRJLCgxMaXN0VmVyc2lvbnMSHC5mYWFzLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RWZXJzaW9uc1Jlc3BvbnNlEk4KDURlbGV0ZVZlcnNpb24SHS5mYWFzLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0Gh4uZmFhcy52MS5EZWxldGVWZXJzaW9uUmVzcG9uc2USPwoIUHV0QWxpYXMSGC5mYWFzLnYxLlB1dEFsaWFzUmVxdWVzdBoZLmZhYXMudjEuUHV0QWxpYXNSZXNwb25zZRI/CghHZXRBbGlhcxIYLmZhYXMudjEuR2V0QWxpYXNSZXF1ZXN0GhkuZmFhcy52MS5HZXRBbGlhc1Jlc3BvbnNlEkgKC0xpc3RBbGlhc2VzEhsuZmFhcy52MS5MaXN0QWxpYXNlc1JlcXVlc3QaHC5mYWFzLnYxLkxpc3RBbGlhc2VzUmVzcG9uc2USSAoLRGVsZXRlQWxpYXMSGy5mYWFzLnYxLkRlbGV0ZUFsaWFzUmVxdWVzdBocLmZhYXMudjEuRGVsZXRlQWxpYXNSZXNwb25zZRJFCgpQdXRSdW50aW1lEhouZmFhcy52MS5QdXRSdW50aW1lUmVxdWVzdBobLmZhYXMudjEuUHV0UnVudGltZVJlc3BvbnNlEkUKCkdldFJ1bnRpbWUSGi5mYWFzLnYxLkdldFJ1bnRpbWVSZXF1ZXN0GhsuZmFhcy52MS5HZXRSdW50aW1lUmVzcG9uc2USSwoMTGlzdFJ1bnRpbWVzEhwuZmFhcy52MS5MaXN0UnVudGltZXNSZXF1ZXN0Gh0uZmFhcy52MS5MaXN0UnVudGltZXNSZXNwb25zZWIGcHJvdG8z", [file_faas_v1_function]);
 
 /**
  * @generated from message faas.v1.PutCodeRequest
@@ -143,6 +143,14 @@ export type GetFunctionRequest = Message<"faas.v1.GetFunctionRequest"> & {
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * "" or "$LATEST", a published version's number, or an alias (answered
+   * with the alias and the configs of its versions).
+   *
+   * @generated from field: string qualifier = 2;
+   */
+  qualifier: string;
 };
 
 /**
@@ -157,9 +165,25 @@ export const GetFunctionRequestSchema: GenMessage<GetFunctionRequest> = /*@__PUR
  */
 export type GetFunctionResponse = Message<"faas.v1.GetFunctionResponse"> & {
   /**
+   * For an alias: its version's config.
+   *
    * @generated from field: faas.v1.FunctionConfig function = 1;
    */
   function?: FunctionConfig | undefined;
+
+  /**
+   * Set when the qualifier named an alias.
+   *
+   * @generated from field: faas.v1.FunctionAlias alias = 2;
+   */
+  alias?: FunctionAlias | undefined;
+
+  /**
+   * An alias's additional version's config, when it splits calls.
+   *
+   * @generated from field: faas.v1.FunctionConfig additional_function = 3;
+   */
+  additionalFunction?: FunctionConfig | undefined;
 };
 
 /**
@@ -230,6 +254,272 @@ export const DeleteFunctionResponseSchema: GenMessage<DeleteFunctionResponse> = 
   messageDesc(file_faas_v1_stubs, 11);
 
 /**
+ * @generated from message faas.v1.PublishVersionRequest
+ */
+export type PublishVersionRequest = Message<"faas.v1.PublishVersionRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.PublishVersionRequest.
+ * Use `create(PublishVersionRequestSchema)` to create a new message.
+ */
+export const PublishVersionRequestSchema: GenMessage<PublishVersionRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 12);
+
+/**
+ * @generated from message faas.v1.PublishVersionResponse
+ */
+export type PublishVersionResponse = Message<"faas.v1.PublishVersionResponse"> & {
+  /**
+   * @generated from field: faas.v1.FunctionConfig function = 1;
+   */
+  function?: FunctionConfig | undefined;
+
+  /**
+   * False when $LATEST was already published as this version.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PublishVersionResponse.
+ * Use `create(PublishVersionResponseSchema)` to create a new message.
+ */
+export const PublishVersionResponseSchema: GenMessage<PublishVersionResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 13);
+
+/**
+ * @generated from message faas.v1.ListVersionsRequest
+ */
+export type ListVersionsRequest = Message<"faas.v1.ListVersionsRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.ListVersionsRequest.
+ * Use `create(ListVersionsRequestSchema)` to create a new message.
+ */
+export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 14);
+
+/**
+ * @generated from message faas.v1.ListVersionsResponse
+ */
+export type ListVersionsResponse = Message<"faas.v1.ListVersionsResponse"> & {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated faas.v1.FunctionConfig versions = 1;
+   */
+  versions: FunctionConfig[];
+};
+
+/**
+ * Describes the message faas.v1.ListVersionsResponse.
+ * Use `create(ListVersionsResponseSchema)` to create a new message.
+ */
+export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 15);
+
+/**
+ * @generated from message faas.v1.DeleteVersionRequest
+ */
+export type DeleteVersionRequest = Message<"faas.v1.DeleteVersionRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message faas.v1.DeleteVersionRequest.
+ * Use `create(DeleteVersionRequestSchema)` to create a new message.
+ */
+export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 16);
+
+/**
+ * @generated from message faas.v1.DeleteVersionResponse
+ */
+export type DeleteVersionResponse = Message<"faas.v1.DeleteVersionResponse"> & {
+};
+
+/**
+ * Describes the message faas.v1.DeleteVersionResponse.
+ * Use `create(DeleteVersionResponseSchema)` to create a new message.
+ */
+export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 17);
+
+/**
+ * @generated from message faas.v1.PutAliasRequest
+ */
+export type PutAliasRequest = Message<"faas.v1.PutAliasRequest"> & {
+  /**
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+
+  /**
+   * Stubs assigns the timestamps.
+   *
+   * @generated from field: faas.v1.FunctionAlias alias = 2;
+   */
+  alias?: FunctionAlias | undefined;
+};
+
+/**
+ * Describes the message faas.v1.PutAliasRequest.
+ * Use `create(PutAliasRequestSchema)` to create a new message.
+ */
+export const PutAliasRequestSchema: GenMessage<PutAliasRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 18);
+
+/**
+ * @generated from message faas.v1.PutAliasResponse
+ */
+export type PutAliasResponse = Message<"faas.v1.PutAliasResponse"> & {
+  /**
+   * @generated from field: faas.v1.FunctionAlias alias = 1;
+   */
+  alias?: FunctionAlias | undefined;
+
+  /**
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PutAliasResponse.
+ * Use `create(PutAliasResponseSchema)` to create a new message.
+ */
+export const PutAliasResponseSchema: GenMessage<PutAliasResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 19);
+
+/**
+ * @generated from message faas.v1.GetAliasRequest
+ */
+export type GetAliasRequest = Message<"faas.v1.GetAliasRequest"> & {
+  /**
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.GetAliasRequest.
+ * Use `create(GetAliasRequestSchema)` to create a new message.
+ */
+export const GetAliasRequestSchema: GenMessage<GetAliasRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 20);
+
+/**
+ * @generated from message faas.v1.GetAliasResponse
+ */
+export type GetAliasResponse = Message<"faas.v1.GetAliasResponse"> & {
+  /**
+   * @generated from field: faas.v1.FunctionAlias alias = 1;
+   */
+  alias?: FunctionAlias | undefined;
+};
+
+/**
+ * Describes the message faas.v1.GetAliasResponse.
+ * Use `create(GetAliasResponseSchema)` to create a new message.
+ */
+export const GetAliasResponseSchema: GenMessage<GetAliasResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 21);
+
+/**
+ * @generated from message faas.v1.ListAliasesRequest
+ */
+export type ListAliasesRequest = Message<"faas.v1.ListAliasesRequest"> & {
+  /**
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+};
+
+/**
+ * Describes the message faas.v1.ListAliasesRequest.
+ * Use `create(ListAliasesRequestSchema)` to create a new message.
+ */
+export const ListAliasesRequestSchema: GenMessage<ListAliasesRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 22);
+
+/**
+ * @generated from message faas.v1.ListAliasesResponse
+ */
+export type ListAliasesResponse = Message<"faas.v1.ListAliasesResponse"> & {
+  /**
+   * @generated from field: repeated faas.v1.FunctionAlias aliases = 1;
+   */
+  aliases: FunctionAlias[];
+};
+
+/**
+ * Describes the message faas.v1.ListAliasesResponse.
+ * Use `create(ListAliasesResponseSchema)` to create a new message.
+ */
+export const ListAliasesResponseSchema: GenMessage<ListAliasesResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 23);
+
+/**
+ * @generated from message faas.v1.DeleteAliasRequest
+ */
+export type DeleteAliasRequest = Message<"faas.v1.DeleteAliasRequest"> & {
+  /**
+   * @generated from field: string function_name = 1;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.DeleteAliasRequest.
+ * Use `create(DeleteAliasRequestSchema)` to create a new message.
+ */
+export const DeleteAliasRequestSchema: GenMessage<DeleteAliasRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 24);
+
+/**
+ * @generated from message faas.v1.DeleteAliasResponse
+ */
+export type DeleteAliasResponse = Message<"faas.v1.DeleteAliasResponse"> & {
+};
+
+/**
+ * Describes the message faas.v1.DeleteAliasResponse.
+ * Use `create(DeleteAliasResponseSchema)` to create a new message.
+ */
+export const DeleteAliasResponseSchema: GenMessage<DeleteAliasResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 25);
+
+/**
  * A registered custom runtime. Stubs assigns the timestamps.
  *
  * @generated from message faas.v1.RuntimeConfig
@@ -272,7 +562,7 @@ export type RuntimeConfig = Message<"faas.v1.RuntimeConfig"> & {
  * Use `create(RuntimeConfigSchema)` to create a new message.
  */
 export const RuntimeConfigSchema: GenMessage<RuntimeConfig> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 12);
+  messageDesc(file_faas_v1_stubs, 26);
 
 /**
  * @generated from message faas.v1.PutRuntimeRequest
@@ -289,7 +579,7 @@ export type PutRuntimeRequest = Message<"faas.v1.PutRuntimeRequest"> & {
  * Use `create(PutRuntimeRequestSchema)` to create a new message.
  */
 export const PutRuntimeRequestSchema: GenMessage<PutRuntimeRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 13);
+  messageDesc(file_faas_v1_stubs, 27);
 
 /**
  * @generated from message faas.v1.PutRuntimeResponse
@@ -311,7 +601,7 @@ export type PutRuntimeResponse = Message<"faas.v1.PutRuntimeResponse"> & {
  * Use `create(PutRuntimeResponseSchema)` to create a new message.
  */
 export const PutRuntimeResponseSchema: GenMessage<PutRuntimeResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 14);
+  messageDesc(file_faas_v1_stubs, 28);
 
 /**
  * @generated from message faas.v1.GetRuntimeRequest
@@ -328,7 +618,7 @@ export type GetRuntimeRequest = Message<"faas.v1.GetRuntimeRequest"> & {
  * Use `create(GetRuntimeRequestSchema)` to create a new message.
  */
 export const GetRuntimeRequestSchema: GenMessage<GetRuntimeRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 15);
+  messageDesc(file_faas_v1_stubs, 29);
 
 /**
  * @generated from message faas.v1.GetRuntimeResponse
@@ -345,7 +635,7 @@ export type GetRuntimeResponse = Message<"faas.v1.GetRuntimeResponse"> & {
  * Use `create(GetRuntimeResponseSchema)` to create a new message.
  */
 export const GetRuntimeResponseSchema: GenMessage<GetRuntimeResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 16);
+  messageDesc(file_faas_v1_stubs, 30);
 
 /**
  * @generated from message faas.v1.ListRuntimesRequest
@@ -358,7 +648,7 @@ export type ListRuntimesRequest = Message<"faas.v1.ListRuntimesRequest"> & {
  * Use `create(ListRuntimesRequestSchema)` to create a new message.
  */
 export const ListRuntimesRequestSchema: GenMessage<ListRuntimesRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 17);
+  messageDesc(file_faas_v1_stubs, 31);
 
 /**
  * @generated from message faas.v1.ListRuntimesResponse
@@ -375,7 +665,7 @@ export type ListRuntimesResponse = Message<"faas.v1.ListRuntimesResponse"> & {
  * Use `create(ListRuntimesResponseSchema)` to create a new message.
  */
 export const ListRuntimesResponseSchema: GenMessage<ListRuntimesResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 18);
+  messageDesc(file_faas_v1_stubs, 32);
 
 /**
  * The function registry and the content-addressed code store.
@@ -430,12 +720,77 @@ export const Stubs: GenService<{
     output: typeof ListFunctionsResponseSchema;
   },
   /**
+   * Deletes the function with its versions and aliases.
+   *
    * @generated from rpc faas.v1.Stubs.DeleteFunction
    */
   deleteFunction: {
     methodKind: "unary";
     input: typeof DeleteFunctionRequestSchema;
     output: typeof DeleteFunctionResponseSchema;
+  },
+  /**
+   * Publishes $LATEST as the next immutable version; $LATEST unchanged
+   * since a version was published answers that version.
+   *
+   * @generated from rpc faas.v1.Stubs.PublishVersion
+   */
+  publishVersion: {
+    methodKind: "unary";
+    input: typeof PublishVersionRequestSchema;
+    output: typeof PublishVersionResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.ListVersions
+   */
+  listVersions: {
+    methodKind: "unary";
+    input: typeof ListVersionsRequestSchema;
+    output: typeof ListVersionsResponseSchema;
+  },
+  /**
+   * Refused with version_in_use while an alias points at the version.
+   *
+   * @generated from rpc faas.v1.Stubs.DeleteVersion
+   */
+  deleteVersion: {
+    methodKind: "unary";
+    input: typeof DeleteVersionRequestSchema;
+    output: typeof DeleteVersionResponseSchema;
+  },
+  /**
+   * Creates or re-points an alias; its versions must exist.
+   *
+   * @generated from rpc faas.v1.Stubs.PutAlias
+   */
+  putAlias: {
+    methodKind: "unary";
+    input: typeof PutAliasRequestSchema;
+    output: typeof PutAliasResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.GetAlias
+   */
+  getAlias: {
+    methodKind: "unary";
+    input: typeof GetAliasRequestSchema;
+    output: typeof GetAliasResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.ListAliases
+   */
+  listAliases: {
+    methodKind: "unary";
+    input: typeof ListAliasesRequestSchema;
+    output: typeof ListAliasesResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.DeleteAlias
+   */
+  deleteAlias: {
+    methodKind: "unary";
+    input: typeof DeleteAliasRequestSchema;
+    output: typeof DeleteAliasResponseSchema;
   },
   /**
    * Registers (or replaces) a custom runtime: a code bundle holding an
