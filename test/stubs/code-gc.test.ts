@@ -1,7 +1,7 @@
 // Code bundles are collected: stubs (its own process, real Redis) with a
 // short STUBS_CODE_RETENTION deletes bundles nothing references once their
-// last use is older than the retention, keeps the ones functions and
-// custom runtimes reference, and never lets a deploy end up pointing at a
+// last use is older than the retention, keeps the ones functions, their
+// published versions and custom runtimes reference, and never lets a deploy end up pointing at a
 // bundle it deleted, however the two race.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +112,37 @@ describe('code collection', () => {
     await collected(first);
     await collected(third);
     expect(await readable(second)).toBe(true);
+  });
+
+  it("keeps what a published version references after $LATEST moved on, and starts its retention when the version or the function goes", async () => {
+    const [first, second, latest] = [await upload(), await upload(), await upload()];
+    await deploy('versioned', first);
+    expect((await stubs.publishVersion({ name: 'versioned' })).function?.publishedVersion).toBe(1);
+    await deploy('versioned', second);
+    expect((await stubs.publishVersion({ name: 'versioned' })).function?.publishedVersion).toBe(2);
+    await deploy('versioned', latest);
+    // A marker uploaded now and collected later: the sweeps ran past the retention of the two versions' bundles.
+    await collected(await upload());
+    expect(await readable(first)).toBe(true);
+    expect(await readable(second)).toBe(true);
+
+    const usedAt = async (digest: string) => Number(await redis.hget(`${PREFIX}stubs:code:${digest}`, 'usedAtMs'));
+    const redisNow = async () => {
+      const [seconds, micros] = (await redis.time()).map(Number) as [number, number];
+      return seconds * 1000 + Math.floor(micros / 1000);
+    };
+    const versionDeletedAt = await redisNow();
+    await stubs.deleteVersion({ name: 'versioned', version: 1 });
+    expect(await usedAt(first)).toBeGreaterThanOrEqual(versionDeletedAt);
+    await collected(first);
+    expect(await readable(second)).toBe(true);
+
+    const functionDeletedAt = await redisNow();
+    await stubs.deleteFunction({ name: 'versioned' });
+    expect(await usedAt(second)).toBeGreaterThanOrEqual(functionDeletedAt);
+    expect(await usedAt(latest)).toBeGreaterThanOrEqual(functionDeletedAt);
+    await collected(second);
+    await collected(latest);
   });
 
   it('never leaves a deployed function pointing at a collected bundle when deploys race the collector', async () => {

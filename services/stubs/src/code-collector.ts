@@ -1,6 +1,7 @@
 /**
- * Deletes code bundles nothing uses: no function and no custom runtime
- * refers to them, and their last use (code-use.ts) is older than the
+ * Deletes code bundles nothing uses: no function ($LATEST or a published
+ * version) and no custom runtime refers to them, and their last use
+ * (code-use.ts) is older than the
  * retention (STUBS_CODE_RETENTION). A bundle uploaded and never deployed
  * goes after the retention; one a function moved away from, the retention
  * after the move.
@@ -24,27 +25,30 @@ import { LUA_DIGEST_OF, LUA_NOW } from './code-use.js';
 import type { StubsKeys } from './redis-keys.js';
 
 /**
- * ARGV: function names set, function key prefix, runtime names set, runtime
- * key prefix, code key prefix, retention (ms), then candidate digests.
- * Deletes the index entries of the unreferenced candidates whose last use is
- * older than the retention; returns their digests.
+ * ARGV: function names set, function key prefix, function versions key
+ * prefix, runtime names set, runtime key prefix, code key prefix, retention
+ * (ms), then candidate digests. Deletes the index entries of the
+ * unreferenced candidates whose last use is older than the retention;
+ * returns their digests.
  */
 const COLLECT = `${LUA_NOW}
 ${LUA_DIGEST_OF}
 local referenced = {}
-for _, names in ipairs({ { ARGV[1], ARGV[2] }, { ARGV[3], ARGV[4] } }) do
-  for _, name in ipairs(redis.call('SMEMBERS', names[1])) do
-    local json = redis.call('GET', names[2] .. name)
-    local digest = json and digestOf(json)
-    if digest then referenced[digest] = true end
-  end
+local function reference(json)
+  local digest = json and digestOf(json)
+  if digest then referenced[digest] = true end
 end
-local cutoff = now - tonumber(ARGV[6])
+for _, name in ipairs(redis.call('SMEMBERS', ARGV[1])) do
+  reference(redis.call('GET', ARGV[2] .. name))
+  for _, version in ipairs(redis.call('HVALS', ARGV[3] .. name)) do reference(version) end
+end
+for _, name in ipairs(redis.call('SMEMBERS', ARGV[4])) do reference(redis.call('GET', ARGV[5] .. name)) end
+local cutoff = now - tonumber(ARGV[7])
 local collected = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local digest = ARGV[i]
   if not referenced[digest] then
-    local key = ARGV[5] .. digest
+    local key = ARGV[6] .. digest
     local times = redis.call('HMGET', key, 'createdAtMs', 'usedAtMs')
     if times[1] or times[2] then
       if math.max(tonumber(times[1]) or 0, tonumber(times[2]) or 0) < cutoff then
@@ -113,6 +117,7 @@ export class CodeCollector {
           0,
           this.keys.functionNames,
           this.keys.function(''),
+          this.keys.functionVersions(''),
           this.keys.runtimeNames,
           this.keys.runtime(''),
           prefix,

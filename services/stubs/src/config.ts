@@ -10,7 +10,7 @@ export const envSchema = {
   STUBS_CODE_RETENTION: optional(
     '24h',
     (raw) => (parseDuration(raw), raw),
-    'how long a code bundle that no function or custom runtime references (any more, or yet) is kept before it is deleted: 24h, 90m, 30s…',
+    'how long a code bundle that no function, published version or custom runtime references (any more, or yet) is kept before it is deleted: 24h, 90m, 30s…',
   ),
   STUBS_FUNCTION_CACHE_MS: optional(2_000, parse.integer(0, 60_000), 'longest GetFunction answers from memory; writes, also other replicas\', drop an entry at once through the changes channel; 0 reads Redis every time'),
   ...platformVariables,

@@ -32,7 +32,13 @@ redis.call('PUBLISH', ARGV[4], ARGV[3])
 return 1
 `;
 
-/** Deletes KEYS[1] (ARGV[1] the name, ARGV[2] the changes channel, ARGV[3] the code keys' prefix); 0 when there was none. */
+/**
+ * Deletes KEYS[1] (ARGV[1] the name, ARGV[2] the changes channel, ARGV[3]
+ * the code keys' prefix); 0 when there was none. The bundles of $LATEST and
+ * of every published version (KEYS[3], deleted next by the version
+ * registry) are marked used: the collector stops counting the versions once
+ * the name is gone, and their retention starts now.
+ */
 const DELETE = `${LUA_NOW}
 ${LUA_MARK_USED}
 ${LUA_DIGEST_OF}
@@ -40,8 +46,12 @@ local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
-local digest = digestOf(current)
-if digest then markUsed(ARGV[3] .. digest) end
+local function release(json)
+  local digest = digestOf(json)
+  if digest then markUsed(ARGV[3] .. digest) end
+end
+release(current)
+for _, version in ipairs(redis.call('HVALS', KEYS[3])) do release(version) end
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 1
 `;
@@ -145,7 +155,7 @@ export class FunctionRegistry {
   async delete(name: string): Promise<void> {
     assertFunctionName(name);
     const deleted = await this.cache.whileChanging(name, () =>
-      withRedis(() => this.redis.eval(DELETE, 2, this.keys.function(name), this.keys.functionNames, name, this.keys.changes, this.keys.code(''))),
+      withRedis(() => this.redis.eval(DELETE, 3, this.keys.function(name), this.keys.functionNames, this.keys.functionVersions(name), name, this.keys.changes, this.keys.code(''))),
     );
     if (deleted === 0) throw notFound(name);
   }
