@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http, type HttpAnswer } from '../support/http.js';
-import { NOTHING_LEFT, hostLeftovers } from '../support/leftovers.js';
+import { NOTHING_LEFT, emptyFaasParents, hostLeftovers } from '../support/leftovers.js';
 
 const FUNCTIONS = 50;
 const INVOCATIONS = 1000;
@@ -165,5 +165,7 @@ describe('sandbox lifecycle', () => {
     await p.stop();
     platform = undefined;
     expect(hostLeftovers(p.funcletId, p.funcletStateDir, p.runcRoot)).toEqual(NOTHING_LEFT);
+    // Not even the parent every funclet's cgroups go in, unless another funclet on this machine still has its own there.
+    expect(emptyFaasParents()).toEqual([]);
   }, 150_000);
 });

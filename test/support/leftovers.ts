@@ -41,3 +41,14 @@ export function hostLeftovers(funcletId: string, stateDir: string, runcRoot: str
 
 /** What hostLeftovers finds once a funclet has cleaned up after itself. */
 export const NOTHING_LEFT = { containers: [], cgroups: [], mounts: [], namespaces: [], firewall: [], forwardingHolds: [] };
+
+/** The shared `faas` parent cgroups that hold no funclet's cgroups: stopping the last funclet must remove them. */
+export function emptyFaasParents(): string[] {
+  const empty: string[] = [];
+  for (const controller of readdirSync('/sys/fs/cgroup')) {
+    const parent = path.join('/sys/fs/cgroup', controller, 'faas');
+    if (!existsSync(parent)) continue;
+    if (!readdirSync(parent, { withFileTypes: true }).some((entry) => entry.isDirectory())) empty.push(parent);
+  }
+  return empty;
+}

@@ -77,6 +77,16 @@ export function qualifiedTarget(pathName: string, queryQualifier?: string): stri
   return fromQuery;
 }
 
+/** Whether `target` is a function name with an optional qualifier (for checks that must not throw). */
+export function isQualifiedName(target: string): boolean {
+  try {
+    assertQualifiedName(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Checks an invocation's function_name: a function name with an optional qualifier. */
 export function assertQualifiedName(target: string): void {
   if (FUNCTION_NAME.test(target)) return;

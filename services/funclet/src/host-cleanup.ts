@@ -62,6 +62,8 @@ export async function cleanHost(options: HostCleanupOptions): Promise<CleanupRep
 
   const cgroupLeftovers = await options.cgroups.removeTree(`faas/${funcletId}`);
   if (cgroupLeftovers.length > 0) log.warn({ cgroups: cgroupLeftovers }, 'cgroups that could not be removed');
+  // The parent all funclets share goes with the last of them (the kernel keeps it while another's cgroups are in it).
+  await options.cgroups.removeIfEmpty('faas');
 
   const namespaces = await NetnsPool.removeOrphans(funcletId, options.run);
   await options.egress.teardown().catch((error: unknown) => log.warn({ err: error }, 'cannot remove the egress network'));

@@ -60,7 +60,7 @@ describe('functionToJson', () => {
     });
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
-      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false }, version: 3,
+      environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false }, version: 3, qualifier: '$LATEST',
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });
   });

@@ -1,5 +1,5 @@
 import { PlatformError } from '@faas/errors';
-import { CONCURRENCY_PER_SANDBOX, IDLE_TIMEOUT_SECONDS, MAX_CONCURRENCY, RESERVED_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
+import { CONCURRENCY_PER_SANDBOX, IDLE_TIMEOUT_SECONDS, LATEST, MAX_CONCURRENCY, RESERVED_CONCURRENCY, MEMORY_MB, TIMEOUT_SECONDS, TMP_SIZE_MB, type FunctionConfig, type FunctionConfigSchema, type MessageInitShape } from '@faas/protocol';
 
 /** A function as the REST API shows it. */
 export interface FunctionJson {
@@ -21,13 +21,16 @@ export interface FunctionJson {
   readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
   readonly network: { readonly egress: boolean };
+  /** The revision of $LATEST this config is (a published version keeps the one it copied). */
   readonly version: number;
+  /** "$LATEST", or the number of the published version this config is. */
+  readonly qualifier: string;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
 
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
-const READ_ONLY_FIELDS = new Set(['version', 'createdAt', 'updatedAt']);
+const READ_ONLY_FIELDS = new Set(['version', 'qualifier', 'createdAt', 'updatedAt']);
 const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
@@ -46,6 +49,7 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
     version: Number(config.version),
+    qualifier: config.publishedVersion > 0 ? String(config.publishedVersion) : LATEST,
     createdAt: isoOrNull(config.createdAtMs),
     updatedAt: isoOrNull(config.updatedAtMs),
   };
@@ -120,14 +124,14 @@ function optionalEnvironment(object: Record<string, unknown>): Record<string, st
   return environment;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isoOrNull(ms: bigint): string | null {
+export function isoOrNull(ms: bigint): string | null {
   return ms > 0n ? new Date(Number(ms)).toISOString() : null;
 }
 
-function badRequest(message: string): PlatformError {
+export function badRequest(message: string): PlatformError {
   return new PlatformError('bad_request', message);
 }

@@ -4,6 +4,7 @@ import { PlatformError } from '@faas/errors';
 import {
   CallRecordSchema,
   CallStatus,
+  FunctionAliasSchema,
   FunctionConfigSchema,
   InvocationKind,
   InvocationResultSchema,
@@ -15,6 +16,10 @@ import { createLogger } from '@faas/telemetry';
 import { buildServer, type HttpTriggerDeps } from './server.js';
 
 const digest = `sha256:${'b'.repeat(64)}`;
+
+const notPartOfThisTest = async (): Promise<never> => {
+  throw new PlatformError('service_unavailable', 'not part of this test');
+};
 
 function fakes() {
   const functions = new Map<string, FunctionConfig>();
@@ -29,6 +34,7 @@ function fakes() {
       : create(InvocationResultSchema, { callId: invocation.callId, result: body });
   };
   const changed: string[] = [];
+  const aliasesPut: unknown[] = [];
   const publisher = { connected: true, publish: async (invocation: Invocation, options: { callbackUrl: string }) => void published.push({ invocation, ...options }) };
 
   const deps: HttpTriggerDeps = {
@@ -57,6 +63,17 @@ function fakes() {
         if (!functions.delete(name!)) throw new PlatformError('function_not_found', `no function "${name}"`);
         return {} as never;
       },
+      // Versions and aliases: only what reaches stubs is looked at here (test/versions runs them for real).
+      publishVersion: notPartOfThisTest,
+      listVersions: notPartOfThisTest,
+      deleteVersion: notPartOfThisTest,
+      async putAlias(request) {
+        aliasesPut.push(request);
+        return { alias: create(FunctionAliasSchema, request.alias), created: true } as never;
+      },
+      getAlias: notPartOfThisTest,
+      listAliases: notPartOfThisTest,
+      deleteAlias: notPartOfThisTest,
     },
     invoker: {
       async invoke(invocation) {
@@ -78,7 +95,7 @@ function fakes() {
     maxPayloadBytes: 64,
     logger: createLogger('httptrigger-test', 'silent'),
   };
-  return { deps, functions, invocations, published, uploads, publisher, changed, answer: (fn: typeof invokeAnswer) => (invokeAnswer = fn) };
+  return { deps, functions, invocations, published, uploads, publisher, changed, aliasesPut, answer: (fn: typeof invokeAnswer) => (invokeAnswer = fn) };
 }
 
 let app: FastifyInstance;
@@ -233,6 +250,45 @@ describe('event invocations', () => {
     const response = await app.inject({ method: 'POST', url: '/async-function/echo', payload: '{}' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ code: 'service_unavailable' });
+  });
+});
+
+describe('versions and aliases', () => {
+  it('sends a call\'s qualifier, from the path or ?qualifier=, in one canonical form', async () => {
+    await deployEcho();
+    for (const url of ['/function/echo:3', '/function/echo?qualifier=3', '/function/echo:3/sub?qualifier=3']) {
+      expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    }
+    expect((await app.inject({ method: 'POST', url: '/v1/functions/echo:live/invocations', payload: 'x' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/function/echo:$LATEST' })).statusCode).toBe(200);
+    expect(world.invocations.map((invocation) => invocation.functionName)).toEqual(['echo:3', 'echo:3', 'echo:3', 'echo:live', 'echo']);
+  });
+
+  it('refuses a qualifier that is neither $LATEST, a number nor an alias, or that disagrees with the path', async () => {
+    for (const url of ['/function/echo:0', '/function/echo:a.b', '/function/echo:3?qualifier=4', '/function/echo?qualifier=-x']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect([response.statusCode, response.json().code], url).toEqual([400, 'invalid_qualifier']);
+    }
+    expect(world.invocations).toEqual([]);
+  });
+
+  it('takes aliases in Lambda\'s shape and refuses bodies that are not', async () => {
+    const put = await app.inject({ method: 'PUT', url: '/v1/functions/echo/aliases/live', payload: { functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 0.25 } } } });
+    expect(put.statusCode).toBe(201);
+    expect(put.json()).toMatchObject({ name: 'live', functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 0.25 } } });
+    expect(world.aliasesPut).toMatchObject([{ functionName: 'echo', alias: { name: 'live', functionVersion: 1, additionalVersion: 2, additionalWeight: 0.25 } }]);
+    for (const [payload, code] of [
+      [{}, 'bad_request'],
+      [{ functionVersion: 'latest' }, 'bad_request'],
+      [{ functionVersion: '1', extra: true }, 'bad_request'],
+      [{ functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 0.1, '3': 0.1 } } }, 'invalid_alias'],
+      [{ functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 'half' } } }, 'bad_request'],
+      [{ name: 'other', functionVersion: '1' }, 'bad_request'],
+    ] as const) {
+      const response = await app.inject({ method: 'PUT', url: '/v1/functions/echo/aliases/live', payload });
+      expect([response.statusCode >= 400 && response.statusCode < 500, response.json().code], JSON.stringify(payload)).toEqual([true, code]);
+    }
+    expect(world.aliasesPut).toHaveLength(1);
   });
 });
 

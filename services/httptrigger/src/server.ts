@@ -17,9 +17,13 @@ import { RouteTable } from './route-table.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { versionRoutes } from './routes/versions.js';
 
 export interface HttpTriggerDeps {
-  readonly stubs: Pick<Clients['stubs'], 'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction'> &
+  readonly stubs: Pick<
+    Clients['stubs'],
+    'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction' | 'publishVersion' | 'listVersions' | 'deleteVersion' | 'putAlias' | 'getAlias' | 'listAliases' | 'deleteAlias'
+  > &
     Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'>;
@@ -48,6 +52,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
+  versionRoutes(app, deps);
   logRoutes(app, deps);
   invocationRoutes(app, deps);
   return app;

@@ -1,4 +1,4 @@
-import { AsyncInvocationSchema, CALL_ID, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, FUNCTION_NAME, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, fromBinary, type Invocation } from '@faas/protocol';
+import { AsyncInvocationSchema, CALL_ID, ENVELOPE_ASYNC_INVOCATION, ENVELOPE_HEADER, INVOCATION_SUBJECT_PREFIX, InvocationKind, InvocationSchema, create, fromBinary, isQualifiedName, type Invocation } from '@faas/protocol';
 
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
@@ -38,8 +38,9 @@ export function decodeMessage(message: RawMessage): DecodeResult {
   const knownCallId = CALL_ID.test(fallbackCallId) ? fallbackCallId : undefined;
 
   const functionName = message.subject.startsWith(INVOCATION_SUBJECT_PREFIX) ? message.subject.slice(INVOCATION_SUBJECT_PREFIX.length) : '';
-  if (!FUNCTION_NAME.test(functionName)) {
-    return { ok: false, reason: `subject "${message.subject}" does not name a function (faas.invoke.<name>)`, callId: knownCallId };
+  // faas.invoke.<name> for $LATEST, faas.invoke.<name>:<version or alias> for the others.
+  if (!isQualifiedName(functionName)) {
+    return { ok: false, reason: `subject "${message.subject}" does not name a function (faas.invoke.<name>[:<qualifier>])`, callId: knownCallId };
   }
 
   const envelope = message.header(ENVELOPE_HEADER);

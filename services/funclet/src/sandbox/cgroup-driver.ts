@@ -27,6 +27,8 @@ export interface CgroupDriver {
   remove(path: string): Promise<boolean>;
   /** Removes a whole subtree (e.g. faas/<funcletId>) deepest first; returns what survived. */
   removeTree(relativePath: string, options?: { keepTop?: boolean }): Promise<string[]>;
+  /** Removes a cgroup that holds no other cgroup and no process; leaves it (and says false) otherwise. */
+  removeIfEmpty(relativePath: string): Promise<boolean>;
 }
 
 /** v2 when the root is the unified hierarchy (it then lists its controllers). */

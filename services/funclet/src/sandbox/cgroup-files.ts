@@ -49,6 +49,16 @@ export async function subtreeDeepestFirst(dir: string): Promise<string[]> {
   return result;
 }
 
+/** rmdir of a cgroup only when nothing is in it: the kernel refuses (EBUSY) one with children or processes. */
+export async function removeEmptyCgroupDir(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 /**
  * rmdir of a cgroup, killing whatever still runs inside: by then it belongs
  * to a sandbox nobody owns any more.

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CgroupDriver } from './cgroup-driver.js';
-import { isRealDirectory, parseKeyValues, readText, removeCgroupDir, subtreeDeepestFirst, writeText } from './cgroup-files.js';
+import { isRealDirectory, parseKeyValues, readText, removeCgroupDir, removeEmptyCgroupDir, subtreeDeepestFirst, writeText } from './cgroup-files.js';
 
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
@@ -77,6 +77,14 @@ export class CgroupV1Driver implements CgroupDriver {
       }
     }
     return leftovers;
+  }
+
+  async removeIfEmpty(relativePath: string): Promise<boolean> {
+    let removed = true;
+    for (const hierarchy of await this.hierarchies()) {
+      if (!(await removeEmptyCgroupDir(join(this.root, hierarchy, relativePath)))) removed = false;
+    }
+    return removed;
   }
 
   private async hierarchies(): Promise<string[]> {

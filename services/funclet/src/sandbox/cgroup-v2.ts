@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { sharesToWeight, type CgroupDriver } from './cgroup-driver.js';
-import { isRealDirectory, parseKeyValues, readText, removeCgroupDir, subtreeDeepestFirst, writeText } from './cgroup-files.js';
+import { isRealDirectory, parseKeyValues, readText, removeCgroupDir, removeEmptyCgroupDir, subtreeDeepestFirst, writeText } from './cgroup-files.js';
 
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
@@ -52,5 +52,9 @@ export class CgroupV2Driver implements CgroupDriver {
       if (!(await removeCgroupDir(dir))) leftovers.push(dir);
     }
     return leftovers;
+  }
+
+  async removeIfEmpty(relativePath: string): Promise<boolean> {
+    return removeEmptyCgroupDir(join(this.root, relativePath));
   }
 }

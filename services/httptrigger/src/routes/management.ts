@@ -36,8 +36,9 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
   });
 
-  app.get<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
-    const { function: found } = await stubs.getFunction({ name: request.params.name });
+  app.get<{ Params: Params; Querystring: { qualifier?: string } }>('/v1/functions/:name', async (request, reply) => {
+    // ?qualifier= shows a published version (or an alias's version) instead of $LATEST.
+    const { function: found } = await stubs.getFunction({ name: request.params.name, qualifier: request.query.qualifier ?? '' });
     if (!found) throw new PlatformError('function_not_found', `no function "${request.params.name}"`);
     return reply.type(JSON_TYPE).send(functionToJson(found));
   });
@@ -79,7 +80,7 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
 }
 
 /** A management request's JSON body (a function or runtime definition), parsed or refused with a code. */
-async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime'): Promise<unknown> {
+export async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime' | 'alias'): Promise<unknown> {
   const contentType = request.headers['content-type'];
   if (contentType !== undefined && !/json/i.test(contentType)) {
     throw new PlatformError('unsupported_media_type', `send the ${what} as application/json`);
