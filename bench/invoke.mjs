@@ -5,7 +5,7 @@
 //
 //   npm run bench:invoke                      (builds first; needs root, like the platform)
 //   node bench/invoke.mjs [--rounds 3] [--seconds 5] [--connections 32]
-//                         [--modes direct,controller] [--soak-seconds 60]
+//                         [--modes direct,controller,direct@3x2] [--soak-seconds 60]
 //                         [--cold-starts 20] [--config '{"concurrencyPerSandbox":64,"memoryMb":2048}']
 //
 // For each data path (FAAS_DATA_PATH) it starts a platform of its own (own
@@ -14,7 +14,9 @@
 // gRPC: req/s at --connections, p50/p99 at one connection, the ratio to the
 // direct server, the added p50, CPU µs per call of each process (from
 // /proc), errors and non-2xx answers; then each service's RSS around a
-// --soak-seconds run, and pool cold starts.
+// --soak-seconds run, and pool cold starts. A mode `<path>@<F>x<C>` runs
+// the same on F funclets and C controllers (one host, each funclet on its own
+// loopback address), and the summary compares it with `<path>` on one of each.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -33,7 +35,7 @@ const { values: options } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
-    modes: { type: 'string', default: 'direct,controller' },
+    modes: { type: 'string', default: 'direct,controller,direct@3x2' },
     'soak-seconds': { type: 'string', default: '60' },
     'cold-starts': { type: 'string', default: '20' },
     // Like the direct server (and OpenFaaS's defaults), the function may use the whole machine:
@@ -51,7 +53,8 @@ const SOAK_SECONDS = Number(options['soak-seconds']);
 const COLD_STARTS = Number(options['cold-starts']);
 const MODES = options.modes.split(',').filter(Boolean);
 const FUNCTION_CONFIG = JSON.parse(options.config);
-const TARGETS = { throughputRatio: 0.25, addedP50Ms: 0.4, cpuMicrosPerCall: 150, coldStartP50Ms: 10 };
+// clusterThroughputRatio: no loss beyond the noise of a shared machine (a few percent).
+const TARGETS = { throughputRatio: 0.25, addedP50Ms: 0.4, cpuMicrosPerCall: 150, coldStartP50Ms: 10, clusterThroughputRatio: 0.95 };
 const SERVICES = ['httptrigger', 'controller', 'funclet', 'queue-worker', 'stubs'];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -115,13 +118,24 @@ function grpcLoad(address, connections, seconds) {
 
 /** Host pids of the sandboxes serving `noop`: their runtime agents. */
 async function agentPids(platform) {
-  const funclet = createClient(Funclet, platform.addresses.funclet, { peerName: 'funclet' });
-  try {
-    const { sandboxes } = await funclet.listSandboxes({});
-    return sandboxes.filter((sandbox) => sandbox.functionName === 'noop').map((sandbox) => sandbox.pid);
-  } finally {
-    funclet.close();
+  const pids = [];
+  for (const { address } of platform.replicas('funclet')) {
+    const funclet = createClient(Funclet, address, { peerName: 'funclet' });
+    try {
+      const { sandboxes } = await funclet.listSandboxes({});
+      pids.push(...sandboxes.filter((sandbox) => sandbox.functionName === 'noop').map((sandbox) => sandbox.pid));
+    } finally {
+      funclet.close();
+    }
   }
+  return pids;
+}
+
+/** `direct`, or `direct@3x2`: the data path, and how many funclets and controllers. */
+function parseMode(mode) {
+  const match = /^([a-z]+)(?:@(\d+)x(\d+))?$/.exec(mode);
+  if (!match) throw new Error(`a mode is <data path>[@<funclets>x<controllers>], got ${JSON.stringify(mode)}`);
+  return { dataPath: match[1], funclets: Number(match[2] ?? 1), controllers: Number(match[3] ?? 1) };
 }
 
 /** One load shape against one target: throughput at CONNECTIONS, then latency at 1; CPU per call of every process. */
@@ -171,8 +185,11 @@ async function benchMode(mode, direct) {
   out(`\n## data path: ${mode}${options.tracing ? ', every call traced and exported' : ''}`);
   const sink = options.tracing ? await startTraceSink() : undefined;
   const tracing = sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' } : {};
+  const { dataPath, funclets, controllers } = parseMode(mode);
   const platform = await startPlatform({
-    env: { FAAS_DATA_PATH: mode, ...tracing },
+    funclets,
+    controllers,
+    env: { FAAS_DATA_PATH: dataPath, ...tracing },
     onLine: options.verbose ? (source, line) => process.stderr.write(`[${source}] ${line}\n`) : undefined,
   });
   try {
@@ -194,7 +211,8 @@ async function benchMode(mode, direct) {
     }
     // Sandboxes come and go with the load: their pids are read again before each measurement.
     const pidsNow = async () => ({
-      ...Object.fromEntries(SERVICES.map((name) => [name, [platform.services[name].process.child.pid]])),
+      // Every replica's CPU counts as its service's.
+      ...Object.fromEntries(SERVICES.map((name) => [name, platform.replicas(name).map((replica) => replica.process.child.pid)])),
       'agent (sandbox)': await agentPids(platform),
       'direct server': [direct.pid],
     });
@@ -284,7 +302,17 @@ try {
   await runWrk(direct.url, { connections: CONNECTIONS, seconds: 1, method: 'POST', body: PAYLOAD });
   await send(direct.url, { method: 'POST', body: PAYLOAD });
   out(`# bench:invoke — ${ROUNDS} rounds of ${SECONDS} s per measurement, ${CONNECTIONS} connections; function config ${JSON.stringify(FUNCTION_CONFIG)}`);
-  for (const mode of MODES) await benchMode(mode, direct);
+  const reports = new Map();
+  for (const mode of MODES) reports.set(mode, await benchMode(mode, direct));
+  // Many funclets and controllers against one of each, same data path, same run.
+  for (const [mode, report] of reports) {
+    const { dataPath, funclets, controllers } = parseMode(mode);
+    const single = reports.get(dataPath);
+    if ((funclets === 1 && controllers === 1) || !single) continue;
+    const ratio = report['/function/noop'].rps / single['/function/noop'].rps;
+    out(`\n${mode} against ${dataPath} (1 funclet, 1 controller): /function/noop ${report['/function/noop'].rps.toFixed(0)} / ${single['/function/noop'].rps.toFixed(0)} req/s = ${ratio.toFixed(3)}`);
+    out(`  ${verdictAtLeast(ratio, TARGETS.clusterThroughputRatio, `/function throughput on ${funclets} funclets and ${controllers} controllers as a share of one of each`)}`);
+  }
 } finally {
   direct.stop();
   closeClient();

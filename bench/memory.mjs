@@ -280,9 +280,11 @@ async function main() {
 
   const { startPlatform } = await import('@faas/launcher');
   // A pool that grows with demand would add sandboxes of its own between the
-  // two readings; hold it at its base size so the growth is the functions'.
+  // two readings; a budget of exactly its base size for each of the four
+  // pooled runtimes (nodejs, python3, exec, http) holds it there, so the
+  // growth is the functions'.
   const platform = await startPlatform({
-    serviceEnv: { funclet: { FUNCLET_POOL_SIZE: String(POOL_SIZE), FUNCLET_POOL_MAX: String(POOL_SIZE) } },
+    serviceEnv: { funclet: { FUNCLET_POOL_SIZE: String(POOL_SIZE), FUNCLET_POOL_MEMORY_MB: String(POOL_SIZE * 4 * 64) } },
     onLine: (source, line) => options.verbose && process.stderr.write(`[${source}] ${line}\n`),
   });
   let before;
@@ -323,7 +325,7 @@ async function main() {
   out(`sandboxes (cgroup accounting: ${after.cgroupKind}; ${options.functions} functions invoked once, ${failures} failed)`);
   out(`  before: ${before.sandboxes} sandboxes, ${before.processes} processes, PSS ${f1(mb(before.pss))} MB, USS ${f1(mb(before.uss))} MB, cgroup usage ${f1(mb(before.cgroupUsage))} MB`);
   out(`  after:  ${after.sandboxes} sandboxes, ${after.processes} processes, PSS ${f1(mb(after.pss))} MB, USS ${f1(mb(after.uss))} MB, cgroup usage ${f1(mb(after.cgroupUsage))} MB`);
-  out(`  sandboxes added: ${grown} (expected ${options.functions}; the pool, if any, held at ${POOL_SIZE} per runtime by FUNCLET_POOL_SIZE=FUNCLET_POOL_MAX=${POOL_SIZE})`);
+  out(`  sandboxes added: ${grown} (expected ${options.functions}; the pool, if any, held at ${POOL_SIZE} per runtime by FUNCLET_POOL_SIZE=${POOL_SIZE} and a budget of that many a runtime)`);
   out(`  marginal per idle warm sandbox: PSS ${f1(pssEach)} MB, USS ${f1(perSandbox('uss'))} MB, RSS ${f1(perSandbox('rss'))} MB, cgroup usage ${f1(cgroupEach)} MB`);
   out(`  ratio sandbox PSS / idle node PSS: ${(pssEach / plain.pssMb).toFixed(2)}x (same cgroup limit: ${(pssEach / plainLimited.pssMb).toFixed(2)}x); / idle http server PSS: ${(pssEach / httpServer.pssMb).toFixed(2)}x (same limit: ${(pssEach / httpLimited.pssMb).toFixed(2)}x)`);
   out();

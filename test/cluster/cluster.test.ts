@@ -117,7 +117,7 @@ describe.skipIf(!canMakeHostNetwork())('three funclets on three "hosts", two con
       controllers: 2,
       funcletNamespaces: true,
       // Small pools: three funclets boot theirs on two cores.
-      serviceEnv: { funclet: { FUNCLET_POOL_SIZE: '1', FUNCLET_POOL_MAX: '2', FUNCLET_MEMORY_MB: '3072' } },
+      serviceEnv: { funclet: { FUNCLET_POOL_SIZE: '1', FUNCLET_POOL_MEMORY_MB: '128', FUNCLET_MEMORY_MB: '3072' } },
     });
     await deploy('limited', { maxConcurrency: LIMIT });
     await deploy('work', { maxConcurrency: 100 });

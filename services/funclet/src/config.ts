@@ -52,8 +52,8 @@ export const envSchema = {
   FUNCLET_ORPHAN_TTL_MS: optional(30_000, parse.integer(1_000, 3_600_000), 'an idle sandbox no controller has claimed for this long (its controller went away) is destroyed'),
   FUNCLET_POOL_SIZE: optional(2, parse.integer(0, MAX_POOL_SIZE), 'generic sandboxes kept ready per runtime (0 disables the pool)'),
   FUNCLET_POOL_SIZES: optional<Readonly<Record<string, number>>>({}, parsePoolSizes, 'per-runtime overrides of FUNCLET_POOL_SIZE, e.g. "nodejs=100,python3=0"'),
-  FUNCLET_POOL_MAX: optional(8, parse.integer(0, MAX_POOL_SIZE), 'most generic sandboxes per runtime when the pool grows with demand (never below its size)'),
-  FUNCLET_POOL_MEMORY_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
+  FUNCLET_POOL_MEMORY_MB: optional(0, parse.integer(0, 16 * 1024 * 1024), 'memory (MiB) the waiting generic sandboxes together may hold; a runtime\'s pool grows by one for each cold start that found it empty, until they fill it; 0: a quarter of FUNCLET_MEMORY_MB'),
+  FUNCLET_POOL_SANDBOX_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
   FUNCLET_NETNS_SPARE: optional(4, parse.integer(0, 256), 'network namespaces kept prepared beyond those the pool uses'),
   FUNCLET_CODE_CACHE_MB: optional(2048, parse.integer(1, 16 * 1024 * 1024), 'most MiB of unpacked code kept on disk; least recently used bundles no sandbox holds are evicted'),
   NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, where function logs go (stream FAAS_LOGS); not needed to start'),
@@ -62,6 +62,11 @@ export const envSchema = {
 };
 
 export type FuncletConfig = ConfigOf<typeof envSchema>;
+
+/** The pool's memory budget: FUNCLET_POOL_MEMORY_MB, or a quarter of what the sandboxes may use. */
+export function poolBudgetMb(config: Pick<FuncletConfig, 'FUNCLET_POOL_MEMORY_MB' | 'FUNCLET_MEMORY_MB'>): number {
+  return config.FUNCLET_POOL_MEMORY_MB || Math.floor(config.FUNCLET_MEMORY_MB / 4);
+}
 
 /** Reads the environment, or exits naming every bad variable. */
 export function loadFuncletConfig(): FuncletConfig {

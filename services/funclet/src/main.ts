@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Controller, Funclet, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { CodeCache } from './code-cache.js';
-import { loadFuncletConfig } from './config.js';
+import { loadFuncletConfig, poolBudgetMb } from './config.js';
 import { cleanHost } from './host-cleanup.js';
 import { ControllerAttachment } from './controller-attachment.js';
 import { detectCgroupDriver } from './sandbox/cgroup-driver.js';
@@ -123,7 +123,7 @@ const manager = new SandboxManager({
   netns,
   run: runHostCommand,
   mounter,
-  pool: { size: config.FUNCLET_POOL_SIZE, sizes: config.FUNCLET_POOL_SIZES, max: config.FUNCLET_POOL_MAX, memoryMb: config.FUNCLET_POOL_MEMORY_MB },
+  pool: { size: config.FUNCLET_POOL_SIZE, sizes: config.FUNCLET_POOL_SIZES, budgetMb: poolBudgetMb(config), memoryMb: config.FUNCLET_POOL_SANDBOX_MB },
   log: logger,
   logSink,
 });

@@ -12,6 +12,8 @@ export interface MemoryBudgetOptions {
   readonly totalMb: number;
   /** What one waiting pool sandbox holds. */
   readonly poolSandboxMb: number;
+  /** Most memory all waiting pool sandboxes together may hold (default: no bound but the total). */
+  readonly poolBudgetMb?: number;
   /** Drops this many waiting pool sandboxes (they give their memory back through `unreservePoolSandbox`). */
   readonly reclaimPool: (count: number) => void;
 }
@@ -58,6 +60,7 @@ export class MemoryBudget {
   /** A pool sandbox's reservation; false when it does not fit. */
   reservePoolSandbox(): boolean {
     if (this.functionMb + this.poolMb + this.options.poolSandboxMb > this.options.totalMb) return false;
+    if (this.poolMb + this.options.poolSandboxMb > (this.options.poolBudgetMb ?? Infinity)) return false;
     this.poolMb += this.options.poolSandboxMb;
     return true;
   }

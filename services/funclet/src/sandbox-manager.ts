@@ -85,8 +85,11 @@ export interface SandboxSummary {
 export interface PoolSettings {
   /** Generic sandboxes kept ready per pooled runtime; 0 disables the pool. */
   readonly size: number;
-  /** Upper bound when the pool grows with demand. */
-  readonly max: number;
+  /**
+   * Memory all waiting pool sandboxes together may hold: a runtime's pool
+   * grows with its misses until the pools fill it.
+   */
+  readonly budgetMb: number;
   /** Memory a waiting pool sandbox is given and holds in the budget. */
   readonly memoryMb: number;
   /** Per-runtime sizes overriding `size` (e.g. a host that runs mostly nodejs). */
@@ -154,6 +157,7 @@ export class SandboxManager {
       funcletId: options.funcletId,
       totalMb: options.memoryMbTotal,
       poolSandboxMb: options.pool.memoryMb,
+      poolBudgetMb: options.pool.budgetMb,
       reclaimPool: (count) => this.pool.reclaim(count),
     });
     this.mounter = options.mounter ?? commandMounter(options.run);
@@ -161,7 +165,8 @@ export class SandboxManager {
     this.pool = new SandboxPool<Sandbox>({
       runtimes: SUPPORTED_RUNTIMES,
       baseSize: options.pool.size,
-      maxSize: options.pool.max,
+      // Any one runtime may grow to the whole budget when its cold starts are the ones that miss.
+      maxSize: Math.floor(options.pool.budgetMb / options.pool.memoryMb),
       sizes: options.pool.sizes,
       slots: this.bootSlots,
       refillDelayMs: POOL_REFILL_DELAY_MS,
