@@ -162,6 +162,16 @@ describe('SandboxPool', () => {
     await pool.close();
   });
 
+  it('stops refilling when the budget is full while boot slots are free, instead of retrying without end', async () => {
+    // A slot given back because the reservation failed calls the pool again: it must not loop on the same refusal.
+    const { pool } = fakePool({ baseSize: 2, budget: 3, slots: new BootSlots(2) });
+    pool.start();
+    await until(() => pool.readyCount('nodejs') + pool.readyCount('python3') === 3);
+    await settle();
+    expect(pool.readyCount('nodejs') + pool.readyCount('python3')).toBe(3);
+    await pool.close();
+  });
+
   it('is off with size 0', async () => {
     const { pool, booted } = fakePool({ baseSize: 0 });
     pool.start();

@@ -71,6 +71,8 @@ export class SandboxPool<T extends PoolMember> {
   private timer?: NodeJS.Timeout;
   private refillTimer?: NodeJS.Timeout;
   private deferredSinceMs?: number;
+  /** Inside refill(): a slot it gives back calls it again through onRelease, which must not recurse. */
+  private refilling = false;
   private closed = false;
   private readonly boots = new Set<Promise<void>>();
   private bootsInFlight = 0;
@@ -197,6 +199,20 @@ export class SandboxPool<T extends PoolMember> {
    * slot).
    */
   private refill(): void {
+    if (this.refilling) return;
+    this.refilling = true;
+    try {
+      this.refillNow();
+    } finally {
+      this.refilling = false;
+    }
+  }
+
+  /**
+   * A reservation refused (the budget is full) ends the pass with the slot
+   * given back; the periodic tick tries again once memory may have come free.
+   */
+  private refillNow(): void {
     if (this.options.deferRefill?.() && !this.closed) {
       this.deferredSinceMs ??= this.now();
       if (this.now() - this.deferredSinceMs < MAX_REFILL_DEFERRAL_MS) {
