@@ -55,11 +55,11 @@ WORKDIR /app/services/httptrigger
 
 # The funclet runs the sandboxes: runc runs them; ip and iptables build their
 # network namespaces and egress; python3 is the python3 runtime and the
-# funclet's mount helper. They are installed before the application is
+# funclet's mount helper; tini is every sandbox's PID 1. They are installed before the application is
 # copied in, so that a code change does not install them again.
 FROM ${NODE_IMAGE} AS funclet
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends runc iproute2 iptables python3 >/dev/null \
+ && apt-get install -y -qq --no-install-recommends runc iproute2 iptables python3 tini >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=dependencies /dependencies/ /app/
 COPY --from=build /app/ /app/

@@ -9,7 +9,7 @@ import { Controller, InvocationKind, createClient } from '@faas/protocol';
 import { startPlatform, type Platform } from '@faas/launcher';
 import { tarGzBundle, zipBundle } from '../support/bundles.js';
 import { eventually, http } from '../support/http.js';
-import { hostLeftovers } from '../support/leftovers.js';
+import { NOTHING_LEFT, hostLeftovers } from '../support/leftovers.js';
 
 // One handler that can do everything the tests need, chosen by the event.
 const PROBE_FUNCTION = `
@@ -357,11 +357,6 @@ describe('shutdown', () => {
     const before = hostLeftovers(platform.funcletId, platform.funcletStateDir, platform.runcRoot);
     expect(before.containers.length).toBeGreaterThan(0); // the tests above left warm sandboxes
     await platform.stop();
-    expect(hostLeftovers(platform.funcletId, platform.funcletStateDir, platform.runcRoot)).toEqual({
-      containers: [],
-      cgroups: [],
-      mounts: [],
-      namespaces: [],
-    });
+    expect(hostLeftovers(platform.funcletId, platform.funcletStateDir, platform.runcRoot)).toEqual(NOTHING_LEFT);
   });
 });

@@ -29,7 +29,7 @@ import {
 import { REPO_ROOT, startService, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually } from '../support/http.js';
-import { hostLeftovers } from '../support/leftovers.js';
+import { NOTHING_LEFT, hostLeftovers } from '../support/leftovers.js';
 import { platformError } from '../support/errors.js';
 import { noPlacedCalls } from '../support/fake-streams.js';
 
@@ -114,6 +114,40 @@ const bundle = zipBundle({
 });
 const digest = `sha256:${createHash('sha256').update(bundle).digest('hex')}`;
 
+// A custom runtime and a function on it: the fake stubs serves these two
+// only when both are asked for at once (see the rendezvous below).
+const runtimeBundle = zipBundle({
+  bootstrap: `#!/usr/bin/node
+// Answers every invocation with the task root's greeting and the event.
+const base = 'http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtime/invocation';
+const greeting = require('node:fs').readFileSync(process.env.LAMBDA_TASK_ROOT + '/' + process.env._HANDLER, 'utf8');
+async function serve() {
+  const next = await fetch(base + '/next');
+  const requestId = next.headers.get('lambda-runtime-aws-request-id');
+  const body = JSON.stringify({ greeting, event: await next.json(), runtimeDir: process.env.LAMBDA_RUNTIME_DIR });
+  await fetch(base + '/' + requestId + '/response', { method: 'POST', body });
+  return serve();
+}
+serve();
+`,
+  'runtime.json': '{"name": "greeter", "description": "greets"}',
+});
+const customCode = zipBundle({ 'greeting.txt': 'hello from a pooled custom runtime' });
+const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const servedBundles = new Map([digest, digestOf(runtimeBundle), digestOf(customCode)].map((d, i) => [d, [bundle, runtimeBundle, customCode][i]!]));
+/** Digests asked for so far, among those that must be asked for at once. */
+const rendezvous = new Set<string>();
+const TOGETHER = new Set([digestOf(runtimeBundle), digestOf(customCode)]);
+
+/** Holds a fetch of one of the custom function's two bundles until the other is asked for too. */
+async function arriveTogether(requested: string): Promise<void> {
+  rendezvous.add(requested);
+  for (let waited = 0; [...TOGETHER].some((d) => !rendezvous.has(d)); waited += 20) {
+    if (waited > 5_000) throw new PlatformError('service_unavailable', `${requested} was asked for alone: the other bundle was not fetched at the same time`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 type FunctionInit = MessageInitShape<typeof FunctionConfigSchema>;
 const fn = (overrides: FunctionInit = {}): FunctionInit => ({
   name: 'probe-fn',
@@ -151,6 +185,12 @@ const logLines = (from = 0): Array<Record<string, unknown>> =>
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 const readyLine = (sandboxId: string) => logLines().find((line) => line.msg === 'sandbox ready' && line.sandbox === sandboxId);
+/** Pool sandboxes of `runtime` booted and not yet taken by a function, as the funclet's log tells. */
+function waitingInPool(runtime: string): number {
+  const lines = logLines();
+  const taken = new Set(lines.filter((line) => line.msg === 'sandbox ready').map((line) => line.sandbox));
+  return lines.filter((line) => line.msg === 'pool sandbox ready' && line.runtime === runtime && !taken.has(line.sandbox)).length;
+}
 
 const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
 const unimplemented = async (): Promise<never> => {
@@ -202,8 +242,10 @@ beforeAll(async () => {
   addService(fakeServer, Stubs, {
     async *getCode(request) {
       getCodeCalls += 1;
-      if (request.digest !== digest) throw new PlatformError('code_not_found');
-      for (let offset = 0; offset < bundle.length; offset += 1000) yield { chunk: bundle.subarray(offset, offset + 1000) };
+      const served = servedBundles.get(request.digest);
+      if (!served) throw new PlatformError('code_not_found');
+      if (TOGETHER.has(request.digest)) await arriveTogether(request.digest);
+      for (let offset = 0; offset < served.length; offset += 1000) yield { chunk: served.subarray(offset, offset + 1000) };
     },
     putCode: unimplemented,
     putFunction: unimplemented,
@@ -352,7 +394,8 @@ describe('funclet', () => {
       writeRoot: 'EROFS',
       writeCode: 'EROFS',
       writeTmp: 'ok',
-      shadow: 'EACCES',
+      // Not even there: the sandbox's /etc is its own.
+      shadow: 'ENOENT',
     });
     const listed = (await client.listSandboxes({})).sandboxes.find((s) => s.sandboxId === sandboxId);
     expect(listed).toMatchObject({ functionName: 'probe-fn', functionVersion: 3n, memoryMb: 192, cgroupPath: `/faas/${funcletId}/${sandboxId}` });
@@ -441,7 +484,8 @@ describe('funclet', () => {
   });
 
   it('cold-starts from the pool: the function\'s code only, its own limits, in a few ms', async () => {
-    await eventually(async () => (logLines().filter((line) => line.msg === 'pool sandbox ready' && line.runtime === 'nodejs').length >= 2 ? true : undefined), 15_000, 'a warm pool');
+    // The tests before took pool sandboxes; one must be waiting again.
+    await eventually(async () => (waitingInPool('nodejs') > 0 ? true : undefined), 15_000, 'a warm pool');
     const started = performance.now();
     const sandboxId = await createSandbox({ name: 'pooled-fn', handler: 'whoami.handler', memoryMb: 192, environment: {} });
     const createMs = performance.now() - started;
@@ -457,6 +501,18 @@ describe('funclet', () => {
     expect(Number(readFileSync(path.join(memoryDir, 'memory.memsw.limit_in_bytes'), 'utf8'))).toBe(192 * 1024 * 1024);
     console.log(`pool cold start: CreateSandbox ${createMs.toFixed(1)} ms over gRPC; funclet ${JSON.stringify({ readyMs: ready.readyMs, mountMs: ready.mountMs, limitsMs: ready.limitsMs, loadMs: ready.loadMs })}`);
     expect(Number(ready.readyMs)).toBeLessThan(100);
+    await client.destroySandbox({ sandboxId });
+  });
+
+  it('pools custom runtime sandboxes, and fetches a custom function\'s code and runtime bundle at once', async () => {
+    await eventually(async () => (waitingInPool('custom') > 0 ? true : undefined), 15_000, 'a pooled custom sandbox');
+    const sandboxId = await createSandbox({ runtime: 'custom:greeter', handler: 'greeting.txt', codeDigest: digestOf(customCode), runtimeCodeDigest: digestOf(runtimeBundle) });
+    expect(await eventually(async () => readyLine(sandboxId), 5000, 'the sandbox ready line')).toMatchObject({ fromPool: true, runtime: 'custom:greeter' });
+    expect(json((await invokeEvent(sandboxId, { who: 'me' })).result!.result)).toEqual({
+      greeting: 'hello from a pooled custom runtime',
+      event: { who: 'me' },
+      runtimeDir: '/opt/runtime',
+    });
     await client.destroySandbox({ sandboxId });
   });
 
@@ -551,7 +607,10 @@ describe('funclet', () => {
   it('recycles an idle sandbox whose agent stopped answering', async () => {
     const sandboxId = await createSandbox();
     const { sandboxes } = await client.listSandboxes({});
-    const pid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    const initPid = sandboxes.find((sandbox) => sandbox.sandboxId === sandboxId)!.pid;
+    // The listed pid is the sandbox's PID 1 (tini); the agent is its only child.
+    const pid = Number(readFileSync(`/proc/${initPid}/task/${initPid}/children`, 'utf8').trim());
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('node-agent.js');
     process.kill(pid, 'SIGSTOP');
     try {
       await eventually(
@@ -599,7 +658,7 @@ describe('funclet', () => {
     expect(hostLeftovers(funcletId, stateDir, runcRoot).containers.length).toBeGreaterThanOrEqual(2);
     const exit = await funclet.process.stop('SIGTERM', 15_000);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual(NOTHING_LEFT);
     for (const controller of ['memory', 'pids', 'cpu']) expect(existsSync(path.join('/sys/fs/cgroup', controller, 'faas', funcletId))).toBe(false);
     // The egress network went too: bridge, firewall chains and NAT.
     const bridge = `fb${createHash('sha256').update(funcletId).digest('hex').slice(0, 10)}`;
@@ -636,6 +695,6 @@ describe('funclet', () => {
     expect(json((await invokeEvent(fresh, {})).result!.result).count).toBe(1);
     // Its own clean shutdown then leaves nothing at all.
     expect(await funclet.process.stop('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
-    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    expect(hostLeftovers(funcletId, stateDir, runcRoot)).toEqual(NOTHING_LEFT);
   });
 });

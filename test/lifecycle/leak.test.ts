@@ -1,8 +1,9 @@
 // Lifecycle under load: 1,000 invocations across 50 functions (some throwing,
-// some timing out so sandboxes are killed and replaced), a funclet killed
-// with SIGKILL and one restarted normally, and afterwards nothing of the
-// funclet's left on the host: no runc containers, cgroups, network
-// namespaces or mounts.
+// some timing out so sandboxes are killed and replaced, some with egress), a
+// funclet killed with SIGKILL and one restarted normally, and afterwards
+// nothing of the funclet's left on the host: no runc containers, cgroups,
+// network namespaces, mounts, firewall rules, egress bridge or hold on the
+// host's IP forwarding.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,13 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http, type HttpAnswer } from '../support/http.js';
-import { emptyFaasParents, hostLeftovers } from '../support/leftovers.js';
+import { NOTHING_LEFT, emptyFaasParents, hostLeftovers } from '../support/leftovers.js';
 
 const FUNCTIONS = 50;
 const INVOCATIONS = 1000;
 const IN_FLIGHT = 12;
 /** Functions 0..4 time out after 1 s; their "hang" calls cost a sandbox each. */
 const QUICK_TIMEOUT_FUNCTIONS = 5;
+/** Functions 45..49 have outbound network: a bridge, firewall rules and forwarding while they run. */
+const EGRESS_FROM = 45;
 
 const HANDLER = `
 export const handler = async (event) => {
@@ -99,7 +102,7 @@ afterAll(async () => {
 });
 
 describe('sandbox lifecycle', () => {
-  it('leaves no container, cgroup, namespace or mount behind after 1,000 calls and two funclet restarts', async () => {
+  it('leaves no container, cgroup, namespace, mount, firewall rule or forwarding hold behind after 1,000 calls and two funclet restarts', async () => {
     const p = platform!;
     const invoke = (call: Call) =>
       http(`${p.httpUrl}/v1/functions/${call.fn}/invocations`, { method: 'POST', json: { action: call.action, seq: call.seq } });
@@ -121,6 +124,7 @@ describe('sandbox lifecycle', () => {
           memoryMb: 64,
           timeoutSeconds: index < QUICK_TIMEOUT_FUNCTIONS ? 1 : 10,
           environment: { FN_NAME: name },
+          network: { egress: index >= EGRESS_FROM },
         },
       });
       expect(deployed.status, deployed.text).toBeLessThan(300);
@@ -138,6 +142,8 @@ describe('sandbox lifecycle', () => {
     const live = hostLeftovers(p.funcletId, p.funcletStateDir, p.runcRoot);
     expect(live.containers.length).toBeGreaterThan(0);
     expect(live.cgroups.length).toBeGreaterThan(0);
+    expect(live.firewall.length, 'the egress functions have their bridge and rules').toBeGreaterThan(0);
+    expect(live.forwardingHolds, 'and forwarding is held for them').toHaveLength(1);
     const orphanPids = sandboxPids(p.runcRoot);
     expect(orphanPids.length).toBeGreaterThan(0);
 
@@ -158,7 +164,7 @@ describe('sandbox lifecycle', () => {
 
     await p.stop();
     platform = undefined;
-    expect(hostLeftovers(p.funcletId, p.funcletStateDir, p.runcRoot)).toEqual({ containers: [], cgroups: [], mounts: [], namespaces: [] });
+    expect(hostLeftovers(p.funcletId, p.funcletStateDir, p.runcRoot)).toEqual(NOTHING_LEFT);
     // Not even the parent every funclet's cgroups go in, unless another funclet on this machine still has its own there.
     expect(emptyFaasParents()).toEqual([]);
   }, 150_000);

@@ -64,6 +64,13 @@ describe('log tail in the response', () => {
     expect(plain.headers.get('x-log-result')).toBeNull();
   });
 
+  it('leaves X-Log-Result out when the call wrote nothing, as Lambda does', async () => {
+    const silent = await invoke('talker', { lines: 0 }, { 'x-log-type': 'Tail' });
+    expect(silent.status, silent.text).toBe(200);
+    expect(silent.json).toEqual({ ok: true });
+    expect(silent.headers.get('x-log-result')).toBeNull();
+  });
+
   it('keeps the tail to the last 4 KiB and a flood from breaking the call', async () => {
     const answer = await invoke('flooder', { flood: true, lines: 0 }, { 'x-log-type': 'Tail' });
     expect(answer.status, answer.text).toBe(200);

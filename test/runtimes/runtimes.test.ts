@@ -180,6 +180,27 @@ const handlerFile = process.env.LAMBDA_TASK_ROOT + '/' + process.env._HANDLER;
   });
 });
 
+describe('custom runtime registration', () => {
+  it('refuses a bundle without a bootstrap, or whose runtime.json is wrong, naming what is wrong', async () => {
+    const bootstrap = '#!/bin/sh\nexit 1\n';
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ 'runtime.json': '{"name": "broken"}' }, /needs a file named bootstrap/],
+      [{ bootstrap }, /needs a runtime\.json/],
+      [{ bootstrap, 'runtime.json': '{"name": "broken",' }, /runtime\.json is not JSON/],
+      [{ bootstrap, 'runtime.json': '{"name": "someone-else"}' }, /"name" is "someone-else" but the runtime is registered as "broken"/],
+      [{ bootstrap, 'runtime.json': '{"name": "broken", "memoryMb": 128}' }, /unknown field "memoryMb"/],
+    ];
+    for (const [files, reason] of cases) {
+      const digest = await upload(zipBundle(files));
+      const answer = await http(`${platform.httpUrl}/v1/runtimes/broken`, { method: 'PUT', json: { code: { digest } } });
+      expect(answer.status, answer.text).toBe(400);
+      expect(answer.json.code).toBe('invalid_code_bundle');
+      expect(answer.json.message).toMatch(reason);
+    }
+    expect((await http(`${platform.httpUrl}/v1/runtimes/broken`)).status).toBe(404);
+  });
+});
+
 describe('nodejs', () => {
   it('runs callback-style handlers and gives the context, trace context included', async () => {
     const digest = await upload(

@@ -200,6 +200,26 @@ exports.handler = async () => {
 };
 `;
 
+// 50 double forks: each sh starts a subshell that puts \`true\` in the
+// background and exits, so \`true\` is an orphan, reparented to PID 1, and
+// a zombie once it exits unless PID 1 reaps it.
+const DOUBLE_FORK = `
+const { spawn } = require('node:child_process');
+const { readFileSync } = require('node:fs');
+const doubleFork = () => new Promise((resolve) => spawn('/bin/sh', ['-c', '( /bin/true & )'], { stdio: 'ignore' }).once('exit', resolve));
+exports.handler = async (event) => {
+  await Promise.all(Array.from({ length: event.children ?? 0 }, doubleFork));
+  return { pid1: readFileSync('/proc/1/cmdline', 'utf8').split('\\0')[0] };
+};
+`;
+
+/** exec: a background child that ignores SIGTERM and lets go of stdout; the call prints its pid. */
+export const EXEC_LEAVES_CHILD = `(trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & echo $!`;
+/** exec: a background child that ignores SIGTERM and keeps stdout open. */
+export const EXEC_HOLDS_STDOUT = `(trap '' TERM; exec sleep 300) & echo started`;
+/** exec: with `{"hang": true}` on stdin, a background child that ignores SIGTERM, then a command that outlives the call's timeout. */
+export const EXEC_TIMES_OUT = `grep -q hang && { (trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & sleep 300; }; echo ok`;
+
 const READ_SHADOW = `
 const { readFileSync } = require('node:fs');
 exports.handler = async () => {
@@ -383,6 +403,7 @@ export const HOSTILE_BUNDLE: Record<string, string> = {
   'infinite-loop.js': INFINITE_LOOP,
   'never-returns.mjs': NEVER_RETURNS,
   'orphan-child.js': ORPHAN_CHILD,
+  'double-fork.js': DOUBLE_FORK,
   'read-shadow.js': READ_SHADOW,
   'read-state-dirs.mjs': READ_STATE_DIRS,
   'write-rootfs.js': WRITE_ROOTFS,

@@ -4,7 +4,7 @@
 // The probes that only look or poke run all at once; the ones that burn
 // resources (fork bomb, memory, disk, CPU, output) run one after another,
 // with the canary invoked while they rage.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,12 @@ import { Funclet, createClient, type Client, type SandboxInfo } from '@faas/prot
 import { startPlatform, type Platform } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http, type HttpAnswer } from '../support/http.js';
-import { HOSTILE_BUNDLE } from './hostile-functions.js';
+import { EXEC_HOLDS_STDOUT, EXEC_LEAVES_CHILD, EXEC_TIMES_OUT, HOSTILE_BUNDLE } from './hostile-functions.js';
 
 interface FunctionSpec {
   readonly handler: string;
+  /** nodejs unless said. */
+  readonly runtime?: string;
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
 }
@@ -31,6 +33,10 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
   'infinite-loop': { handler: 'infinite-loop.handler', timeoutSeconds: 1 },
   'never-returns': { handler: 'never-returns.handler', timeoutSeconds: 1 },
   'orphan-child': { handler: 'orphan-child.handler' },
+  'double-fork': { handler: 'double-fork.handler' },
+  'exec-leaves-child': { handler: EXEC_LEAVES_CHILD, runtime: 'exec' },
+  'exec-holds-stdout': { handler: EXEC_HOLDS_STDOUT, runtime: 'exec' },
+  'exec-times-out': { handler: EXEC_TIMES_OUT, runtime: 'exec', timeoutSeconds: 1 },
   'read-shadow': { handler: 'read-shadow.handler' },
   'read-state-dirs': { handler: 'read-state-dirs.handler' },
   'write-rootfs': { handler: 'write-rootfs.handler' },
@@ -142,6 +148,23 @@ async function expectAllGone(pids: readonly number[], sandbox: SandboxInfo): Pro
   expect(listed).not.toContain(sandbox.sandboxId);
 }
 
+/** Every process in the pid namespace of a sandbox's PID 1, as the host sees them. */
+function processesInPidNamespace(sandboxPid: number): Array<{ pid: number; state: string; command: string }> {
+  const namespace = readlinkSync(`/proc/${sandboxPid}/ns/pid`);
+  const found: Array<{ pid: number; state: string; command: string }> = [];
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/pid`) !== namespace) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      found.push({ pid: Number(entry), state, command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
 function rssMib(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.split(/\s+/)[1]) / 1024;
@@ -162,7 +185,7 @@ beforeAll(async () => {
       const answer = await http(`${platform.httpUrl}/v1/functions/${name}`, {
         method: 'PUT',
         json: {
-          runtime: 'nodejs',
+          runtime: spec.runtime ?? 'nodejs',
           handler: spec.handler,
           code: { digest: upload.json.digest },
           memoryMb: spec.memoryMb ?? 128,
@@ -224,8 +247,8 @@ describe('probes that look and poke (run at once)', () => {
     await Promise.allSettled(outcomes.values());
   });
 
-  it('cannot read /etc/shadow', async () => {
-    expect(await outcome('read-shadow')).toEqual({ code: 'EACCES' });
+  it("cannot read /etc/shadow: the sandbox's /etc has none", async () => {
+    expect(await outcome('read-shadow')).toEqual({ code: 'ENOENT' });
     await expectCanaryHealthy();
   });
 
@@ -389,10 +412,11 @@ describe('acts that burn resources (one at a time, the canary watching)', () => 
     expect(seen.mib).toBeLessThanOrEqual(64);
   });
 
-  // /run/faas (the agent's socket directory) is a writable bind of a host
-  // directory on the host's disk, with no size limit; the funclet locks it
-  // once the agent's socket exists, before any function code runs.
-  it('filling /run/faas (a host directory) is refused or bounded', async () => {
+  // /run/faas (the agent's socket directory) is a writable bind of a folder
+  // in the funclet's sandboxes tmpfs, which every sandbox's bundle shares;
+  // the funclet locks it once the agent's socket exists, before any
+  // function code runs.
+  it('filling /run/faas (in the tmpfs all sandboxes share) is refused', async () => {
     const seen = await result('fill-run-dir', { file: '/run/faas/fill', stopAtMib: 128 });
     expect(seen).toEqual({ code: 'EACCES', mib: 0 });
   });
@@ -439,6 +463,49 @@ describe('acts that burn resources (one at a time, the canary watching)', () => 
     await eventually(async () => (throttledPeriods() > 0 ? true : undefined), 3000, 'the CPU quota to throttle the busy child');
     await funclet.destroySandbox({ sandboxId: sandbox.sandboxId });
     await expectAllGone(pids, sandbox);
+  });
+
+  it('50 double-forked children that exit at once leave no zombie: PID 1 reaps them, and the sandbox keeps serving', async () => {
+    expect(await result('double-fork', {})).toEqual({ pid1: '/usr/bin/tini' });
+    const sandbox = await onlySandboxOf('double-fork');
+    const zombies = () => processesInPidNamespace(sandbox.pid).filter((process) => process.state === 'Z');
+    expect(await result('double-fork', { children: 50 })).toEqual({ pid1: '/usr/bin/tini' });
+    await eventually(async () => (zombies().length === 0 ? true : undefined), 5000, 'no zombie in the sandbox').catch(() => {
+      throw new Error(`zombies left in the sandbox: ${JSON.stringify(zombies())}`);
+    });
+    expect(await result('double-fork', {})).toEqual({ pid1: '/usr/bin/tini' });
+    expect((await onlySandboxOf('double-fork')).sandboxId).toBe(sandbox.sandboxId);
+  });
+
+  it('exec: a background child that ignores SIGTERM dies when its call ends, and the sandbox keeps serving', async () => {
+    const childPid = await result('exec-leaves-child', {});
+    expect(childPid).toBeGreaterThan(1);
+    const sandbox = await onlySandboxOf('exec-leaves-child');
+    const sleeping = () => processesInPidNamespace(sandbox.pid).filter((process) => process.command.startsWith('sleep') && process.state !== 'Z');
+    await eventually(async () => (sleeping().length === 0 ? true : undefined), 5000, "the call's child to be gone").catch(() => {
+      throw new Error(`left running after the call: ${JSON.stringify(sleeping())}`);
+    });
+    expect(typeof (await result('exec-leaves-child', {}))).toBe('number');
+  });
+
+  it('exec: a call whose background child holds stdout ends when its command does, and takes the child with it', async () => {
+    expect(await result('exec-holds-stdout', {})).toBe('started\n');
+    const sandbox = await onlySandboxOf('exec-holds-stdout');
+    const sleeping = () => processesInPidNamespace(sandbox.pid).filter((process) => process.command.startsWith('sleep') && process.state !== 'Z');
+    await eventually(async () => (sleeping().length === 0 ? true : undefined), 5000, "the call's child to be gone");
+  });
+
+  it('exec: a call that times out takes every process it started with it, a child that ignores SIGTERM included', async () => {
+    expect(await result('exec-times-out', {})).toBe('ok\n');
+    const sandbox = await onlySandboxOf('exec-times-out');
+    const hanging = invoke('exec-times-out', { hang: true });
+    const sleeping = () => processesInPidNamespace(sandbox.pid).filter((process) => process.command === 'sleep 300' && process.state !== 'Z');
+    await eventually(async () => (sleeping().length === 2 ? true : undefined), 5000, 'the command and its child to run');
+    const pids = hostPidsIn(sandbox.cgroupPath);
+    const answer = await hanging;
+    expect(answer.headers.get('x-function-error'), answer.text).toBe('Timeout');
+    await expectAllGone(pids, sandbox);
+    expect(await result('exec-times-out', {})).toBe('ok\n');
   });
 
   it('huge output: the call ends in bounds, the funclet stays small, the canary answers', async () => {

@@ -53,7 +53,7 @@ export const ERROR_CATALOGUE = {
   invalid_code_bundle: {
     grpc: GrpcStatus.INVALID_ARGUMENT,
     http: 400,
-    description: 'The code bundle is not a zip or tar.gz archive, is empty, or cannot be unpacked safely.',
+    description: "The code bundle is not a zip or tar.gz archive, is empty, cannot be unpacked safely, or (a custom runtime's) lacks its bootstrap or a valid runtime.json.",
   },
   code_not_found: {
     grpc: GrpcStatus.FAILED_PRECONDITION,

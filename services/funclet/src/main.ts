@@ -16,10 +16,12 @@ import { prepareHostMounts } from './sandbox/host-mounts.js';
 import { MountHelper } from './sandbox/mount-helper.js';
 import { NetnsPool } from './sandbox/netns-pool.js';
 import { Runc } from './sandbox/runc.js';
+import { SANDBOX_UID } from './sandbox/oci-spec.js';
+import { stageSharedRoot } from './sandbox/staging.js';
 import { SandboxManager } from './sandbox-manager.js';
 import { NatsLogPublisher } from './log-publisher.js';
 import { LogSink } from './log-sink.js';
-import { SUPPORTED_RUNTIMES } from './runtimes.js';
+import { SANDBOX_INIT_PATH, SUPPORTED_RUNTIMES } from './runtimes.js';
 import { funcletService } from './server.js';
 
 const SERVICE = 'funclet';
@@ -27,8 +29,8 @@ const SERVICE = 'funclet';
 const ORPHAN_SWEEP_MS = 5_000;
 /** How long an idle sandbox's agent has to answer whether it still does. */
 const AGENT_ANSWER_MS = 2_000;
-/** Host directories every sandbox sees read-only at the same path. */
-const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc'].filter((dir) => existsSync(dir));
+/** Host directories every sandbox sees read-only at the same path (/usr/local masked; /etc is the sandbox's own). */
+const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin'].filter((dir) => existsSync(dir));
 
 const config = loadFuncletConfig();
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
@@ -46,10 +48,11 @@ if (!existsSync(join(agentDir, 'node-agent.js')) || !existsSync(join(agentDir, '
   fatal('the runtime agent is not built (dist/agent); run the funclet build', { agentDir });
 }
 const nodePath = config.FUNCLET_NODE_PATH;
-const visibleInSandbox = (path: string) => HOST_SYSTEM_DIRS.some((dir) => path.startsWith(`${dir}/`));
+const visibleInSandbox = (path: string) => !path.startsWith('/usr/local/') && HOST_SYSTEM_DIRS.some((dir) => path.startsWith(`${dir}/`));
 if (!existsSync(nodePath) || !visibleInSandbox(nodePath) || !visibleInSandbox(realpathSync(nodePath))) {
-  fatal('FUNCLET_NODE_PATH must be a node binary under a directory sandboxes see', { nodePath, visible: HOST_SYSTEM_DIRS });
+  fatal('FUNCLET_NODE_PATH must be a node binary under a directory sandboxes see (not /usr/local)', { nodePath, visible: HOST_SYSTEM_DIRS });
 }
+if (!existsSync(SANDBOX_INIT_PATH)) fatal(`sandboxes need ${SANDBOX_INIT_PATH} as their PID 1: install Debian's tini`);
 
 const stateDir = config.FUNCLET_STATE_DIR;
 const sandboxesDir = join(stateDir, 'sandboxes');
@@ -72,6 +75,7 @@ try {
 } catch (error) {
   fatal('cannot prepare the sandboxes and code mounts', { err: error });
 }
+const stage = await stageSharedRoot(sandboxesDir, agentDir, { hostEtc: '/etc', visibleDirs: HOST_SYSTEM_DIRS, uid: SANDBOX_UID });
 
 const stubs = createClient(Stubs, config.STUBS_ADDRESS, { token, peerName: 'stubs' });
 const codeCache = new CodeCache({
@@ -109,7 +113,8 @@ const manager = new SandboxManager({
   funcletId,
   stateDir,
   memoryMbTotal: config.FUNCLET_MEMORY_MB,
-  agentDir,
+  stage,
+  initPath: SANDBOX_INIT_PATH,
   runtimePaths: { nodePath, pythonPath: config.FUNCLET_PYTHON_PATH },
   hostSystemDirs: HOST_SYSTEM_DIRS,
   runc,

@@ -18,31 +18,29 @@ export interface RuntimeDefinition {
   /** The command a sandbox of this runtime starts, as seen inside it. */
   agentArgs(paths: RuntimeHostPaths): readonly string[];
   /**
-   * Whether generic sandboxes of this runtime can wait in a pool. Custom
-   * runtimes cannot: their bootstrap is mounted at /opt/runtime when the
-   * sandbox is created for a function.
+   * Its sandboxes have a mount point at /opt/runtime, where a custom
+   * runtime's bundle appears when the sandbox is specialised (as the code
+   * does at /var/task), so they can wait in the pool like the others.
    */
-  readonly pooled: boolean;
+  readonly runtimeBundle?: boolean;
 }
 
 export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
-/** Where a custom runtime's bundle is mounted (read-only) in its sandboxes. */
-export const SANDBOX_RUNTIME_DIR = '/opt/runtime';
+/** PID 1 of every sandbox (Debian's tini): see oci-spec.ts. */
+export const SANDBOX_INIT_PATH = '/usr/bin/tini';
 
 const nodeAgent = (mode: string) => (paths: RuntimeHostPaths) => [paths.nodePath, `${SANDBOX_AGENT_DIR}/node-agent.js`, `--mode=${mode}`];
 
 const RUNTIMES: readonly RuntimeDefinition[] = [
-  { name: 'nodejs', pooled: true, agentArgs: nodeAgent('nodejs') },
+  { name: 'nodejs', agentArgs: nodeAgent('nodejs') },
   {
     name: 'python3',
-    pooled: true,
-   
     agentArgs: ({ pythonPath }) => [pythonPath ?? DEFAULT_PYTHON_PATH, `${SANDBOX_AGENT_DIR}/python_agent.py`],
   },
-  { name: 'exec', pooled: true, agentArgs: nodeAgent('exec') },
-  { name: 'http', pooled: true, agentArgs: nodeAgent('http') },
+  { name: 'exec', agentArgs: nodeAgent('exec') },
+  { name: 'http', agentArgs: nodeAgent('http') },
   // Every "custom:<name>" function runs this, with its runtime's bundle at /opt/runtime.
-  { name: CUSTOM_RUNTIME, pooled: false, agentArgs: nodeAgent('custom') },
+  { name: CUSTOM_RUNTIME, runtimeBundle: true, agentArgs: nodeAgent('custom') },
 ];
 
 /** What the funclet announces to the controller ("custom" stands for every custom:<name>). */

@@ -7,7 +7,7 @@
  * version → idle/busy → destroyed. A sandbox never serves another function;
  * its network namespace is scrubbed and reused, its cgroup and bundle go.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PlatformError, type FunctionErrorInfo } from '@faas/errors';
@@ -25,10 +25,9 @@ import type { Runc } from './sandbox/runc.js';
 import { MemoryBudget } from './memory-budget.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { SandboxOwnership } from './sandbox-ownership.js';
-import { SANDBOX_RUNTIME_DIR, SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
+import { SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
 import type { LogSink } from './log-sink.js';
-import type { ReadOnlyMount } from './sandbox/oci-spec.js';
-
+import type { StagedRoot } from './sandbox/staging.js';
 
 export interface FunctionToRun {
   readonly name: string;
@@ -101,7 +100,10 @@ export interface SandboxManagerOptions {
   readonly funcletId: string;
   readonly stateDir: string;
   readonly memoryMbTotal: number;
-  readonly agentDir: string;
+  /** The agent and the sandboxes' /etc, staged in the sandboxes tmpfs. */
+  readonly stage: StagedRoot;
+  /** PID 1 of every sandbox (see oci-spec.ts). */
+  readonly initPath: string;
   readonly runtimePaths: RuntimeHostPaths;
   readonly hostSystemDirs: readonly string[];
   readonly runc: Runc;
@@ -160,9 +162,8 @@ export class SandboxManager {
     });
     this.mounter = options.mounter ?? commandMounter(options.run);
     this.bootSlots = new BootSlots(Math.max(1, options.concurrentBoots ?? availableParallelism()));
-    const pooledRuntimes = SUPPORTED_RUNTIMES.filter((name) => runtimeNamed(name)?.pooled !== false);
     this.pool = new SandboxPool<Sandbox>({
-      runtimes: pooledRuntimes,
+      runtimes: SUPPORTED_RUNTIMES,
       baseSize: options.pool.size,
       // Any one runtime may grow to the whole budget when its cold starts are the ones that miss.
       maxSize: Math.floor(options.pool.budgetMb / options.pool.memoryMb),
@@ -239,7 +240,7 @@ export class SandboxManager {
     if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
     try {
       const target: SandboxFunction = { name: fn.name, qualifiedName: qualifiedNameOf({ name: fn.name, publishedVersion: fn.publishedVersion ?? 0 }), version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
-      const { initError, timings } = await sandbox.specialise(target, code.viewDir, limits);
+      const { initError, timings } = await sandbox.specialise(target, { codeDir: code.viewDir, runtimeDir: prepared.runtimeCode?.viewDir }, limits);
       if (initError) {
         this.options.log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
         await sandbox.destroy();
@@ -274,9 +275,10 @@ export class SandboxManager {
   }
 
   /**
-   * The function's code in the cache and a running generic sandbox for it:
-   * the pool's, or one booted while the code is fetched (a custom runtime's
-   * boot needs its bundle first). Everything is given back if either fails.
+   * The function's code (and a custom runtime's bundle, fetched at the same
+   * time) in the cache and a running generic sandbox for it: the pool's, or
+   * one booted while the code is fetched. Everything is given back if any
+   * part fails.
    */
   private async prepare(fn: FunctionToRun, limits: SandboxLimits, pooled: Sandbox | undefined): Promise<Prepared> {
     const started = performance.now();
@@ -287,26 +289,28 @@ export class SandboxManager {
     const runtime = runtimeNamed(fn.runtime)!.name;
     const egress = fn.networkEgress === true;
     let bootMs = 0;
-    const boot = (extraReadOnlyMounts?: readonly ReadOnlyMount[]) => {
-      const bootStarted = performance.now();
-      return this.bootForRequest(runtime, bootLimits, egress, extraReadOnlyMounts).then((booted) => {
-        bootMs = performance.now() - bootStarted;
-        return booted;
-      });
-    };
-    const booting = pooled || isCustomRuntime(fn.runtime) ? undefined : boot();
+    const bootStarted = performance.now();
+    const booting = pooled
+      ? undefined
+      : this.bootForRequest(runtime, bootLimits, egress).then((booted) => {
+          bootMs = performance.now() - bootStarted;
+          return booted;
+        });
     booting?.catch(() => {});
-    let code: CodeLease | undefined;
-    let runtimeCode: CodeLease | undefined;
+    const { codeCache } = this.options;
+    const [code, runtimeCode] = await Promise.allSettled([
+      codeCache.acquire(fn.codeDigest),
+      isCustomRuntime(fn.runtime) ? codeCache.acquire(fn.runtimeCodeDigest!) : Promise.resolve(undefined),
+    ]);
+    const codeMs = performance.now() - started;
     try {
-      code = await this.options.codeCache.acquire(fn.codeDigest);
-      if (isCustomRuntime(fn.runtime)) runtimeCode = await this.options.codeCache.acquire(fn.runtimeCodeDigest!);
-      const codeMs = performance.now() - started;
-      const sandbox = pooled ?? (await (booting ?? boot(runtimeCode && [{ source: runtimeCode.viewDir, destination: SANDBOX_RUNTIME_DIR }])));
-      return { sandbox, code, runtimeCode, codeMs, bootMs };
+      if (code.status === 'rejected') throw code.reason;
+      if (runtimeCode.status === 'rejected') throw runtimeCode.reason;
+      const sandbox = pooled ?? (await booting!);
+      return { sandbox, code: code.value, runtimeCode: runtimeCode.value, codeMs, bootMs };
     } catch (error) {
-      code?.release();
-      runtimeCode?.release();
+      if (code.status === 'fulfilled') code.value.release();
+      if (runtimeCode.status === 'fulfilled') runtimeCode.value?.release();
       const sandbox = pooled ?? (await booting?.catch(() => undefined));
       if (sandbox) await sandbox.destroy();
       throw error;
@@ -412,7 +416,7 @@ export class SandboxManager {
   /** A pooled sandbox, when there is one; its pool reservation ends (the function's memory is held instead). */
   private takeFromPool(runtime: string): Sandbox | undefined {
     const definition = runtimeNamed(runtime);
-    if (!definition?.pooled || !this.pool.enabled) return undefined;
+    if (!definition || !this.pool.enabled) return undefined;
     const sandbox = this.pool.take(definition.name);
     if (sandbox) this.memory.unreservePoolSandbox();
     return sandbox;
@@ -429,29 +433,28 @@ export class SandboxManager {
   }
 
   /** Boots a generic sandbox of `runtime` (for the pool, or for one function when the pool had none). */
-  private async boot(
-    runtime: string,
-    limits: ReturnType<typeof limitsFor>,
-    egress = false,
-    extraReadOnlyMounts?: readonly ReadOnlyMount[],
-  ): Promise<Sandbox> {
-    const { funcletId, stateDir, log, runc, cgroups, run, netns } = this.options;
+  private async boot(runtime: string, limits: ReturnType<typeof limitsFor>, egress = false): Promise<Sandbox> {
+    const { funcletId, stateDir, log, runc, cgroups, run, netns, stage } = this.options;
     const definition = runtimeNamed(runtime);
     if (!definition) throw new PlatformError('invalid_function_config', `runtime ${JSON.stringify(runtime)} is not supported here`);
     const id = `faas-${funcletId}-${++this.counter}`;
     const namespace = await netns.acquire(egress);
+    if (egress) await stage.refreshResolver();
     return Sandbox.boot(
       {
         id,
         runtime,
         agentArgs: definition.agentArgs(this.options.runtimePaths),
-        bundleDir: join(stateDir, 'sandboxes', id),
+        // Named at random, not by id: the sandbox sees this name in its mount table, and the id names the host.
+        bundleDir: join(stateDir, 'sandboxes', randomBytes(6).toString('hex')),
         cgroupsPath: `/faas/${funcletId}/${id}`,
-        agentDir: this.options.agentDir,
+        agentDir: stage.agentDir,
+        etcDir: egress ? stage.egressEtcDir : stage.etcDir,
+        init: this.options.initPath,
         hostSystemDirs: this.options.hostSystemDirs,
         netns: namespace,
         limits,
-        extraReadOnlyMounts,
+        runtimeBundle: definition.runtimeBundle,
       },
       { runc, log, cgroups, run, mounter: this.mounter, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink },
     );

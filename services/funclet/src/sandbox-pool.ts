@@ -71,6 +71,7 @@ export class SandboxPool<T extends PoolMember> {
   private timer?: NodeJS.Timeout;
   private refillTimer?: NodeJS.Timeout;
   private deferredSinceMs?: number;
+  /** Inside refill(): a slot it gives back calls it again through onRelease, which must not recurse. */
   private closed = false;
   private readonly boots = new Set<Promise<void>>();
   private bootsInFlight = 0;

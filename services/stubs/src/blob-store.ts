@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
 import { FORMAT_SNIFF_BYTES, sniffBundleFormat } from '@faas/protocol';
@@ -18,8 +18,13 @@ export const READ_CHUNK_BYTES = 256 * 1024;
  * Code bundles on local disk, content-addressed by sha256: an upload streams
  * into a temp file while it is hashed, then is linked into place under its
  * digest, so a blob is never seen half-written and the same bytes are kept
- * once. Blobs are never deleted for now: functions may share a bundle and
- * there is no reference counting or garbage collection yet.
+ * once. The code collector (code-collector.ts) removes blobs nothing uses.
+ *
+ * An upload and a removal of the same bytes may meet: the removal moves the
+ * blob aside, then checks the index once more and moves it back if the
+ * upload registered it meanwhile; the upload, once registered, links its
+ * copy in again if the blob was moved aside after all. Same digest, same
+ * bytes, so whichever file ends in place is the right one.
  */
 export class BlobStore {
   private readonly tmpDir: string;
@@ -41,7 +46,11 @@ export class BlobStore {
     return join(this.blobDir, hex);
   }
 
-  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
+  /**
+   * Stores an upload. `register` records the blob in the index once its file
+   * is in place; the file is in place when put resolves.
+   */
+  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
     const tmpPath = join(this.tmpDir, randomUUID());
     const hash = createHash('sha256');
     let handle: FileHandle | undefined = await open(tmpPath, 'wx', 0o644);
@@ -69,7 +78,11 @@ export class BlobStore {
       handle = undefined;
 
       const hex = hash.digest('hex');
-      return { hex, size, created: await this.linkIntoPlace(tmpPath, hex) };
+      const created = await this.linkIntoPlace(tmpPath, hex);
+      await register(hex, size);
+      // A removal that started before the registration may have moved the blob aside.
+      if ((await this.size(hex)) === undefined) await this.linkIntoPlace(tmpPath, hex);
+      return { hex, size, created };
     } finally {
       await handle?.close().catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined);
@@ -94,6 +107,37 @@ export class BlobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  /** Every stored blob's digest (hex) and when its file was last written. */
+  async list(): Promise<Array<{ hex: string; writtenAtMs: number }>> {
+    const blobs: Array<{ hex: string; writtenAtMs: number }> = [];
+    for (const hex of await readdir(this.blobDir)) {
+      const stats = await stat(this.pathOf(hex)).catch(() => undefined);
+      if (stats?.isFile()) blobs.push({ hex, writtenAtMs: stats.mtimeMs });
+    }
+    return blobs;
+  }
+
+  /**
+   * Deletes a blob unless `stillWanted` says otherwise once it is out of
+   * place (an upload of the same bytes registered it meanwhile: it is put
+   * back). Returns whether it was deleted.
+   */
+  async remove(hex: string, stillWanted: () => Promise<boolean>): Promise<boolean> {
+    const aside = join(this.tmpDir, `removing-${hex}-${randomUUID()}`);
+    try {
+      await rename(this.pathOf(hex), aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    if (await stillWanted().catch(() => true)) {
+      await rename(aside, this.pathOf(hex));
+      return false;
+    }
+    await unlink(aside);
+    return true;
   }
 
   /** The blob's bytes in chunks of READ_CHUNK_BYTES; code_not_found when absent. */

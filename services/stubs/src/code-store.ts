@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
 import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf } from '@faas/protocol';
 import type { BlobStore } from './blob-store.js';
+import { readTopLevelFiles, type TopLevelFile } from './bundle-files.js';
+import { MARK_CODE_USED } from './code-use.js';
 import { withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -13,7 +15,9 @@ export interface PutCodeResult {
 
 /**
  * The code store: bytes on disk (BlobStore), and an index in Redis that
- * PutFunction checks, so a function can only point at uploaded code.
+ * PutFunction checks, so a function can only point at uploaded code. Each
+ * index entry records when the bundle was last used (code-use.ts), which is
+ * what the collector goes by.
  */
 export class CodeStore {
   constructor(
@@ -24,18 +28,13 @@ export class CodeStore {
   ) {}
 
   async put(chunks: AsyncIterable<Uint8Array>): Promise<PutCodeResult> {
-    const blob = await this.blobs.put(chunks, this.maxBytes);
-    const digest = codeDigestOf(blob.hex);
-    // HSETNX keeps the first upload's time when the same bytes come again,
-    // and re-creates the record if Redis lost it while the blob survived.
-    await withRedis(() =>
-      this.redis
-        .multi()
-        .hsetnx(this.keys.code(digest), 'size', String(blob.size))
-        .hsetnx(this.keys.code(digest), 'createdAtMs', String(Date.now()))
-        .exec(),
+    // HSETNX (in the script) keeps the first upload's size and time when the
+    // same bytes come again, and re-creates the record if Redis lost it while
+    // the blob survived; the upload counts as a use either way.
+    const blob = await this.blobs.put(chunks, this.maxBytes, (hex, size) =>
+      withRedis(() => this.redis.eval(MARK_CODE_USED, 1, this.keys.code(codeDigestOf(hex)), 'create', String(size))).then(() => undefined),
     );
-    return { digest, size: BigInt(blob.size), created: blob.created };
+    return { digest: codeDigestOf(blob.hex), size: BigInt(blob.size), created: blob.created };
   }
 
   /** Streams the bundle; bad_request for a malformed digest, code_not_found when unknown. */
@@ -45,8 +44,20 @@ export class CodeStore {
     return this.blobs.read(hex);
   }
 
-  async assertExists(digest: string): Promise<void> {
-    const known = await withRedis(() => this.redis.exists(this.keys.code(digest)));
-    if (!known) throw new PlatformError('code_not_found', `no code bundle ${digest} has been uploaded`);
+  /** Named files at the top of a stored bundle (see bundle-files.ts); code_not_found when it is not stored. */
+  async topLevelFiles(digest: string, wanted: ReadonlyMap<string, number>): Promise<Map<string, TopLevelFile>> {
+    const hex = codeDigestHex(digest);
+    if (!hex || (await this.blobs.size(hex)) === undefined) throw new PlatformError('code_not_found', `no code bundle ${digest} is stored`);
+    return readTopLevelFiles(this.blobs.pathOf(hex), wanted);
+  }
+
+  /**
+   * Marks an uploaded bundle used before a function or runtime refers to it,
+   * so the collector keeps it for the retention at least: code_not_found when
+   * it was never uploaded, or was collected already.
+   */
+  async markUsed(digest: string): Promise<void> {
+    const known = await withRedis(() => this.redis.eval(MARK_CODE_USED, 1, this.keys.code(digest), 'existing'));
+    if (known !== 1) throw new PlatformError('code_not_found', `no code bundle ${digest} has been uploaded`);
   }
 }

@@ -3,6 +3,7 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { assertFunctionName, create, customRuntimeName, FunctionConfigSchema, type FunctionConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
+import { LUA_DIGEST_OF, LUA_MARK_USED, LUA_NOW } from './code-use.js';
 import { normaliseFunctionConfig } from './function-validation.js';
 import type { RuntimeLookup } from './runtime-registry.js';
 import { NoticeCache, withRedis } from '@faas/redis';
@@ -15,13 +16,43 @@ import type { StubsKeys } from './redis-keys.js';
  * of one function each get their own version number. The change notice is
  * published in the same atomic step, so no reader can see the new config
  * without the notice having been sent (ARGV[4] is the changes channel).
+ * A bundle the function stops using is marked used now: its retention
+ * starts when its last reference goes (ARGV[5] is the code keys' prefix).
  */
-const COMPARE_AND_SET = `
+const COMPARE_AND_SET = `${LUA_NOW}
+${LUA_MARK_USED}
+${LUA_DIGEST_OF}
 local current = redis.call('GET', KEYS[1])
 if (current or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+local before = current and digestOf(current)
+if before and before ~= digestOf(ARGV[2]) then markUsed(ARGV[5] .. before) end
 redis.call('PUBLISH', ARGV[4], ARGV[3])
+return 1
+`;
+
+/**
+ * Deletes KEYS[1] (ARGV[1] the name, ARGV[2] the changes channel, ARGV[3]
+ * the code keys' prefix); 0 when there was none. The bundles of $LATEST and
+ * of every published version (KEYS[3], deleted next by the version
+ * registry) are marked used: the collector stops counting the versions once
+ * the name is gone, and their retention starts now.
+ */
+const DELETE = `${LUA_NOW}
+${LUA_MARK_USED}
+${LUA_DIGEST_OF}
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+local function release(json)
+  local digest = digestOf(json)
+  if digest then markUsed(ARGV[3] .. digest) end
+end
+release(current)
+for _, version in ipairs(redis.call('HVALS', KEYS[3])) do release(version) end
+redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 1
 `;
 const MAX_SWAP_ATTEMPTS = 50;
@@ -35,7 +66,7 @@ export class FunctionRegistry {
   constructor(
     private readonly redis: Redis,
     private readonly keys: StubsKeys,
-    private readonly code: Pick<CodeStore, 'assertExists'>,
+    private readonly code: Pick<CodeStore, 'markUsed'>,
     private readonly now: () => number = Date.now,
     private readonly runtimes?: RuntimeLookup,
     /**
@@ -48,7 +79,8 @@ export class FunctionRegistry {
 
   async put(input: FunctionConfig): Promise<PutFunctionResult> {
     const config = normaliseFunctionConfig(input);
-    await this.code.assertExists(config.codeDigest);
+    // Before the config refers to it: the collector then leaves the bundle for the retention at least.
+    await this.code.markUsed(config.codeDigest);
     const runtimeCodeDigest = await this.resolveRuntime(config.runtime);
     const key = this.keys.function(config.name);
 
@@ -72,6 +104,7 @@ export class FunctionRegistry {
           toJsonString(FunctionConfigSchema, next),
           config.name,
           this.keys.changes,
+          this.keys.code(''),
         ),
       ));
       if (swapped === 1) return { function: { ...next, runtimeCodeDigest }, created: previous === undefined };
@@ -121,11 +154,9 @@ export class FunctionRegistry {
 
   async delete(name: string): Promise<void> {
     assertFunctionName(name);
-    const replies = await this.cache.whileChanging(name, () => withRedis(() =>
-      this.redis.multi().del(this.keys.function(name)).srem(this.keys.functionNames, name).publish(this.keys.changes, name).exec(),
-    ));
-    const [deleteError, deleted] = replies?.[0] ?? [new Error('transaction aborted'), 0];
-    if (deleteError) throw new PlatformError('internal', `deleting ${name} failed: ${deleteError.message}`, { cause: deleteError });
+    const deleted = await this.cache.whileChanging(name, () =>
+      withRedis(() => this.redis.eval(DELETE, 3, this.keys.function(name), this.keys.functionNames, this.keys.functionVersions(name), name, this.keys.changes, this.keys.code(''))),
+    );
     if (deleted === 0) throw notFound(name);
   }
 }

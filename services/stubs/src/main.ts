@@ -2,8 +2,9 @@ import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, onShutdownSignal } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
+import { CodeCollector } from './code-collector.js';
 import { CodeStore } from './code-store.js';
-import { loadStubsConfig } from './config.js';
+import { loadStubsConfig, retentionMs } from './config.js';
 import { FunctionRegistry } from './function-registry.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
@@ -37,6 +38,8 @@ const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, (write) => fun
 const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
 const triggers = new TriggerRegistry(redis, keys, async (name) => void (await functions.get(name)));
 const versions = new VersionRegistry(redis, keys, functions);
+const collector = new CodeCollector(redis, keys, blobs, { retentionMs: retentionMs(config), log });
+collector.start();
 
 const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
@@ -52,6 +55,7 @@ log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');
 
 onShutdownSignal(log, async () => {
   await shutdown(server, 5_000);
+  await collector.stop();
   await changes.close();
   await redis.quit().catch(() => redis.disconnect());
 });

@@ -3,10 +3,10 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CUSTOM_RUNTIME, FUNCTION_NAME, create, isCodeDigest, RuntimeConfigSchema, type RuntimeConfig } from '@faas/protocol';
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
+import { MARK_CODE_USED } from './code-use.js';
+import { MAX_DESCRIPTION_CHARS, RUNTIME_BUNDLE_FILES, checkRuntimeBundle } from './runtime-manifest.js';
 import { DROP_ALL_NOTICE, withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
-
-const MAX_DESCRIPTION_CHARS = 1024;
 
 export interface PutRuntimeResult {
   readonly runtime: RuntimeConfig;
@@ -20,16 +20,16 @@ export interface RuntimeLookup {
 }
 
 /**
- * Custom runtimes: a name and a code bundle holding an executable `bootstrap`
- * (and a `runtime.json` manifest). Functions refer to one as
- * "custom:<name>"; replacing a runtime takes effect for sandboxes created
- * afterwards.
+ * Custom runtimes: a name and a code bundle holding a `bootstrap` and a
+ * `runtime.json` manifest, both checked at registration
+ * (runtime-manifest.ts). Functions refer to one as "custom:<name>";
+ * replacing a runtime takes effect for sandboxes created afterwards.
  */
 export class RuntimeRegistry implements RuntimeLookup {
   constructor(
     private readonly redis: Redis,
     private readonly keys: StubsKeys,
-    private readonly code: Pick<CodeStore, 'assertExists'>,
+    private readonly code: Pick<CodeStore, 'markUsed' | 'topLevelFiles'>,
     private readonly now: () => number = Date.now,
     /**
      * Wraps each runtime write: functions carry their runtime's digest as
@@ -45,27 +45,31 @@ export class RuntimeRegistry implements RuntimeLookup {
     if (input.description.length > MAX_DESCRIPTION_CHARS) {
       throw new PlatformError('invalid_function_config', `description must be at most ${MAX_DESCRIPTION_CHARS} characters`);
     }
-    await this.code.assertExists(input.codeDigest);
+    await this.code.markUsed(input.codeDigest);
+    const manifest = checkRuntimeBundle(await this.code.topLevelFiles(input.codeDigest, RUNTIME_BUNDLE_FILES), input.name);
     const key = this.keys.runtime(input.name);
     const previousJson = await withRedis(() => this.redis.get(key));
     const previous = previousJson === null ? undefined : parseRuntime(previousJson);
     const now = BigInt(this.now());
     const runtime = create(RuntimeConfigSchema, {
       name: input.name,
-      description: input.description,
+      // The registration's own description, else the manifest's.
+      description: input.description || manifest.description,
       codeDigest: input.codeDigest,
       createdAtMs: previous?.createdAtMs ?? now,
       updatedAtMs: now,
     });
     await this.whileChanging(() =>
-      withRedis(() =>
-        this.redis
+      withRedis(() => {
+        const write = this.redis
           .multi()
           .set(key, toJsonString(RuntimeConfigSchema, runtime))
           .sadd(this.keys.runtimeNames, input.name)
-          .publish(this.keys.changes, DROP_ALL_NOTICE)
-          .exec(),
-      ),
+          .publish(this.keys.changes, DROP_ALL_NOTICE);
+        // The bundle it replaces starts its retention now.
+        if (previous && previous.codeDigest !== input.codeDigest) write.eval(MARK_CODE_USED, 1, this.keys.code(previous.codeDigest), 'existing');
+        return write.exec();
+      }),
     );
     return { runtime, created: previous === undefined };
   }

@@ -11,6 +11,7 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { PlatformError } from '@faas/errors';
 import { ALIAS_NAME, FunctionAliasSchema, assertFunctionName, create, type FunctionAlias, type FunctionConfig, type GetFunctionResponse, type Qualifier } from '@faas/protocol';
 import { withRedis } from '@faas/redis';
+import { LUA_DIGEST_OF, LUA_MARK_USED, LUA_NOW } from './code-use.js';
 import { notFound, parseConfig, type FunctionRegistry } from './function-registry.js';
 import type { StubsKeys } from './redis-keys.js';
 
@@ -32,16 +33,22 @@ return {number, 1}
 
 /**
  * KEYS: versions, published, aliases. ARGV: the version, the changes
- * channel, the function's name. Returns 1 (deleted), 0 (no such version),
- * or -1 (an alias points at it).
+ * channel, the function's name, the code keys' prefix. Returns 1 (deleted),
+ * 0 (no such version), or -1 (an alias points at it). The version's bundle
+ * is marked used: its retention starts when this reference goes.
  */
-const DELETE_VERSION = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+const DELETE_VERSION = `${LUA_NOW}
+${LUA_MARK_USED}
+${LUA_DIGEST_OF}
+local config = redis.call('HGET', KEYS[1], ARGV[1])
+if not config then return 0 end
 for _, json in ipairs(redis.call('HVALS', KEYS[3])) do
   local alias = cjson.decode(json)
   if tostring(alias.functionVersion or 0) == ARGV[1] or tostring(alias.additionalVersion or 0) == ARGV[1] then return -1 end
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+local digest = digestOf(config)
+if digest then markUsed(ARGV[4] .. digest) end
 local published = redis.call('HGETALL', KEYS[2])
 for i = 1, #published, 2 do
   if published[i] ~= 'seq' and published[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[2], published[i]) end
@@ -118,7 +125,17 @@ export class VersionRegistry {
   async deleteVersion(name: string, version: number): Promise<void> {
     assertFunctionName(name);
     const deleted = (await withRedis(() =>
-      this.redis.eval(DELETE_VERSION, 3, this.keys.functionVersions(name), this.keys.functionPublished(name), this.keys.functionAliases(name), String(version), this.keys.changes, name),
+      this.redis.eval(
+        DELETE_VERSION,
+        3,
+        this.keys.functionVersions(name),
+        this.keys.functionPublished(name),
+        this.keys.functionAliases(name),
+        String(version),
+        this.keys.changes,
+        name,
+        this.keys.code(''),
+      ),
     )) as number;
     if (deleted === -1) throw new PlatformError('version_in_use', `an alias of ${name} points at version ${version}; re-point or delete it first`);
     if (deleted === 0) throw await this.missing(name, new PlatformError('version_not_found', `function ${name} has no version ${version}`));

@@ -3,11 +3,13 @@
  * /bin/sh in the code directory, one process per request: the payload on
  * stdin, the answer on stdout, request metadata in `Http_*` variables, and
  * stderr into the call's log. A non-zero exit is an `ExitError` whose message
- * ends with stderr's last bytes. Node builtins only.
+ * ends with stderr's last bytes. The call ends when the command exits, and
+ * so does everything it started: its process group is killed then. Node
+ * builtins only.
  */
 import { FunctionFailure, LoadError, type AgentRuntime } from './agent-server.js';
 import type { CallLog } from './call-log.js';
-import { killGroup, startCommand } from './child-process.js';
+import { killGroup, killLeftovers, startCommand } from './child-process.js';
 import { TailBuffer } from './tail-buffer.js';
 import { requestEnvironment, stdoutAsResult } from './exec-env.js';
 import type { HttpReply } from './http-reply.js';
@@ -16,6 +18,12 @@ import type { InvokeHeader, LoadHeader } from './wire.js';
 
 /** A response bigger than this is refused rather than held in the sandbox's memory. */
 export const MAX_STDOUT_BYTES = 32 * 1024 * 1024;
+/**
+ * How long output may still arrive after the command exited and its group
+ * was killed: only a process that left the group (setsid) can still hold the
+ * pipes, and the call does not wait for it.
+ */
+const STRAGGLER_MS = 200;
 
 export function createExecRuntime(): AgentRuntime {
   let commandLine = '';
@@ -66,10 +74,16 @@ function runOnce(commandLine: string, cwd: string, header: InvokeHeader, payload
       clearTimeout(timer);
       reject(new FunctionFailure('ExitError', `cannot start ${JSON.stringify(commandLine)}: ${error.message}`));
     });
+    child.once('exit', () => {
+      // Background processes of the command die with it: one process (group) per request.
+      killLeftovers(child);
+      setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, STRAGGLER_MS).unref();
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      // Background processes of the command die with it: one process (group) per request.
-      killGroup(child);
       if (tooLarge) {
         reject(new FunctionFailure('OutputTooLarge', `the command wrote more than ${MAX_STDOUT_BYTES} bytes to stdout`));
         return;

@@ -2,7 +2,7 @@
 // process), against small programs in a temp code directory: what a function
 // sees and what the platform gets back, without runc.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,36 @@ describe('exec runtime', () => {
     await runtime.load(load('cat'));
     const result = await runtime.invoke(call({ contentType: 'text/plain' }), Buffer.from('just text'), logRecorder().log);
     expect(Buffer.from(result as Uint8Array).toString()).toBe('"just text"');
+  });
+});
+
+/** Whether a pid is a running process (a zombie waiting for its reaper counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+describe('exec runtime: what a call starts ends with it', () => {
+  it('kills a background child that ignores SIGTERM once the command exits', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load(`(trap '' TERM; exec sleep 300) </dev/null >/dev/null 2>&1 & echo $!`));
+    const result = await runtime.invoke(call(), Buffer.alloc(0), logRecorder().log);
+    const pid = Number(JSON.parse(Buffer.from(result as Uint8Array).toString()));
+    expect(pid).toBeGreaterThan(1);
+    for (let tries = 0; running(pid) && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(running(pid), `the background sleep (${pid}) outlived its call`).toBe(false);
+  });
+
+  it('does not wait for a background child that keeps stdout open', async () => {
+    const runtime = createExecRuntime();
+    await runtime.load(load('sleep 300 & echo started'));
+    // A deadline past the test's own timeout: waiting for the sleep would fail the test.
+    const result = await runtime.invoke(call({ deadlineMs: Date.now() + 600_000 }), Buffer.alloc(0), logRecorder().log);
+    expect(Buffer.from(result as Uint8Array).toString()).toBe('"started\\n"');
   });
 });
 

@@ -11,7 +11,7 @@ import type { Logger } from '@faas/telemetry';
 import { AgentClient } from './agent-client.js';
 import type { SandboxLimits } from './limits.js';
 import type { NetworkNamespace } from './netns-pool.js';
-import { buildSandboxSpec, type ReadOnlyMount } from './oci-spec.js';
+import { buildSandboxSpec } from './oci-spec.js';
 import { forEachLine } from './output-lines.js';
 import type { Runc } from './runc.js';
 
@@ -25,17 +25,21 @@ export interface SandboxSetup {
   readonly runtime: string;
   /** The runtime agent's command, as seen inside the sandbox. */
   readonly agentArgs: readonly string[];
-  /** Host directory for this sandbox's OCI bundle (created here, removed on destroy). */
+  /** Host directory for this sandbox's OCI bundle, in the sandboxes tmpfs (created here, removed on destroy). */
   readonly bundleDir: string;
   readonly cgroupsPath: string;
   readonly agentDir: string;
+  /** The sandbox's own /etc (staging.ts). */
+  readonly etcDir: string;
+  /** PID 1 ahead of the agent (see oci-spec.ts). */
+  readonly init: string;
   readonly hostSystemDirs: readonly string[];
   /** The named network namespace the container joins. */
   readonly netns: NetworkNamespace;
   /** Limits at boot (a pool sandbox's small defaults, or the function's own). */
   readonly limits: SandboxLimits;
-  /** Extra read-only binds (a custom runtime's bundle at /opt/runtime). */
-  readonly extraReadOnlyMounts?: readonly ReadOnlyMount[];
+  /** Give it a mount point at /opt/runtime for a custom runtime's bundle. */
+  readonly runtimeBundle?: boolean;
 }
 
 export interface StartDeps {
@@ -52,6 +56,8 @@ export interface StartedSandbox {
 
 /** The host folder whose bind into the container appears at /var/task once the code is mounted on it. */
 export const codeMountPoint = (setup: Pick<SandboxSetup, 'bundleDir'>): string => join(setup.bundleDir, 'code');
+/** The same for /opt/runtime and a custom runtime's bundle. */
+export const runtimeMountPoint = (setup: Pick<SandboxSetup, 'bundleDir'>): string => join(setup.bundleDir, 'runtime');
 
 /**
  * Writes the bundle, runs the container and connects to its agent.
@@ -62,11 +68,14 @@ export async function startContainer(setup: SandboxSetup, deps: StartDeps, funct
   const runDir = join(bundleDir, 'run');
   await mkdir(join(bundleDir, 'rootfs'), { recursive: true, mode: 0o755 });
   await mkdir(codeMountPoint(setup), { mode: 0o755 });
+  if (setup.runtimeBundle) await mkdir(runtimeMountPoint(setup), { mode: 0o755 });
   await mkdir(runDir, { recursive: true });
   // The agent runs as nobody and must create its socket here.
   await chmod(runDir, 0o777);
   const spec = buildSandboxSpec({
     hostSystemDirs: setup.hostSystemDirs,
+    etcDir: setup.etcDir,
+    init: setup.init,
     codeDir: codeMountPoint(setup),
     codePropagates: true,
     agentDir: setup.agentDir,
@@ -75,7 +84,7 @@ export async function startContainer(setup: SandboxSetup, deps: StartDeps, funct
     limits: setup.limits,
     cgroupsPath: setup.cgroupsPath,
     netnsPath: setup.netns.path,
-    extraReadOnlyMounts: setup.extraReadOnlyMounts,
+    runtimeMountPoint: setup.runtimeBundle ? runtimeMountPoint(setup) : undefined,
   });
   await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
 

@@ -14,14 +14,14 @@
  *
  * Set up lazily when the first egress function appears (a one-time cost of
  * some tens of ms); torn down at shutdown and at start, found by name alone
- * so a funclet killed with -9 leaves nothing. Needs net.ipv4.ip_forward=1,
- * which it sets (host-wide, and left on).
+ * so a funclet killed with -9 leaves nothing: every rule it added goes.
+ * Forwarding (net.ipv4.ip_forward) is on only while egress sandboxes run,
+ * and the host's settings are put back after the last (ip-forwarding.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import type { Logger } from '@faas/telemetry';
 import type { HostCommand } from './host-command.js';
+import { IpForwarding } from './ip-forwarding.js';
 import type { EgressAttachment, EgressProvider } from './netns-pool.js';
 
 export const EGRESS_SUPERNET = '10.240.0.0/16';
@@ -92,13 +92,36 @@ export class EgressNetwork implements EgressProvider {
   private ready?: Promise<void>;
   private subnetThird = -1;
   private readonly usedSlots = new Set<number>();
+  /** Egress sandboxes running now: forwarding is held while there is one. */
+  private running = 0;
+  /** Holding and releasing forwarding, one change at a time. */
+  private forwardingChange: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly funcletId: string,
     private readonly run: HostCommand,
     private readonly log: Logger,
+    private readonly forwarding = new IpForwarding({ holder: funcletId }),
   ) {
     this.names = egressNames(funcletId);
+  }
+
+  /** An egress sandbox starts: forwarding is on before it returns. */
+  retain(): Promise<void> {
+    this.running += 1;
+    if (this.running === 1) this.changeForwarding(() => this.forwarding.hold(), 'cannot turn forwarding on');
+    return this.forwardingChange;
+  }
+
+  /** An egress sandbox is gone; after the last, the host's forwarding settings are put back. */
+  unretain(): Promise<void> {
+    this.running = Math.max(0, this.running - 1);
+    if (this.running === 0) this.changeForwarding(() => this.forwarding.release(), 'cannot put forwarding back');
+    return this.forwardingChange;
+  }
+
+  private changeForwarding(change: () => Promise<void>, failure: string): void {
+    this.forwardingChange = this.forwardingChange.then(change).catch((error: unknown) => this.log.warn({ err: error }, failure));
   }
 
   get subnet(): string | undefined {
@@ -108,7 +131,7 @@ export class EgressNetwork implements EgressProvider {
   ensureReady(): Promise<void> {
     this.ready ??= this.setUp().catch(async (error: unknown) => {
       this.ready = undefined;
-      await this.teardown().catch(() => {});
+      await this.removeNetwork().catch(() => {});
       throw error;
     });
     return this.ready;
@@ -139,11 +162,22 @@ export class EgressNetwork implements EgressProvider {
     this.usedSlots.delete(Number(attachment.addressCidr.split('/')[0]!.split('.')[3]));
   }
 
-  /** Removes the firewall rules and the bridge, if any (idempotent). */
+  /** Gives up forwarding and removes the firewall rules and the bridge, if any (idempotent; shutdown and start). */
   async teardown(): Promise<void> {
+    this.running = 0;
+    // A predecessor killed with -9 may have held it too.
+    this.changeForwarding(() => this.forwarding.release(), 'cannot put forwarding back');
+    await this.forwardingChange;
+    await this.removeNetwork();
+    this.ready = undefined;
+    this.subnetThird = -1;
+  }
+
+  private async removeNetwork(): Promise<void> {
     const { bridge, inputChain, forwardChain, natChain } = this.names;
     // Rules are only ever added after the bridge, so no bridge means no rules.
-    if (!existsSync(`/sys/class/net/${bridge}`)) return;
+    // Asked of ip, not /sys/class/net: /sys shows the namespace it was mounted in, not necessarily ours.
+    if (!(await this.run('ip', ['link', 'show', bridge]).then(() => true, () => false))) return;
     for (const [table, chain, target] of [
       ['filter', 'INPUT', inputChain],
       ['filter', 'FORWARD', forwardChain],
@@ -155,17 +189,14 @@ export class EgressNetwork implements EgressProvider {
       await this.run('iptables', ['-w', '-t', table, '-X', target]).catch(() => '');
     }
     await this.run('ip', ['link', 'del', bridge]).catch(() => '');
-    this.ready = undefined;
-    this.subnetThird = -1;
   }
 
   private async setUp(): Promise<void> {
     const started = performance.now();
-    await this.teardown();
+    await this.removeNetwork();
     const used = `${await this.run('ip', ['-4', 'route', 'show', 'table', 'all'])}\n${await this.run('ip', ['-4', 'addr', 'show'])}`;
     this.subnetThird = pickSubnet(this.funcletId, used);
     const { bridge } = this.names;
-    await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
     await this.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
     await this.run('ip', ['addr', 'add', `10.240.${this.subnetThird}.1/24`, 'dev', bridge]);
     await this.run('ip', ['link', 'set', bridge, 'up']);

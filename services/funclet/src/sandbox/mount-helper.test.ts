@@ -6,15 +6,24 @@ import { MountHelper } from './mount-helper.js';
 const silent = createLogger('funclet-test', 'silent');
 
 describe('MountHelper', () => {
-  it('falls back to mount(8) and umount(8) when python3 cannot run', async () => {
+  it('falls back to mount(8) and umount(8) when python3 cannot run, naming the layers from their folder', async () => {
     const commands: string[] = [];
-    const helper = await MountHelper.start('/nonexistent/python3', async (file, args) => {
-      commands.push([file, ...args].join(' '));
+    const helper = await MountHelper.start('/nonexistent/python3', async (file, args, options) => {
+      commands.push(`${options?.cwd ? `(in ${options.cwd}) ` : ''}${[file, ...args].join(' ')}`);
       return '';
     }, silent);
-    await helper.bind('/srv/code/abc', '/srv/sandboxes/1/code');
+    await helper.view('/srv/code/abc', '/srv/sandboxes/1/code');
     await helper.detach('/srv/sandboxes/1/code');
-    expect(commands).toEqual(['mount --bind /srv/code/abc /srv/sandboxes/1/code', 'umount -l /srv/sandboxes/1/code']);
+    expect(commands).toEqual([
+      '(in /srv/code) mount -t overlay overlay -o ro,nosuid,nodev,lowerdir=abc:.empty-layer /srv/sandboxes/1/code',
+      'umount -l /srv/sandboxes/1/code',
+    ]);
+    helper.stop();
+  });
+
+  it('refuses a folder whose name an overlay option cannot carry', async () => {
+    const helper = await MountHelper.start('/nonexistent/python3', async () => '', silent);
+    await expect(helper.view('/srv/code/a,b', '/srv/x')).rejects.toThrow(/overlay options/);
     helper.stop();
   });
 
@@ -23,9 +32,9 @@ describe('MountHelper', () => {
       throw new Error('the helper should have answered');
     }, silent);
     const missing = '/nonexistent/faas-mount-helper-test';
-    const results = await Promise.allSettled([helper.bind(`${missing}/a`, `${missing}/b`), helper.detach(`${missing}/c`)]);
+    const results = await Promise.allSettled([helper.view(`${missing}/a`, `${missing}/b`), helper.detach(`${missing}/c`)]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
-    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/bind .*\/a .*\/b: .*\(2\)|\(1\)/);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/view .*nonexistent.* \(2\)/);
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/detach .*\/c: /);
     helper.stop();
   });

@@ -1,51 +1,83 @@
 /**
- * Bind mounts and lazy unmounts without a fork per call. Specialising a pool
- * sandbox is one bind mount; exec'ing mount(8) for it forks the whole
+ * Read-only views and lazy unmounts without a fork per call. Specialising a
+ * pool sandbox is one mount; exec'ing mount(8) for it forks the whole
  * funclet (page tables and all) and loads libmount, 3–6 ms here, most of a
  * pool cold start. Instead one long-lived python3 process, started with the
  * funclet (and as privileged as it), calls mount(2)/umount2(2) through
  * ctypes on request: one JSON line in, one line out, well under a
  * millisecond.
  *
- * A bind made this way behaves as `mount --bind` (no MS_REC, no other
- * flags): cloned from a read-only mount, it is read-only from birth.
+ * A view is an overlay with no upper layer (so read-only by construction)
+ * rather than a bind: a bind shows its source's path on the host in the
+ * sandbox's /proc/self/mountinfo, an overlay shows "/" and its lower layers
+ * as they were named. The layers are named relative to the folder holding
+ * them (the mount is made from there), so the mount table says
+ * `lowerdir=<digest>:.empty-layer` and nothing of where the cache lives.
+ * An overlay without an upper layer needs two lower ones: the second is
+ * EMPTY_LAYER, an empty folder beside the views. Measured here: 0.12 ms for
+ * an overlay mount and unmount, 0.03 ms for a bind.
+ *
  * When python3 is missing or the helper dies, calls fall back to mount(8).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from '@faas/telemetry';
+import { basename, dirname } from 'node:path';
 import type { HostCommand } from './host-command.js';
 
+/** The empty folder every folder of views holds: an overlay's second lower layer. */
+export const EMPTY_LAYER = '.empty-layer';
+
 export interface Mounter {
-  /** `mount --bind source target`. */
-  bind(source: string, target: string): Promise<void>;
+  /**
+   * Mounts a read-only view of `dir` on `target`: an overlay of `dir` over
+   * the empty layer beside it (see above). `dir`'s parent must hold EMPTY_LAYER.
+   */
+  view(dir: string, target: string): Promise<void>;
   /** `umount -l target`. */
   detach(target: string): Promise<void>;
 }
 
+/** Layer names go into a comma- and colon-separated option: plain names only. */
+function layerName(dir: string): string {
+  const name = basename(dir);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`cannot mount a view of ${JSON.stringify(dir)}: its name has characters overlay options cannot carry`);
+  return name;
+}
+
+const overlayOptions = (dir: string) => `lowerdir=${layerName(dir)}:${EMPTY_LAYER}`;
+
 /** The plain way: one mount(8)/umount(8) process per call. */
 export function commandMounter(run: HostCommand): Mounter {
   return {
-    bind: async (source, target) => void (await run('mount', ['--bind', source, target])),
+    view: async (dir, target) =>
+      void (await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,nosuid,nodev,${overlayOptions(dir)}`, target], { cwd: dirname(dir) })),
     detach: async (target) => void (await run('umount', ['-l', target])),
   };
 }
 
-// Requests: {"id", "op": "bind"|"detach", "source"?, "target"}; replies: "<id> ok" or "<id> err <message>".
+// Requests: {"id", "op": "view"|"detach", "cwd"?, "options"?, "target"}; replies: "<id> ok" or "<id> err <message>".
 const HELPER_SOURCE = `
 import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-MS_BIND = 4096
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
 MNT_DETACH = 2
 out = sys.stdout
 for line in sys.stdin:
     request = json.loads(line)
     op = request["op"]
     target = os.fsencode(request["target"])
-    if op == "bind":
-        rc = libc.mount(os.fsencode(request["source"]), target, None, MS_BIND, None)
+    if op == "view":
+        # The layers are named relative to their folder: mount from there.
+        try:
+            os.chdir(request["cwd"])
+        except OSError as error:
+            out.write("%d err %s (%s)\\n" % (request["id"], error.strerror, error.errno))
+            out.flush()
+            continue
+        rc = libc.mount(b"overlay", target, b"overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, os.fsencode(request["options"]))
     elif op == "detach":
         rc = libc.umount2(target, MNT_DETACH)
     else:
@@ -95,9 +127,9 @@ export class MountHelper implements Mounter {
     return helper;
   }
 
-  bind(source: string, target: string): Promise<void> {
-    if (!this.child) return this.fallback.bind(source, target);
-    return this.request({ op: 'bind', source, target });
+  async view(dir: string, target: string): Promise<void> {
+    if (!this.child) return this.fallback.view(dir, target);
+    return this.request({ op: 'view', cwd: dirname(dir), options: overlayOptions(dir), target });
   }
 
   detach(target: string): Promise<void> {
@@ -130,9 +162,9 @@ export class MountHelper implements Mounter {
     child.once('exit', (code, signal) => gone(signal ?? `exit ${code}`));
   }
 
-  private request(fields: { op: string; source?: string; target: string }): Promise<void> {
+  private request(fields: { op: string; cwd?: string; options?: string; target: string }): Promise<void> {
     const id = this.nextId++;
-    const describe = `${fields.op} ${fields.source ? `${fields.source} ` : ''}${fields.target}`;
+    const describe = `${fields.op} ${fields.cwd ? `${fields.cwd} (${fields.options}) ` : ''}${fields.target}`;
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, describe });
       this.child!.stdin.write(`${JSON.stringify({ id, ...fields })}\n`);

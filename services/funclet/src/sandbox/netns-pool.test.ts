@@ -98,10 +98,13 @@ describe('NetnsPool', () => {
   it('prepares egress namespaces with a veth on the bridge, only once an egress function asked', async () => {
     const host = fakeHost();
     let readied = 0;
+    let running = 0;
     const provider: EgressProvider = {
       ensureReady: async () => {
         readied += 1;
       },
+      retain: async () => void (running += 1),
+      unretain: async () => void (running -= 1),
       allocate: () => egress,
       attachCommands: (attachment) => [['link', 'set', attachment.hostInterface, 'master', 'fbtest']],
       release: () => {},
@@ -115,6 +118,10 @@ describe('NetnsPool', () => {
     expect(host.commands).toContain(`ip link add fvabc123x2 type veth peer name eth0 netns ${namespace.name}`);
     expect(host.commands).toContain(`ip -n ${namespace.name} route add default via 10.240.7.1`);
     expect(host.commands).toContain('ip link set fvabc123x2 master fbtest');
+    // Forwarding is held for exactly as long as the sandbox uses the namespace.
+    expect(running).toBe(1);
+    await pool.release(namespace);
+    expect(running).toBe(0);
     await pool.destroyAll();
   });
 

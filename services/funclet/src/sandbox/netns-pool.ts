@@ -29,6 +29,10 @@ export interface EgressAttachment {
 export interface EgressProvider {
   /** Sets up the bridge and firewall once; later calls return at once. */
   ensureReady(): Promise<void>;
+  /** A sandbox is about to use an egress namespace: the host forwards its traffic once this resolves. */
+  retain(): Promise<void>;
+  /** That sandbox is gone. */
+  unretain(): Promise<void>;
   allocate(index: number): EgressAttachment;
   /** Attaches the host end to the bridge (isolated port). */
   attachCommands(attachment: EgressAttachment): Array<readonly string[]>;
@@ -141,11 +145,13 @@ export class NetnsPool {
     const list = egress ? this.freeEgress : this.free;
     const namespace = list.shift() ?? (await this.create(egress));
     this.refill();
+    if (egress) await this.options.egress!.retain();
     return namespace;
   }
 
   /** Scrubs a namespace its sandbox no longer uses and puts it back on its free list. */
   async release(namespace: NetworkNamespace): Promise<void> {
+    if (namespace.egress) await this.options.egress?.unretain();
     if (this.closed || !this.all.has(namespace.name)) return;
     try {
       const links = parseLinkNames(await this.options.run('ip', ['-n', namespace.name, '-o', 'link', 'show']));

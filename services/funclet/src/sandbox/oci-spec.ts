@@ -1,10 +1,20 @@
 /**
  * The OCI runtime spec (config.json) of a sandbox. The root filesystem is an
  * empty read-only directory; the host's system directories are bound into it
- * read-only, so no image is needed. Everything the function may write is a
- * size-limited tmpfs.
+ * read-only, so no image is needed. /etc is the sandbox's own
+ * (sandbox-etc.ts), and everything the function may write is a size-limited
+ * tmpfs.
+ *
+ * What the sandbox can learn of its host is kept to the system folders it
+ * runs: its own cgroup namespace (so /proc/self/cgroup and the cgroup mounts
+ * say "/", not /faas/<funclet>/<container>), bundles and shared files staged
+ * in a tmpfs (see host-mounts.ts), code as overlays (mount-helper.ts),
+ * /usr/local masked (the host's own installs, not the distribution's), and
+ * the kernel's boot id masked (shared by every sandbox of a host, it would
+ * tell two tenants they are neighbours).
  */
 
+import { SANDBOX_HOSTNAME } from './sandbox-etc.js';
 import type { SandboxLimits } from './limits.js';
 import { sandboxSeccompProfile } from './seccomp.js';
 
@@ -13,17 +23,20 @@ export const SANDBOX_UID = 65534;
 export const SANDBOX_CODE_DIR = '/var/task';
 export const SANDBOX_AGENT_DIR = '/opt/faas';
 export const SANDBOX_RUN_DIR = '/run/faas';
-
-export interface ReadOnlyMount {
-  /** Host directory. */
-  readonly source: string;
-  /** Where the sandbox sees it. */
-  readonly destination: string;
-}
+/** Where a custom runtime's bundle appears (read-only) in its sandboxes. */
+export const SANDBOX_RUNTIME_DIR = '/opt/runtime';
 
 export interface SandboxSpecOptions {
-  /** Host directories bound read-only at the same path (e.g. /usr, /lib, /lib64, /bin, /sbin, /etc). */
+  /** Host directories bound read-only at the same path (e.g. /usr, /lib, /lib64, /bin, /sbin). */
   readonly hostSystemDirs: readonly string[];
+  /** The sandbox's own /etc (staged by the funclet), bound read-only. */
+  readonly etcDir: string;
+  /**
+   * PID 1, run ahead of `args`: it reaps every orphan (a double-forked
+   * grandchild would otherwise stay a zombie until the pids limit stops the
+   * sandbox), forwards signals to the agent and exits with it.
+   */
+  readonly init: string;
   /** Host directory of the unpacked code, bound at /var/task. */
   readonly codeDir: string;
   /**
@@ -42,8 +55,11 @@ export interface SandboxSpecOptions {
   readonly cgroupsPath: string;
   /** A named network namespace to join (/run/netns/...); a fresh one with only lo when absent. */
   readonly netnsPath?: string;
-  /** More host directories bound read-only (e.g. a custom runtime's bundle at /opt/runtime). */
-  readonly extraReadOnlyMounts?: readonly ReadOnlyMount[];
+  /**
+   * Host folder bound as a slave at /opt/runtime, onto which a custom
+   * runtime's bundle is mounted when the sandbox is specialised (as the code).
+   */
+  readonly runtimeMountPoint?: string;
   readonly hostname?: string;
 }
 
@@ -61,6 +77,8 @@ const MASKED_PATHS = [
   '/proc/sched_debug',
   '/sys/firmware',
   '/proc/scsi',
+  '/proc/sys/kernel/random/boot_id',
+  '/usr/local',
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -72,15 +90,15 @@ export function buildSandboxSpec(options: SandboxSpecOptions): Record<string, un
     process: {
       terminal: false,
       user: { uid: SANDBOX_UID, gid: SANDBOX_UID },
-      args: [...options.args],
-      env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'NODE_ENV=production', 'TMPDIR=/tmp'],
+      args: [options.init, '--', ...options.args],
+      env: ['PATH=/usr/bin:/bin', 'HOME=/tmp', 'NODE_ENV=production', 'TMPDIR=/tmp'],
       cwd: SANDBOX_CODE_DIR,
       capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
     root: { path: 'rootfs', readonly: true },
-    hostname: options.hostname ?? 'sandbox',
+    hostname: options.hostname ?? SANDBOX_HOSTNAME,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -96,9 +114,12 @@ export function buildSandboxSpec(options: SandboxSpecOptions): Record<string, un
       // Read-only, so a function can read its own limits (memory.limit_in_bytes) but change nothing.
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
       ...options.hostSystemDirs.map((dir) => ({ destination: dir, type: 'bind', source: dir, options: BIND_READ_ONLY })),
+      { destination: '/etc', type: 'bind', source: options.etcDir, options: BIND_READ_ONLY },
       { destination: SANDBOX_CODE_DIR, type: 'bind', source: options.codeDir, options: codeOptions },
       { destination: SANDBOX_AGENT_DIR, type: 'bind', source: options.agentDir, options: BIND_READ_ONLY },
-      ...(options.extraReadOnlyMounts ?? []).map(({ source, destination }) => ({ destination, type: 'bind', source, options: BIND_READ_ONLY })),
+      ...(options.runtimeMountPoint
+        ? [{ destination: SANDBOX_RUNTIME_DIR, type: 'bind', source: options.runtimeMountPoint, options: [...BIND_READ_ONLY, 'rslave'] }]
+        : []),
       { destination: SANDBOX_RUN_DIR, type: 'bind', source: options.runDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
       {
         destination: '/tmp',
@@ -122,6 +143,7 @@ export function buildSandboxSpec(options: SandboxSpecOptions): Record<string, un
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
+        { type: 'cgroup' },
       ],
       seccomp: sandboxSeccompProfile(),
       maskedPaths: MASKED_PATHS,

@@ -8,10 +8,11 @@
  *
  * How the code gets into a container that is already running: the bundle
  * binds /var/task from the per-sandbox host directory `<bundle>/code` with
- * slave propagation, and the sandboxes directory is a shared mount. Binding
- * the read-only code view onto `<bundle>/code` on the host therefore
- * propagates into the container as a read-only mount over /var/task: one
- * mount(2), no restart.
+ * slave propagation, and the sandboxes directory is a shared mount. Mounting
+ * a read-only view of the code (mount-helper.ts) onto `<bundle>/code` on the
+ * host therefore propagates into the container as a read-only mount over
+ * /var/task: one mount(2), no restart. A custom runtime's bundle reaches
+ * /opt/runtime the same way, from `<bundle>/runtime`.
  */
 import { rm } from 'node:fs/promises';
 import { PlatformError, FunctionErrorType, type FunctionErrorInfo } from '@faas/errors';
@@ -22,7 +23,7 @@ import type { LogSink, LogSource } from '../log-sink.js';
 import { AgentDisconnectedError, AgentTimeoutError, type AgentClient } from './agent-client.js';
 import { errorInfo, invokeReplyFields, type ReplyFields } from './agent-replies.js';
 import type { CgroupDriver } from './cgroup-driver.js';
-import { codeMountPoint, startContainer, type SandboxSetup } from './container-start.js';
+import { codeMountPoint, runtimeMountPoint, startContainer, type SandboxSetup } from './container-start.js';
 import type { HostCommand } from './host-command.js';
 import { applyLimitChanges } from './limit-changes.js';
 import type { Mounter } from './mount-helper.js';
@@ -110,7 +111,8 @@ export class Sandbox {
   private state: State = 'generic';
   private function?: SandboxFunction;
   private limits: SandboxLimits;
-  private codeMounted = false;
+  /** Host mount points holding a view this sandbox mounted (detached at teardown). */
+  private readonly views: string[] = [];
   private invocations = 0;
   private running = 0;
   /** When the last call ended (or the sandbox was made): the owner recycles idle sandboxes by it. */
@@ -194,17 +196,23 @@ export class Sandbox {
 
   /**
    * Turns the generic sandbox into one function's: its code appears
-   * read-only at /var/task, the cgroup gets the function's limits, and the
-   * agent loads the module. Returns the module's load failure, if any (the
-   * caller then destroys the sandbox). Once only.
+   * read-only at /var/task (a custom runtime's bundle at /opt/runtime), the
+   * cgroup gets the function's limits, and the agent loads the module.
+   * Returns the module's load failure, if any (the caller then destroys the
+   * sandbox). Once only.
    */
-  async specialise(fn: SandboxFunction, codeViewDir: string, limits: SandboxLimits): Promise<{ initError?: FunctionErrorInfo; timings: SpecialiseTimings }> {
+  async specialise(
+    fn: SandboxFunction,
+    bundles: { readonly codeDir: string; readonly runtimeDir?: string },
+    limits: SandboxLimits,
+  ): Promise<{ initError?: FunctionErrorInfo; timings: SpecialiseTimings }> {
     if (this.state !== 'generic') throw new PlatformError('internal', `sandbox ${this.id} was already specialised`);
+    if (bundles.runtimeDir && !this.setup.runtimeBundle) throw new PlatformError('internal', `sandbox ${this.id} has no place for a runtime bundle`);
     this.state = 'specialising';
     this.function = fn;
     const started = performance.now();
-    await this.deps.mounter.bind(codeViewDir, codeMountPoint(this.setup));
-    this.codeMounted = true;
+    await this.mountView(bundles.codeDir, codeMountPoint(this.setup));
+    if (bundles.runtimeDir) await this.mountView(bundles.runtimeDir, runtimeMountPoint(this.setup));
     const mounted = performance.now();
     await applyLimitChanges(this, this.limits, limits, this.deps);
     this.limits = limits;
@@ -214,6 +222,11 @@ export class Sandbox {
     if (this.isDestroying()) return { initError: initError ?? { type: FunctionErrorType.RuntimeExited, message: 'the sandbox was destroyed while loading' }, timings };
     this.state = 'ready';
     return { initError, timings };
+  }
+
+  private async mountView(dir: string, mountPoint: string): Promise<void> {
+    await this.deps.mounter.view(dir, mountPoint);
+    this.views.push(mountPoint);
   }
 
   /** Loads the function's module; returns its failure, if any. */
@@ -365,10 +378,8 @@ export class Sandbox {
     } catch (error) {
       log.warn({ sandbox: this.id, err: error }, 'runc delete failed');
     }
-    if (this.codeMounted) {
-      await this.deps.mounter.detach(codeMountPoint(this.setup)).catch((error: unknown) =>
-        log.warn({ sandbox: this.id, err: error }, 'cannot unmount the sandbox code'),
-      );
+    for (const mountPoint of this.views) {
+      await this.deps.mounter.detach(mountPoint).catch((error: unknown) => log.warn({ sandbox: this.id, err: error }, 'cannot unmount a bundle of the sandbox'));
     }
     await rm(this.setup.bundleDir, { recursive: true, force: true }).catch((error: unknown) =>
       log.warn({ sandbox: this.id, err: error }, 'cannot remove the sandbox bundle'),

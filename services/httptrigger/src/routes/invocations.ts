@@ -64,7 +64,8 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const invoke = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation): Promise<InvocationResult> => {
     invocation.wantLogTail = String(request.headers[LOG_TYPE_HEADER] ?? '').toLowerCase() === 'tail';
     const result = await invoker.invoke(invocation, { cancellation: clientGone(reply.raw), trace: traceOf(request) });
-    if (invocation.wantLogTail) reply.header(LOG_RESULT_HEADER, Buffer.from(result.logTail).toString('base64'));
+    // Absent when the call wrote nothing, as Lambda's: an empty header would claim output there was none of.
+    if (invocation.wantLogTail && result.logTail.length > 0) reply.header(LOG_RESULT_HEADER, Buffer.from(result.logTail).toString('base64'));
     return result;
   };
 
