@@ -55,12 +55,16 @@ WORKDIR /app/services/httptrigger
 
 # The funclet runs the sandboxes: runc runs them; ip and iptables build their
 # network namespaces and egress; python3 is the python3 runtime and the
-# funclet's mount helper; tini is every sandbox's PID 1. They are installed before the application is
-# copied in, so that a code change does not install them again.
+# funclet's mount helper; tini is every sandbox's PID 1. They are installed
+# before the application is copied in, so that a code change does not install
+# them again. Sandboxes do not see /usr/local, where Node images keep node:
+# the nodejs runtime runs a copy in /usr/bin.
 FROM ${NODE_IMAGE} AS funclet
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends runc iproute2 iptables python3 tini >/dev/null \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && if [ ! -e /usr/bin/node ]; then cp "$(readlink -f "$(command -v node)")" /usr/bin/node; fi
+ENV FUNCLET_NODE_PATH=/usr/bin/node
 COPY --from=dependencies /dependencies/ /app/
 COPY --from=build /app/ /app/
 WORKDIR /app/services/funclet

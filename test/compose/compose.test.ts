@@ -115,11 +115,20 @@ const invoke = (name: string, event: unknown, headers: Record<string, string> = 
   http(`${httpUrl}/v1/functions/${name}/invocations`, { method: 'POST', json: event, headers });
 
 /** A sync call, repeated until the platform answers it: right after a start the funclet may not have registered yet. */
-const servedCall = (event: unknown) =>
-  eventually(async () => {
-    const answer = await invoke('greeter', event);
-    return answer.status === 200 ? answer : undefined;
-  }, 90_000, 'a served call of greeter');
+const servedCall = async (event: unknown) => {
+  let last = '';
+  try {
+    return await eventually(async () => {
+      const answer = await invoke('greeter', event);
+      last = `${answer.status} ${answer.text.slice(0, 300)}`;
+      return answer.status === 200 ? answer : undefined;
+    }, 90_000, 'a served call of greeter');
+  } catch (error) {
+    // What the services said, for whoever reads .run/compose-test/compose.log.
+    await compose('logs', '--no-color', '--tail', '150').catch(() => undefined);
+    throw new Error(`${(error as Error).message}; the last answer: ${last}`);
+  }
+};
 
 const GREETER = `
 export const handler = async (event, context) => {
