@@ -126,7 +126,7 @@ const servedCall = async (event: unknown) => {
   } catch (error) {
     // What the services said, for whoever reads .run/compose-test/compose.log.
     await compose('logs', '--no-color', '--tail', '150').catch(() => undefined);
-    throw new Error(`${(error as Error).message}; the last answer: ${last}`);
+    throw new Error(`${(error as Error).message}; the last answer: ${last}`, { cause: error });
   }
 };
 
