@@ -318,7 +318,7 @@ async function main() {
   } else {
     pool = await withPlatform({}, timings, measurePool);
     // The burst again, on a funclet whose nodejs pool was sized for it and had filled before it came.
-    presized = await withPlatform({ funclet: { FUNCLET_POOL_SIZES: `nodejs=${options.burst}` } }, timings, async (baseUrl) => {
+    presized = await withPlatform({ funclet: { FUNCLET_POOL_SIZES: `nodejs=${options.burst}`, FUNCLET_POOL_MEMORY_MB: String((options.burst + 8) * 64) } }, timings, async (baseUrl) => {
       const fillMs = await waitForPool(timings, options.burst);
       await sleep(1000);
       let burstResult;
@@ -375,7 +375,7 @@ async function main() {
     printBurst('default pool, second burst', pool.learned.burst, pool.learned.burstTimings);
   }
   if (presized) {
-    out(`  (pre-sized: FUNCLET_POOL_SIZES=nodejs=${options.burst}, burst sent after the pool had filled, which took ${fmt(presized.fillMs)} ms after start-up + warm-up)`);
+    out(`  (pre-sized: FUNCLET_POOL_SIZES=nodejs=${options.burst} with the budget for it, burst sent after the pool had filled, which took ${fmt(presized.fillMs)} ms after start-up + warm-up)`);
     printBurst(`pool pre-sized to ${options.burst}`, presized.burst, presized.burstTimings);
   }
 
