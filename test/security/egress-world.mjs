@@ -142,7 +142,10 @@ export const handler = async (event) => {
     if (sandbox.functionName === 'egress-fn') await funclet.destroySandbox({ sandboxId: sandbox.sandboxId });
   }
   funclet.close();
-  await until(() => forwarding().ip_forward === report.before.forwarding.ip_forward, 'forwarding to be put back').catch(() => {});
+  // ip_forward is written back first (the kernel copies it to every interface), then each interface's own value:
+  // wait for all of them, or a reading between the two writes sees lo's forwarding still off.
+  const putBack = () => Object.entries(report.before.forwarding).every(([name, value]) => forwarding()[name] === value);
+  await until(putBack, 'forwarding to be put back').catch(() => {});
   report.afterLastEgress = { forwarding: forwarding() };
 } finally {
   await platform.stop();
