@@ -12,7 +12,8 @@ import { FUNCTION_NAME, assertFunctionName } from './identifiers.js';
 export const LATEST = '$LATEST';
 /** Lambda's alias rule: letters, digits, "_" and "-", starting with a letter (so never a number). */
 export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
-const VERSION_NUMBER = /^[1-9][0-9]{0,8}$/;
+/** A published version's number as written: 1 and up, no leading zero. */
+export const VERSION_NUMBER = /^[1-9][0-9]{0,8}$/;
 
 export type Qualifier = { readonly kind: 'latest' } | { readonly kind: 'version'; readonly version: number } | { readonly kind: 'alias'; readonly alias: string };
 

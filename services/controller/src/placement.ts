@@ -402,18 +402,21 @@ export class Placement {
    */
   sweepIdle(): void {
     const now = this.now();
-    for (const [name, pool] of this.pools) {
-      // The longest idle go first; the reserve (counted over every controller's sandboxes) stays.
-      const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
-      for (const sandbox of idle) {
-        if (sandbox.idleSinceMs > now - pool.idleTimeoutMs && !this.yieldsSlots(pool)) break;
-        const held = pool.heldByAll ?? pool.ownSlots;
-        if (pool.reservedConcurrency > 0 && held - sandbox.slots < pool.reservedConcurrency) continue;
-        if (pool.heldByAll !== undefined) pool.heldByAll -= sandbox.slots;
-        this.discard(sandbox, { destroy: true, reason: 'idle' });
-      }
-      if (pool.unused && pool.reservedConcurrency === 0) this.pools.delete(name);
+    for (const [name, pool] of this.pools) this.sweepPool(name, pool, now);
+  }
+
+  /** One pool's part of sweepIdle. */
+  private sweepPool(name: string, pool: FunctionPool, now: number): void {
+    // The longest idle go first; the reserve (counted over every controller's sandboxes) stays.
+    const idle = [...pool.sandboxes].filter((sandbox) => this.isIdle(sandbox)).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
+    for (const sandbox of idle) {
+      if (sandbox.idleSinceMs > now - pool.idleTimeoutMs && !this.yieldsSlots(pool)) break;
+      const held = pool.heldByAll ?? pool.ownSlots;
+      if (pool.reservedConcurrency > 0 && held - sandbox.slots < pool.reservedConcurrency) continue;
+      if (pool.heldByAll !== undefined) pool.heldByAll -= sandbox.slots;
+      this.discard(sandbox, { destroy: true, reason: 'idle' });
     }
+    if (pool.unused && pool.reservedConcurrency === 0) this.pools.delete(name);
   }
 
   /**
@@ -501,7 +504,7 @@ export class Placement {
     pool.noteWanted(from, now + WANTED_FOR_MS);
     const excess = pool.ownSlots - pool.fairShare(now);
     if (excess > 0) this.askForSlotsBack(pool, pool.waiters.length + excess);
-    this.sweepIdle();
+    this.sweepPool(functionName, pool, now);
   }
 
   /** Another controller gave slots back: calls waiting here try for them. */

@@ -4,7 +4,7 @@
  * (one version and its share of the calls).
  */
 import { PlatformError } from '@faas/errors';
-import { FunctionAliasSchema, create, type FunctionAlias } from '@faas/protocol';
+import { FunctionAliasSchema, VERSION_NUMBER, create, type FunctionAlias } from '@faas/protocol';
 import { badRequest, isPlainObject, isoOrNull } from './function-json.js';
 
 export interface AliasJson {
@@ -57,6 +57,6 @@ export function aliasFromRequest(name: string, body: unknown): FunctionAlias {
 
 function versionNumber(value: unknown, field: string): number {
   const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^[1-9][0-9]{0,8}$/.test(text)) throw badRequest(`field "${field}" must be a published version's number, like "1"`);
+  if (typeof text !== 'string' || !VERSION_NUMBER.test(text)) throw badRequest(`field "${field}" must be a published version's number, like "1"`);
   return Number(text);
 }
