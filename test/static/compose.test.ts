@@ -14,16 +14,25 @@ const config = (...args: string[]) => execFileSync('docker-compose', ['-f', comp
 const resolved = config();
 const section = (name: string) => resolved.slice(resolved.indexOf(`\n  ${name}:\n`) + 1).split(/\n {2}(?=\S)/)[0]!;
 
+/** Services behind `--profile prometheus`. */
+const OPTIONAL_SERVICES = ['prometheus', 'grafana'];
+
 describe('compose.yaml', () => {
   it('is valid for docker-compose', () => {
     expect(() => config('-q')).not.toThrow();
   });
 
   it('runs NATS with JetStream and its monitoring port, Redis, and the five services', () => {
-    expect(config('--services').trim().split('\n').sort()).toEqual(['nats', 'redis', ...SERVICE_NAMES].sort());
+    expect(config('--services').trim().split('\n').sort()).toEqual(['nats', 'redis', ...SERVICE_NAMES, ...OPTIONAL_SERVICES].sort());
     // The health check asks the monitoring port, which only -m turns on once a command line replaces the image's configuration.
     expect(section('nats')).toMatch(/command:\n {4}- -js\n {4}- -sd\n {4}- \/data\n {4}- -m\n {4}- '8222'\n/);
     expect(section('nats')).toContain('http://127.0.0.1:8222/healthz');
+  });
+
+  it('starts Prometheus and Grafana only with the prometheus profile, with the shipped scrape config and dashboard', () => {
+    for (const name of OPTIONAL_SERVICES) expect(section(name), name).toMatch(/profiles:\n {4}- prometheus\n/);
+    expect(section('prometheus')).toContain('observability/prometheus.yml');
+    expect(section('grafana')).toContain('observability/grafana/dashboards');
   });
 
   it('takes its images from variables whose defaults are the public images', () => {

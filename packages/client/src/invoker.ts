@@ -140,6 +140,11 @@ export class Invoker {
   }
 
   /** Leases held now, for tests and introspection. */
+  /** Per function, the sandboxes this invoker holds leases on. */
+  leasedSandboxes(): Map<string, number> {
+    return this.leases.sandboxesByFunction();
+  }
+
   get heldLeases(): number {
     return this.leases.size;
   }

@@ -101,6 +101,16 @@ export class LeaseTable {
     else this.byFunction.set(held.functionName, [held]);
   }
 
+  /** Sandboxes held per function (qualified name), leases not revoked: what the edge's metrics call a function's replicas. */
+  sandboxesByFunction(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [name, leases] of this.byFunction) {
+      const live = leases.filter((held) => !held.revoked).length;
+      if (live > 0) counts.set(name, live);
+    }
+    return counts;
+  }
+
   /** The controller wants these back: no new calls on them; each goes back once drained. */
   revoke(leaseIds: readonly string[]): void {
     for (const id of leaseIds) {

@@ -18,3 +18,23 @@ export function redisVariables(contents: string) {
     REDIS_KEY_PREFIX: optional('faas:', parse.string, 'replaces the leading "faas:" of every Redis key, so platforms can share a Redis'),
   };
 }
+
+/**
+ * METRICS_LISTEN for a service with a metrics port of its own (httptrigger
+ * serves /metrics on its HTTP port instead), and FAAS_METRICS, which every
+ * service honours (read by @faas/telemetry's registry).
+ */
+export function metricsVariables(defaultPort: number) {
+  return {
+    METRICS_LISTEN: optional(`0.0.0.0:${defaultPort}`, parseMetricsListen, 'host:port serving Prometheus GET /metrics; "off" turns the port off'),
+    ...metricsSwitch,
+  };
+}
+
+export const metricsSwitch = {
+  FAAS_METRICS: optional(true, parse.boolean, 'keep Prometheus metrics; false makes every series a no-op (to measure their cost)'),
+};
+
+function parseMetricsListen(raw: string): string {
+  return raw === 'off' ? '' : parse.address(raw);
+}

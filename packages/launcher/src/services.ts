@@ -12,6 +12,8 @@ export interface RunningService {
   readonly process: ManagedProcess;
   /** host:port the service bound, from its `listening` log line. */
   readonly address: string;
+  /** host:port of its Prometheus metrics port, from its `metrics listening` line (started before `listening`); undefined when off. */
+  readonly metricsAddress?: string;
 }
 
 /**
@@ -40,19 +42,23 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, on
     env: { OTEL_SERVICE_NAME: name, ...process.env, ...env },
     onLine,
   });
-  const address = await service.waitForLine((line) => listeningAddress(line), readyTimeoutMs);
-  return { process: service, address };
+  let metricsAddress: string | undefined;
+  const address = await service.waitForLine((line) => {
+    metricsAddress ??= listeningAddress(line, 'metrics listening');
+    return listeningAddress(line);
+  }, readyTimeoutMs);
+  return { process: service, address, metricsAddress };
 }
 
 function nodeFlags(flags: string | undefined): string[] {
   return flags?.trim() ? flags.trim().split(/\s+/) : [];
 }
 
-function listeningAddress(line: string): string | undefined {
+function listeningAddress(line: string, message = 'listening'): string | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const entry = JSON.parse(line) as { msg?: string; address?: string };
-    return entry.msg === 'listening' && entry.address ? entry.address : undefined;
+    return entry.msg === message && entry.address ? entry.address : undefined;
   } catch {
     return undefined;
   }

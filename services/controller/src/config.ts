@@ -1,4 +1,4 @@
-import { loadEnvOrExit, optional, parse, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, optional, parse, metricsVariables, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
 
 export const envSchema = {
   CONTROLLER_LISTEN: optional('127.0.0.1:50051', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
@@ -9,6 +9,7 @@ export const envSchema = {
   CONTROLLER_MAX_QUEUE: optional(100, parse.integer(0, 1_000_000), 'most invocations waiting per function; beyond, too_many_requests'),
   CONTROLLER_RESERVATION_TTL_MS: optional(10_000, parse.integer(3_000, 600_000), 'a sandbox\'s share of its function\'s max_concurrency lapses this long after its controller stopped keeping it (it died and no other took the sandbox over)'),
   CONTROLLER_LEASE_TTL_MS: optional(15_000, parse.integer(1_000, 600_000), 'how long a lease an edge holds on a sandbox lasts unless renewed (edges renew every 2 s); an edge that dies frees its slots after this'),
+  ...metricsVariables(9101),
   ...platformVariables,
 };
 

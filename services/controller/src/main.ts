@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
-import { createLogger, onShutdownSignal } from '@faas/telemetry';
+import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { CachedFunctions, type FunctionTarget } from './cached-functions.js';
 import { loadControllerConfig } from './config.js';
 import { GrpcFunclets } from './grpc-funclets.js';
@@ -14,6 +14,7 @@ import { prefetchCode } from './code-prefetch.js';
 import { controllerKeys } from './redis-keys.js';
 import { Placement } from './placement.js';
 import { addControllerService } from './server.js';
+import { collectControllerMetrics } from './controller-metrics.js';
 import { RedisSlotSignals, listenForSlotSignals } from './slot-signals.js';
 import { StubsFunctions } from './stubs-functions.js';
 
@@ -122,6 +123,8 @@ addControllerService(
 );
 addHealthService(server, () => isRedisReady(redis));
 
+collectControllerMetrics(placement);
+await serveMetrics(metrics, config.METRICS_LISTEN, log);
 log.info({ address: await listen(server, config.CONTROLLER_LISTEN), controllerId }, 'listening');
 
 onShutdownSignal(log, async () => {

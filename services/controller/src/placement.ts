@@ -16,6 +16,7 @@ import type { ConcurrencyBook } from './concurrency-book.js';
 import { FuncletChoice } from './funclet-choice.js';
 import type { FuncletInfo, FuncletPort } from './funclet-port.js';
 import { FunctionPool, type Grant } from './function-pool.js';
+import { waitSeconds } from './controller-metrics.js';
 
 export interface PlacementLimits {
   readonly queueTimeoutMs: number;
@@ -628,7 +629,14 @@ export class Placement {
       queueTimeoutMs <= callerMs
         ? () => new PlatformError('too_many_requests', `${qualifiedNameOf(fn)} stayed at its concurrency limit (${pool.maxConcurrency}) for ${queueTimeoutMs} ms`, { retryAfterMs: RETRY_AFTER_MS })
         : undefined;
-    return pool.waiters.wait(fn.version, Math.min(queueTimeoutMs, callerMs), options.signal, timedOut);
+    const waiting = pool.waiters.wait(fn.version, Math.min(queueTimeoutMs, callerMs), options.signal, timedOut);
+    const started = this.now();
+    const name = qualifiedNameOf(fn);
+    waiting.then(
+      () => waitSeconds.get(name, 'granted').observe((this.now() - started) / 1000),
+      () => waitSeconds.get(name, 'refused').observe((this.now() - started) / 1000),
+    );
+    return waiting;
   }
 
   /**
@@ -848,6 +856,11 @@ export class Placement {
    * other controllers wait for slots, and this one holds more than its fair
    * share or has had no call waiting lately.
    */
+  /** Per function: calls waiting and sandboxes placed on, for the metrics scrape. */
+  *poolStates(): Iterable<{ readonly name: string; readonly waiting: number; readonly sandboxes: number }> {
+    for (const [name, pool] of this.pools) yield { name, waiting: pool.waiters.length, sandboxes: pool.sandboxes.size };
+  }
+
   private yieldsSlots(pool: FunctionPool): boolean {
     const now = this.now();
     if (pool.othersWanting(now) === 0) return false;

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Controller, Funclet, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
-import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
+import { createLogger, metrics, serveMetrics, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { CodeCache } from './code-cache.js';
 import { loadFuncletConfig, poolBudgetMb } from './config.js';
 import { cleanHost } from './host-cleanup.js';
@@ -21,6 +21,7 @@ import { stageSharedRoot } from './sandbox/staging.js';
 import { SandboxManager } from './sandbox-manager.js';
 import { NatsLogPublisher } from './log-publisher.js';
 import { LogSink } from './log-sink.js';
+import { collectFuncletMetrics } from './funclet-metrics.js';
 import { SANDBOX_INIT_PATH, SUPPORTED_RUNTIMES } from './runtimes.js';
 import { funcletService } from './server.js';
 
@@ -168,6 +169,8 @@ const controllers = config.CONTROLLER_ADDRESS.map((address) => {
 const orphanSweep = setInterval(() => void manager.destroyUnowned(config.FUNCLET_ORPHAN_TTL_MS), ORPHAN_SWEEP_MS);
 const agentCheck = setInterval(() => void manager.recycleUnresponsive(config.FUNCLET_AGENT_CHECK_MS, AGENT_ANSWER_MS), config.FUNCLET_AGENT_CHECK_MS);
 
+collectFuncletMetrics(manager);
+await serveMetrics(metrics, config.METRICS_LISTEN, logger);
 logger.info(
   { address: boundAddress, advertised, funcletId, bootId, memoryMb: config.FUNCLET_MEMORY_MB, cgroupVersion: cgroups.version, poolSize: config.FUNCLET_POOL_SIZE },
   'listening',

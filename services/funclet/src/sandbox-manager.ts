@@ -28,6 +28,7 @@ import { SandboxOwnership } from './sandbox-ownership.js';
 import { SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
 import type { LogSink } from './log-sink.js';
 import type { StagedRoot } from './sandbox/staging.js';
+import { coldStartSeconds, coldStarts } from './funclet-metrics.js';
 
 export interface FunctionToRun {
   readonly name: string;
@@ -267,6 +268,8 @@ export class SandboxManager {
         },
         'sandbox ready',
       );
+      coldStarts.get(fn.name, fn.runtime, pooled ? 'true' : 'false').inc();
+      coldStartSeconds.get(fn.name, fn.runtime).observe((performance.now() - started) / 1000);
       return { sandboxId: sandbox.id };
     } catch (error) {
       await sandbox.destroy();

@@ -1,5 +1,5 @@
 import { invokerVariables } from '@faas/client';
-import { loadEnvOrExit, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, metricsSwitch, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
 
 export const envSchema = {
   HTTP_HOST: optional('0.0.0.0', parse.string, 'interface the HTTP server binds'),
@@ -12,7 +12,9 @@ export const envSchema = {
   HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest synchronous invocation body, in MiB (larger: 413 payload_too_large)'),
   HTTP_MAX_ASYNC_PAYLOAD_KB: optional(256, parse.integer(1, 1024 * 1024), 'largest queued invocation body, in KiB (larger: 413 payload_too_large); NATS\' max_payload (1 MiB by default) caps it too'),
   HTTP_FUNCTION_CHECK_CACHE_MS: optional(1_000, parse.integer(0, 60_000), 'how long the edge remembers that a function exists when queueing calls for it (a function deleted through another edge meanwhile: the call ends failed, function_not_found); 0 asks stubs every time'),
+  HTTP_HISTORY_SIZE: optional(100, parse.integer(0, 10_000), 'calls remembered per function for GET /v1/functions/{name}/history (0 keeps none)'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
+  ...metricsSwitch,
   ...platformVariables,
 };
 

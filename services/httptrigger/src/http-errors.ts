@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
-import { stampDuration } from './invocation-timing.js';
+import { finishInvocation } from './invocation-timing.js';
 import type { RouteTable } from './route-table.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -17,7 +17,7 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
     if (failure.code === 'payload_too_large') refuseRestOfBody(request, reply);
     const retryAfter = retryAfterSeconds(failure);
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-    stampDuration(request, reply);
+    finishInvocation(request, reply, failure.httpStatus, failure.code);
     void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
   });
 

@@ -1,27 +1,69 @@
 /**
  * X-Call-Id and X-Duration-Seconds on every answer to an invocation, errors
- * included. Stamped by whoever sends the answer (a route, or the error
- * handler) rather than by an onSend hook that every request would pay for.
+ * included, and the answer counted (metrics, history). Done by whoever sends
+ * the answer (a route, or the error handler) rather than by an onSend hook
+ * that every request would pay for.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { InvocationResult } from '@faas/protocol';
+import { gatewayInvocations, gatewaySeconds, invocationColdStarts, invocationSeconds, invocations } from './edge-metrics.js';
+import type { InvocationHistory } from './invocation-history.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** When the invocation began (performance.now()); 0 for other requests. */
     invocationStartedMs: number;
+    invocationCallId: string;
+    /** What the sandbox answered, when it did: cold start and sandbox for the history. */
+    invocationResult: InvocationResult | undefined;
+  }
+  interface FastifyInstance {
+    invocationHistory: InvocationHistory | undefined;
   }
 }
 
-export function timeInvocations(app: FastifyInstance): void {
+/** The route kind label of an invocation route; queued calls are `async` whatever their route. */
+const ROUTE_KINDS = new Map([
+  ['/v1/functions/:name/invocations', 'event'],
+  ['/function/:name', 'http'],
+  ['/function/:name/*', 'http'],
+]);
+
+export function timeInvocations(app: FastifyInstance, history?: InvocationHistory): void {
   app.decorateRequest('invocationStartedMs', 0);
+  app.decorateRequest('invocationCallId', '');
+  app.decorateRequest('invocationResult', undefined);
+  app.decorate('invocationHistory', history);
 }
 
 export function startInvocation(request: FastifyRequest, reply: FastifyReply, callId: string): void {
   request.invocationStartedMs = performance.now();
+  request.invocationCallId = callId;
   reply.header('x-call-id', callId);
 }
 
-/** Sets X-Duration-Seconds when `request` is an invocation; call just before sending its answer. */
-export function stampDuration(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.invocationStartedMs > 0) reply.header('x-duration-seconds', ((performance.now() - request.invocationStartedMs) / 1000).toFixed(6));
+/** Keeps what the sandbox answered, for finishInvocation. */
+export function noteResult(request: FastifyRequest, result: InvocationResult): void {
+  request.invocationResult = result;
+}
+
+/**
+ * Call just before sending an invocation's answer (nothing happens for
+ * other requests): sets X-Duration-Seconds and counts the answer.
+ * `outcome` is ok, function_error, queued, or a platform error code.
+ */
+export function finishInvocation(request: FastifyRequest, reply: FastifyReply, status: number, outcome: string): void {
+  if (request.invocationStartedMs === 0) return;
+  const seconds = (performance.now() - request.invocationStartedMs) / 1000;
+  reply.header('x-duration-seconds', seconds.toFixed(6));
+  const name = (request.params as { name?: string } | undefined)?.name ?? '';
+  const kind = outcome === 'queued' ? 'async' : (ROUTE_KINDS.get(request.routeOptions.url ?? '') ?? 'other');
+  invocations.get(name, kind, outcome).inc();
+  invocationSeconds.get(name, kind, outcome).observe(seconds);
+  const code = String(status);
+  gatewayInvocations.get(name, code).inc();
+  gatewaySeconds.get(name, code).observe(seconds);
+  const result = request.invocationResult;
+  if (result?.coldStart) invocationColdStarts.get(name).inc();
+  request.server.invocationHistory?.record(name, request.invocationCallId, Date.now() - seconds * 1000, seconds * 1000, kind, outcome, status, result?.coldStart ?? false, result?.sandboxId ?? '');
 }

@@ -7,7 +7,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { PlatformError } from '@faas/errors';
-import { LOG_STREAM, logSubject, type LogLine } from '@faas/protocol';
+import { CALL_ID, LOG_STREAM, logSubject, type LogLine } from '@faas/protocol';
 
 export const DEFAULT_TAIL_LINES = 100;
 export const MAX_TAIL_LINES = 10_000;
@@ -19,6 +19,8 @@ export interface LogReadOptions {
   /** Keep going with new lines until `signal` aborts. */
   readonly follow: boolean;
   readonly signal: AbortSignal;
+  /** Only the lines of this call (the tail counts its lines only). */
+  readonly callId?: string;
 }
 
 export interface LogReader {
@@ -29,7 +31,7 @@ export interface LogReader {
 export class NatsLogReader implements LogReader {
   constructor(private readonly connection: () => NatsConnection | undefined) {}
 
-  async open(functionName: string, { tail, follow, signal }: LogReadOptions): Promise<AsyncIterable<LogLine>> {
+  async open(functionName: string, { tail, follow, signal, callId }: LogReadOptions): Promise<AsyncIterable<LogLine>> {
     const connection = this.connection();
     if (!connection || connection.isClosed()) throw new PlatformError('service_unavailable', 'function logs are unavailable: NATS is not connected');
     const subject = logSubject(functionName);
@@ -58,7 +60,8 @@ export class NatsLogReader implements LogReader {
       const newest: LogLine[] = [];
       let replaying = stored > 0;
       for await (const message of messages) {
-        const line = parseLine(message.data);
+        const parsed = parseLine(message.data);
+        const line = parsed && (!callId || parsed.callId === callId) ? parsed : undefined;
         if (replaying) {
           if (line) {
             newest.push(line);
@@ -105,4 +108,11 @@ export function parseFollow(raw: unknown): boolean {
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new PlatformError('bad_request', 'follow must be true or false');
+}
+
+/** `?callId=`: the lines of one call only; a call id as X-Call-Id takes it. */
+export function parseCallIdFilter(raw: unknown): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !CALL_ID.test(raw)) throw new PlatformError('bad_request', 'callId must match ^[A-Za-z0-9_.:-]{1,128}$');
+  return raw;
 }

@@ -5,6 +5,8 @@ import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
+import { collectEdgeMetrics } from './edge-metrics.js';
+import { InvocationHistory } from './invocation-history.js';
 import { KnownFunctions } from './known-functions.js';
 import { NatsLogReader } from './log-reader.js';
 import { buildServer } from './server.js';
@@ -20,6 +22,7 @@ const clients = createClients({
   token: config.FAAS_INTERNAL_TOKEN,
 });
 const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token: config.FAAS_INTERNAL_TOKEN || undefined, dataPath: config.FAAS_DATA_PATH });
+collectEdgeMetrics(() => invoker.leasedSandboxes());
 const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
 publisher.start();
 
@@ -31,6 +34,7 @@ const app = buildServer({
     const { name, qualifier } = parseQualifiedName(target);
     return clients.stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
   }, config.HTTP_FUNCTION_CHECK_CACHE_MS),
+  history: new InvocationHistory(config.HTTP_HISTORY_SIZE),
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,

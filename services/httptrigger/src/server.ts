@@ -10,6 +10,7 @@ import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
+import type { InvocationHistory } from './invocation-history.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
@@ -19,6 +20,7 @@ import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { observabilityRoutes } from './routes/observability.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -40,6 +42,8 @@ export interface HttpTriggerDeps {
   readonly maxPayloadBytes: number;
   /** Largest queued invocation body (defaults to maxPayloadBytes). */
   readonly maxAsyncPayloadBytes?: number;
+  /** This edge's last calls per function (GET /v1/functions/{name}/history); absent: none kept. */
+  readonly history?: InvocationHistory;
   readonly logger: Logger;
 }
 
@@ -65,5 +69,6 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   triggerRoutes(app, deps);
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
+  observabilityRoutes(app, deps);
   return app;
 }

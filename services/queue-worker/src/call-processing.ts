@@ -9,6 +9,7 @@ import type { FunctionSettings, FunctionSettingsSource } from './function-settin
 import { decodeMessage, type DecodedCall, type RawMessage } from './message-decoding.js';
 import { backoffCeilingMs, judgeFailure, parseRetryAfter, type AttemptFailure } from './retry-policy.js';
 import { STORE_RETRY_DELAY_MS, storeRetryDelayMs } from './store-retry.js';
+import { asyncAttempts, asyncDeadLetters, asyncDurations, asyncRetries } from './worker-metrics.js';
 
 /** The parts of a JetStream message the tracker and the worker use. */
 export interface QueueMessage extends RawMessage {
@@ -172,7 +173,9 @@ async function runAttempt(message: QueueMessage, deps: WorkerDeps, call: Decoded
     clearInterval(keepAlive);
   }
 
+  asyncDurations.get(call.functionName).observe((now() - Number(running.startedAtMs)) / 1000);
   if ('result' in outcome) {
+    asyncAttempts.get(call.functionName, outcome.result.functionError ? 'function_error' : 'ok').inc();
     log.debug({ functionError: outcome.result.functionError?.type }, 'call finished');
     await finish(message, deps, call, finishedRecord(running, outcome.result, now(), call.callbackUrl), 'ack');
     return undefined;
@@ -182,6 +185,8 @@ async function runAttempt(message: QueueMessage, deps: WorkerDeps, call: Decoded
   switch (verdict.action) {
     case 'retry': {
       log.info({ failure: describe(failure), delayMs: verdict.delayMs, costsAttempt: verdict.costsAttempt }, 'attempt failed; will retry');
+      asyncAttempts.get(call.functionName, 'retry').inc();
+      asyncRetries.get(call.functionName).inc();
       const written = await tryWrite(() => deps.store.put(retryRecord(running, failure, verdict.costsAttempt, now())), deps, call.callId);
       // Nowhere to keep the outcome: hand the message back rather than lose the call.
       message.nak(written ? verdict.delayMs : STORE_RETRY_DELAY_MS);
@@ -189,10 +194,13 @@ async function runAttempt(message: QueueMessage, deps: WorkerDeps, call: Decoded
     }
     case 'dead-letter':
       log.warn({ failure: describe(failure) }, 'attempts used up; dead-lettering the call');
+      asyncAttempts.get(call.functionName, 'dead_letter').inc();
+      asyncDeadLetters.get(call.functionName).inc();
       await deadLetter(message, deps, call, running, failure);
       return undefined;
     case 'fail':
       log.info({ failure: describe(failure) }, 'call failed');
+      asyncAttempts.get(call.functionName, 'failed').inc();
       await finish(message, deps, call, finalFailureRecord(running, failure, CallStatus.FAILED, now(), call.callbackUrl), 'ack');
       return undefined;
   }

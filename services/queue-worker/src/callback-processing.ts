@@ -6,6 +6,7 @@ import type { TargetVerdict } from './callback-targets.js';
 import type { FunctionSettingsSource } from './function-settings.js';
 import { fullJitterDelayMs, type BackoffOptions } from './retry-policy.js';
 import { storeRetryDelayMs } from './store-retry.js';
+import { callbackOutcomes } from './worker-metrics.js';
 
 export interface CallbackDeps {
   readonly store: Pick<CallRecords, 'get' | 'put'>;
@@ -70,6 +71,7 @@ export async function deliverCallback(message: QueueMessage, deps: CallbackDeps)
   const verdict = await deps.targets.check(job.callbackUrl);
   if (!verdict.allowed) {
     log.warn({ url: job.callbackUrl, reason: verdict.reason }, 'callback refused');
+    callbackOutcomes.get('refused').inc();
     return settle(message, deps, { ...record, callback: { ...delivery, status: CallbackStatus.REFUSED, lastError: verdict.reason } }, () => message.ack());
   }
 
@@ -83,11 +85,13 @@ export async function deliverCallback(message: QueueMessage, deps: CallbackDeps)
     problem = (error as Error).message;
   }
   if (!problem) {
+    callbackOutcomes.get('delivered').inc();
     const delivered = { ...delivery, status: CallbackStatus.DELIVERED, attempts: attempt, responseStatus: status, lastError: '', deliveredAtMs: BigInt(now()) };
     return settle(message, deps, { ...record, callback: delivered }, () => message.ack());
   }
   const failed = attempt >= deps.maxAttempts;
   const next = { ...delivery, status: failed ? CallbackStatus.FAILED : CallbackStatus.PENDING, attempts: attempt, responseStatus: status, lastError: problem };
+  callbackOutcomes.get(failed ? 'failed' : 'retry').inc();
   if (failed) {
     log.warn({ url: job.callbackUrl, attempts: attempt, problem }, 'callback failed for good');
     return settle(message, deps, { ...record, callback: next }, () => message.ack());

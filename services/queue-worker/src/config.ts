@@ -1,5 +1,5 @@
 import { invokerVariables } from '@faas/client';
-import { loadEnvOrExit, optional, parse, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, optional, parse, metricsVariables, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
 import { ASYNC_BASE_DELAY_MS, ASYNC_MAX_ATTEMPTS, ASYNC_MAX_DELAY_MS } from '@faas/protocol';
 
 const DAY_MS = 86_400_000;
@@ -24,6 +24,7 @@ export const envSchema = {
   QUEUE_WORKER_CALLBACK_ALLOW: optional(['*'], parse.list, 'callback targets allowed: host, host:port, *.domain or CIDR (e.g. 10.0.0.0/8), comma-separated; * allows any host not denied'),
   QUEUE_WORKER_CALLBACK_DENY: optional([], parse.list, 'callback targets refused besides the platform\'s own (NATS, Redis, controller, stubs, this service, link-local and metadata addresses): same forms as the allow-list, e.g. the HTTP edge\'s host:port'),
   QUEUE_WORKER_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running calls before leaving them to redelivery'),
+  ...metricsVariables(9104),
   ...platformVariables,
 };
 

@@ -3,7 +3,7 @@ import { connectNats } from '@faas/nats';
 import { Invoker } from '@faas/client';
 import { QueueWorker, Stubs, addHealthService, addService, createClient, formatQualifier, grpc, listen, parseQualifiedName, shutdown, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
-import { createLogger, onShutdownSignal } from '@faas/telemetry';
+import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
 import { CallStore } from './call-store.js';
 import { deliverCallback, httpPoster } from './callback-processing.js';
@@ -19,6 +19,7 @@ import { StreamPublisher } from './invocation-publisher.js';
 import { PullLoop } from './pull-loop.js';
 import { replayDeadLetter } from './replays.js';
 import { queueWorkerService } from './server.js';
+import { collectQueueDepth } from './worker-metrics.js';
 import { CALLBACK_CONSUMER, CALLBACK_STREAM, STREAM_NAME, TRACKER_CONSUMER, WORKER_CONSUMER, ensureTopology } from './topology.js';
 import { TriggerSync } from './trigger-sync.js';
 
@@ -155,6 +156,8 @@ tracker.start();
 worker.start();
 callbacks.start();
 triggers.start();
+collectQueueDepth(jsm);
+await serveMetrics(metrics, config.METRICS_LISTEN, logger);
 logger.info({ address: boundAddress, stream: STREAM_NAME }, 'listening');
 
 onShutdownSignal(logger, async () => {

@@ -1,4 +1,4 @@
-import { loadEnvOrExit, optional, parse, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, optional, parse, metricsVariables, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
 import { parseDuration } from './duration.js';
 
 export const envSchema = {
@@ -13,6 +13,7 @@ export const envSchema = {
     'how long a code bundle that no function, published version or custom runtime references (any more, or yet) is kept before it is deleted: 24h, 90m, 30s…',
   ),
   STUBS_FUNCTION_CACHE_MS: optional(2_000, parse.integer(0, 60_000), 'longest GetFunction answers from memory; writes, also other replicas\', drop an entry at once through the changes channel; 0 reads Redis every time'),
+  ...metricsVariables(9103),
   ...platformVariables,
 };
 

@@ -1,6 +1,6 @@
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
-import { createLogger, onShutdownSignal } from '@faas/telemetry';
+import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
 import { CodeCollector } from './code-collector.js';
 import { CodeStore } from './code-store.js';
@@ -51,6 +51,7 @@ addStubsService(server, { code, functions, runtimes, triggers, versions }, {
 });
 addHealthService(server, () => isRedisReady(redis));
 
+await serveMetrics(metrics, config.METRICS_LISTEN, log);
 log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');
 
 onShutdownSignal(log, async () => {

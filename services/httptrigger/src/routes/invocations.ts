@@ -13,7 +13,7 @@ import { cloudEventFrom } from '../cloud-events.js';
 import { JSON_TYPE } from '../http-errors.js';
 import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
 import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
-import { startInvocation, stampDuration, timeInvocations } from '../invocation-timing.js';
+import { finishInvocation, noteResult, startInvocation, timeInvocations } from '../invocation-timing.js';
 import { traceOf } from '../request-spans.js';
 import type { HttpTriggerDeps } from '../server.js';
 
@@ -52,18 +52,18 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const maxAsyncPayloadBytes = deps.maxAsyncPayloadBytes ?? deps.maxPayloadBytes;
   const payloadLimit = (runAsync: boolean) => (runAsync ? maxAsyncPayloadBytes : deps.maxPayloadBytes);
 
-  timeInvocations(app);
-
+  timeInvocations(app, deps.history);
 
   const send = (request: FastifyRequest, reply: FastifyReply, answer: HttpReply) => {
     const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
-    stampDuration(request, reply);
+    finishInvocation(request, reply, answer.status, request.invocationResult?.functionError ? 'function_error' : 'ok');
     return reply.status(answer.status).headers(answer.headers).send(body);
   };
 
   const invoke = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation): Promise<InvocationResult> => {
     invocation.wantLogTail = String(request.headers[LOG_TYPE_HEADER] ?? '').toLowerCase() === 'tail';
     const result = await invoker.invoke(invocation, { cancellation: clientGone(reply.raw), trace: traceOf(request) });
+    noteResult(request, result);
     // Absent when the call wrote nothing, as Lambda's: an empty header would claim output there was none of.
     if (invocation.wantLogTail && result.logTail.length > 0) reply.header(LOG_RESULT_HEADER, Buffer.from(result.logTail).toString('base64'));
     return result;
@@ -74,7 +74,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     const callbackUrl = callbackUrlFrom(request.headers['x-callback-url']);
     await deps.knownFunctions.assertExists(invocation.functionName);
     await publisher.publish(invocation, { callbackUrl, trace: traceOf(request) });
-    stampDuration(request, reply);
+    finishInvocation(request, reply, 202, 'queued');
     return reply.status(202).type(JSON_TYPE).send({ callId: invocation.callId });
   };
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@faas/errors';
 import { assertFunctionName } from '@faas/protocol';
-import { parseFollow, parseTail } from '../log-reader.js';
+import { parseCallIdFilter, parseFollow, parseTail } from '../log-reader.js';
 import type { HttpTriggerDeps } from '../server.js';
 
 const NDJSON_TYPE = 'application/x-ndjson; charset=utf-8';
@@ -21,17 +21,18 @@ export function logRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
     for (const stream of openLogStreams) stream.abort();
   });
 
-  app.get<{ Params: Params; Querystring: { tail?: string; follow?: string } }>('/v1/functions/:name/logs', async (request, reply) => {
+  app.get<{ Params: Params; Querystring: { tail?: string; follow?: string; callId?: string } }>('/v1/functions/:name/logs', async (request, reply) => {
     assertFunctionName(request.params.name);
     const tail = parseTail(request.query.tail);
     const follow = parseFollow(request.query.follow);
+    const callId = parseCallIdFilter(request.query.callId);
     if (!deps.logs) throw new PlatformError('service_unavailable', 'function logs are not available');
     const stopped = new AbortController();
     reply.raw.once('close', () => stopped.abort());
     openLogStreams.add(stopped);
     stopped.signal.addEventListener('abort', () => openLogStreams.delete(stopped), { once: true });
     // Opening reaches NATS: failures there still get a proper error answer.
-    const lines = await deps.logs.open(request.params.name, { tail, follow, signal: stopped.signal });
+    const lines = await deps.logs.open(request.params.name, { tail, follow, signal: stopped.signal, callId });
     reply.hijack();
     // Followed streams close their connection when they end (at shutdown too), instead of idling in keep-alive.
     reply.raw.writeHead(200, { 'content-type': NDJSON_TYPE, 'cache-control': 'no-store', ...(follow ? { connection: 'close' } : {}) });
