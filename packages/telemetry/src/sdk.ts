@@ -2,6 +2,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { setSpansRecorded, spansRecorded } from './call-span.js';
 import { ExplicitContextManager } from './explicit-context.js';
+import { idGenerator } from './reported-spans.js';
 
 let sdk: NodeSDK | undefined;
 
@@ -32,7 +33,8 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   // (startCallSpan), so no async context manager is needed, nor its cost.
   // Nothing recorded, nothing to instrument: the trace context our hops carry explicitly still flows.
   const instrumentations = spansRecorded() ? [new GrpcInstrumentation()] : [];
-  sdk = new NodeSDK({ instrumentations, contextManager: new ExplicitContextManager() });
+  // Spans reported by sandboxes keep the ids they were given there (reported-spans.ts).
+  sdk = new NodeSDK({ instrumentations, contextManager: new ExplicitContextManager(), idGenerator });
   sdk.start();
 
   const stop = () => {

@@ -1,4 +1,5 @@
 import { InvocationKind, type Invocation, type InvocationResult } from '@faas/protocol';
+import { spansRecorded } from '@faas/telemetry';
 import type { CallResult, SandboxCall } from './sandbox/sandbox.js';
 
 /** An invocation as a sandbox runs it, with the trace context its handler continues. */
@@ -14,6 +15,7 @@ export function sandboxCall(invocation: Invocation, trace: { traceparent?: strin
     contentType: invocation.contentType,
     http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers },
     cloudEvent: nonEmpty(invocation.cloudEventAttributes),
+    recordSpans: trace.traceparent !== undefined && spansRecorded() ? true : undefined,
   };
 }
 

@@ -28,6 +28,7 @@ import { SandboxOwnership } from './sandbox-ownership.js';
 import { SUPPORTED_RUNTIMES, runtimeNamed, type RuntimeHostPaths } from './runtimes.js';
 import type { LogSink } from './log-sink.js';
 import type { StagedRoot } from './sandbox/staging.js';
+import { recordAgentSpans } from './agent-spans.js';
 import { coldStartSeconds, coldStarts } from './funclet-metrics.js';
 
 export interface FunctionToRun {
@@ -459,7 +460,7 @@ export class SandboxManager {
         limits,
         runtimeBundle: definition.runtimeBundle,
       },
-      { runc, log, cgroups, run, mounter: this.mounter, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink },
+      { runc, log, cgroups, run, mounter: this.mounter, releaseNetns: (used) => void netns.release(used), logSink: this.options.logSink, onSpans: recordAgentSpans },
     );
   }
 

@@ -6,8 +6,9 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { CallLog } from './call-log.js';
+import { CallSpans } from './call-spans.js';
 import type { HttpReply } from './http-reply.js';
-import { FrameDecoder, FrameType, encodeFrame, readFrames, writeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader } from './wire.js';
+import { FrameDecoder, FrameType, encodeFrame, readFrames, writeFrame, type ErrorHeader, type Frame, type InvokeHeader, type LoadHeader, type SpansHeader } from './wire.js';
 
 /** A failure before the handler ran (bad handler, code that cannot load). */
 export class LoadError extends Error {
@@ -37,7 +38,7 @@ export interface AgentRuntime {
    * Runs one call; resolves with the JSON-encoded result (event calls) or the
    * HTTP answer (HTTP calls), throws for a function error.
    */
-  invoke(header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array | HttpReply>;
+  invoke(header: InvokeHeader, payload: Buffer, log: CallLog, spans?: CallSpans): Promise<Uint8Array | HttpReply>;
   /**
    * Runs once at boot, before the agent listens: first-use costs (module
    * loaders, the call path's code) paid ahead of the function's LOAD. Must
@@ -117,14 +118,22 @@ export function serveAgent(runtime: AgentRuntime, socketPath: string): AgentServ
     // LOG frames carry no request id of their own: the call id in their header says whose they are.
     const log = new CallLog(header.callId, (logHeader, bytes) => send(socket, 0, FrameType.LOG, logHeader, bytes));
     let reply: { type: number; header?: unknown; body?: Uint8Array };
+    // Asked for spans: the call runs under the agent's span, whatever the runtime.
+    const spans = header.recordSpans ? CallSpans.from(header.traceparent) : undefined;
+    const callHeader = spans ? { ...header, traceparent: spans.handlerTraceparent } : header;
     try {
-      const answer = await runtime.invoke(header, payload, log);
+      const answer = await runtime.invoke(callHeader, payload, log, spans);
       reply = answer instanceof Uint8Array ? { type: FrameType.RESULT, body: answer } : { type: FrameType.RESULT, header: answer.head, body: answer.body };
     } catch (error) {
       reply = { type: FrameType.FUNCTION_ERROR, header: errorHeader(error) };
     }
     // Already answered when an uncaught error was reported against this call.
     if (!inFlight.delete(call)) return;
+    if (spans) {
+      const failed = reply.type === FrameType.FUNCTION_ERROR ? (reply.header as ErrorHeader).type : undefined;
+      const spansHeader: SpansHeader = { callId: header.callId, spans: spans.finish(header.callId, failed) };
+      send(socket, 0, FrameType.SPANS, spansHeader);
+    }
     send(socket, requestId, reply.type, reply.header, reply.body);
   };
 

@@ -2,6 +2,7 @@
  * The `context` a Node handler receives (Lambda's field names, so handlers
  * written for it read what they expect). Node builtins only.
  */
+import { unrecordedSpan, type CallSpans, type HandlerSpan } from './call-spans.js';
 import type { InvokeHeader } from './wire.js';
 
 export interface FunctionIdentity {
@@ -25,9 +26,15 @@ export interface HandlerContext {
   /** Lambda compatibility: results go back when the handler settles, never earlier. */
   callbackWaitsForEmptyEventLoop: boolean;
   getRemainingTimeInMillis(): number;
+  /**
+   * Opens a span, child of the platform's span for this call; `end()` it.
+   * Recorded (by the funclet, the sandbox has no network) when the platform
+   * exports traces; otherwise it costs nothing and records nothing.
+   */
+  startSpan(name: string, attributes?: Record<string, string | number | boolean>): HandlerSpan;
 }
 
-export function buildContext(header: InvokeHeader, fn: FunctionIdentity, now: () => number = Date.now): HandlerContext {
+export function buildContext(header: InvokeHeader, fn: FunctionIdentity, now: () => number = Date.now, spans?: CallSpans): HandlerContext {
   return {
     callId: header.callId,
     awsRequestId: header.callId,
@@ -39,5 +46,6 @@ export function buildContext(header: InvokeHeader, fn: FunctionIdentity, now: ()
     cloudEvent: header.cloudEvent,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => Math.max(0, header.deadlineMs - now()),
+    startSpan: spans ? (name, attributes) => spans.startSpan(name, undefined, attributes) : () => unrecordedSpan(header.traceparent ?? ''),
   };
 }

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { LoadError, errorHeader, type AgentRuntime } from './agent-server.js';
 import { CallLog, type LogStream } from './call-log.js';
 import { buildEvent } from './event.js';
+import type { CallSpans } from './call-spans.js';
 import { buildContext, type FunctionIdentity } from './handler-context.js';
 import { httpReplyOf, type HttpReply } from './http-reply.js';
 import type { InvokeHeader, LoadHeader } from './wire.js';
@@ -102,8 +103,8 @@ function captureStream(stream: NodeJS.WriteStream, name: LogStream): void {
   stream.write = patched as typeof stream.write;
 }
 
-function runCall(fn: Handler, identity: FunctionIdentity, header: InvokeHeader, payload: Buffer, log: CallLog): Promise<Uint8Array | HttpReply> {
-  const context = buildContext(header, identity);
+function runCall(fn: Handler, identity: FunctionIdentity, header: InvokeHeader, payload: Buffer, log: CallLog, spans?: CallSpans): Promise<Uint8Array | HttpReply> {
+  const context = buildContext(header, identity, undefined, spans);
   return currentCall.run(log, async () => {
     const result = await callHandler(fn, buildEvent(header, payload), context);
     if (header.kind === 'http') return httpReplyOf(result);
@@ -146,8 +147,8 @@ export function createNodeRuntime(): AgentRuntime {
       identity = { functionName: header.functionName, version: header.version, memoryMb: header.memoryMb };
     },
 
-    invoke(header: InvokeHeader, payload: Buffer, log: CallLog) {
-      return runCall(handler!, identity!, header, payload, log);
+    invoke(header: InvokeHeader, payload: Buffer, log: CallLog, spans?: CallSpans) {
+      return runCall(handler!, identity!, header, payload, log, spans);
     },
   };
 }

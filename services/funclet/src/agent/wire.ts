@@ -30,6 +30,12 @@ export const FrameType = {
   LOG: 7,
   /** host → agent: are you still answering? Replied to with OK; the host recycles a sandbox whose idle agent does not. */
   PING: 8,
+  /**
+   * agent → host, unsolicited, before a call's reply when the call asked for
+   * spans (InvokeHeader.recordSpans): the agent's span for the call and the
+   * spans its handler opened. Header: SpansHeader.
+   */
+  SPANS: 9,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
@@ -63,6 +69,25 @@ export interface InvokeHeader {
   readonly tracestate?: string;
   /** The CloudEvent's attributes by spec name, when the event came as one (event calls only). */
   readonly cloudEvent?: Readonly<Record<string, string>>;
+  /** The host records spans: the agent opens one for the call, hands the handler its context, and reports both (SPANS). */
+  readonly recordSpans?: boolean;
+}
+
+/** One finished span, as the agent reports it (ids as lower-case hex, times in epoch milliseconds). */
+export interface AgentSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
+  readonly error?: string;
+}
+
+export interface SpansHeader {
+  readonly callId: string;
+  readonly spans: readonly AgentSpan[];
 }
 
 /** The status and headers of an HTTP call's answer (RESULT's header); its body is the frame's body. */

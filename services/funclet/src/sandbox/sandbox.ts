@@ -18,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import { PlatformError, FunctionErrorType, type FunctionErrorInfo } from '@faas/errors';
 import type { HttpResponse } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
-import { FrameType, type HttpRequestHeader, type InvokeHeader, type LoadHeader, type LogHeader } from '../agent/wire.js';
+import { FrameType, type HttpRequestHeader, type InvokeHeader, type LoadHeader, type LogHeader, type SpansHeader } from '../agent/wire.js';
 import type { LogSink, LogSource } from '../log-sink.js';
 import { AgentDisconnectedError, AgentTimeoutError, type AgentClient } from './agent-client.js';
 import { errorInfo, invokeReplyFields, type ReplyFields } from './agent-replies.js';
@@ -62,6 +62,8 @@ export interface SandboxCall {
   readonly tracestate?: string;
   /** The CloudEvent's attributes, when the event came as one. */
   readonly cloudEvent?: Readonly<Record<string, string>>;
+  /** Spans are recorded: the agent reports its own and the handler's (SPANS frames). */
+  readonly recordSpans?: boolean;
 }
 
 export interface CallResult {
@@ -96,6 +98,8 @@ export interface SandboxDeps {
   readonly releaseNetns: (netns: NetworkNamespace) => void;
   /** Where the function's output (LOG frames) goes; dropped when absent. */
   readonly logSink?: LogSink;
+  /** Where the spans the agent reports go (SPANS frames); dropped when absent. */
+  readonly onSpans?: (header: SpansHeader) => void;
 }
 
 /** How long the specialisation took, in ms. */
@@ -131,6 +135,7 @@ export class Sandbox {
     this.limits = setup.limits;
     agent.onUnsolicited((frame) => {
       if (frame.type === FrameType.LOG && this.function) deps.logSink?.write(this.logSource(), frame.header as LogHeader, frame.body);
+      else if (frame.type === FrameType.SPANS) deps.onSpans?.(frame.header as SpansHeader);
     });
     agent.onClose(() => {
       if (this.state === 'destroying') return;
@@ -319,6 +324,7 @@ export class Sandbox {
       traceparent: call.traceparent,
       tracestate: call.tracestate,
       cloudEvent: call.cloudEvent,
+      recordSpans: call.recordSpans,
     };
     try {
       const reply = await this.agent.request(FrameType.INVOKE, timeoutMs, header, call.payload);
