@@ -7,6 +7,7 @@
 //   node bench/invoke.mjs [--rounds 3] [--seconds 5] [--connections 32]
 //                         [--modes direct,controller,direct@3x2] [--soak-seconds 60]
 //                         [--cold-starts 20] [--config '{"concurrencyPerSandbox":64,"memoryMb":2048}']
+//                         [--observability off,metrics,traced]
 //
 // For each data path (FAAS_DATA_PATH) it starts a platform of its own (own
 // NATS and Redis on free ports), deploys `noop`, and prints for
@@ -17,6 +18,10 @@
 // --soak-seconds run, and pool cold starts. A mode `<path>@<F>x<C>` runs
 // the same on F funclets and C controllers (one host, each funclet on its own
 // loopback address), and the summary compares it with `<path>` on one of each.
+// --observability runs each mode once per variant — `off` (FAAS_METRICS=false,
+// no spans), `metrics` (the default: metrics kept, no spans), `traced`
+// (metrics, and every call's spans exported to a sink) — and prints what
+// metrics and tracing cost per call against `off`.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -43,6 +48,8 @@ const { values: options } = parseArgs({
     config: { type: 'string', default: '{"concurrencyPerSandbox":64,"memoryMb":2048}' },
     // Spans recorded for every call and exported (OTLP/HTTP) to a sink the bench runs: what tracing costs.
     tracing: { type: 'boolean', default: false },
+    // Variants of the same load in one run: off, metrics, traced (see above).
+    observability: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -52,6 +59,14 @@ const CONNECTIONS = Number(options.connections);
 const SOAK_SECONDS = Number(options['soak-seconds']);
 const COLD_STARTS = Number(options['cold-starts']);
 const MODES = options.modes.split(',').filter(Boolean);
+/** What each observability variant sets in every service's environment. */
+const VARIANTS = {
+  off: { metrics: false, tracing: false },
+  metrics: { metrics: true, tracing: false },
+  traced: { metrics: true, tracing: true },
+};
+const VARIANT_NAMES = (options.observability ?? (options.tracing ? 'traced' : 'metrics')).split(',').filter(Boolean);
+for (const name of VARIANT_NAMES) if (!VARIANTS[name]) throw new Error(`--observability takes ${Object.keys(VARIANTS).join(', ')}; got ${JSON.stringify(name)}`);
 const FUNCTION_CONFIG = JSON.parse(options.config);
 // clusterThroughputRatio: no loss beyond the noise of a shared machine (a few percent).
 const TARGETS = { throughputRatio: 0.25, addedP50Ms: 0.4, cpuMicrosPerCall: 150, coldStartP50Ms: 10, clusterThroughputRatio: 0.95 };
@@ -181,10 +196,16 @@ async function startTraceSink() {
   return { url: `http://127.0.0.1:${server.address().port}`, stop: () => server.close() };
 }
 
-async function benchMode(mode, direct) {
-  out(`\n## data path: ${mode}${options.tracing ? ', every call traced and exported' : ''}`);
-  const sink = options.tracing ? await startTraceSink() : undefined;
-  const tracing = sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' } : {};
+const VARIANT_TITLES = { off: 'metrics and tracing off', metrics: 'metrics on, tracing off', traced: 'metrics on, every call traced and exported' };
+
+async function benchMode(mode, direct, variantName) {
+  const variant = VARIANTS[variantName];
+  out(`\n## data path: ${mode}, ${VARIANT_TITLES[variantName]}`);
+  const sink = variant.tracing ? await startTraceSink() : undefined;
+  const tracing = {
+    FAAS_METRICS: String(variant.metrics),
+    ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' } : {}),
+  };
   const { dataPath, funclets, controllers } = parseMode(mode);
   const platform = await startPlatform({
     funclets,
@@ -295,6 +316,29 @@ function printMode(mode, rows, soak, cold) {
   if (cold) out(`  ${verdict(cold.p50, TARGETS.coldStartP50Ms, 'pool cold start p50, ms')}`);
 }
 
+/** Each variant against the first (normally `off`), per mode and route: throughput, p50, and services' CPU per call. */
+function printObservabilityCost(byVariant) {
+  const [baseName, ...others] = VARIANT_NAMES;
+  out(`\n# what metrics and tracing cost per call, against "${baseName}" (same run; CPU µs per call of all services at 1 connection, at ${CONNECTIONS})`);
+  for (const mode of MODES) {
+    const base = byVariant.get(`${mode} ${baseName}`);
+    for (const route of ['/function/noop', '/v1/functions/noop/invocations']) {
+      const b = base[route];
+      out(`\n${mode} ${route}`);
+      out(`  ${baseName.padEnd(8)} ${b.rps.toFixed(0).padStart(8)} req/s  p50 ${fmt(b.p50)} ms  CPU ${fmt(OUR_SERVICES(b.cpuSingle))} (${fmt(OUR_SERVICES(b.cpuLoaded))}) µs`);
+      for (const name of others) {
+        const row = byVariant.get(`${mode} ${name}`)[route];
+        const extraSingle = OUR_SERVICES(row.cpuSingle) - OUR_SERVICES(b.cpuSingle);
+        const extraLoaded = OUR_SERVICES(row.cpuLoaded) - OUR_SERVICES(b.cpuLoaded);
+        out(
+          `  ${name.padEnd(8)} ${row.rps.toFixed(0).padStart(8)} req/s  p50 ${fmt(row.p50)} ms  CPU ${fmt(OUR_SERVICES(row.cpuSingle))} (${fmt(OUR_SERVICES(row.cpuLoaded))}) µs` +
+            `  → throughput ×${(row.rps / b.rps).toFixed(3)}, CPU ×${(OUR_SERVICES(row.cpuLoaded) / OUR_SERVICES(b.cpuLoaded)).toFixed(3)}, ${extraSingle >= 0 ? '+' : ''}${fmt(extraSingle)} (${extraLoaded >= 0 ? '+' : ''}${fmt(extraLoaded)}) µs per call`,
+        );
+      }
+    }
+  }
+}
+
 ensureWrk();
 const direct = await startDirectServer();
 try {
@@ -303,7 +347,15 @@ try {
   await send(direct.url, { method: 'POST', body: PAYLOAD });
   out(`# bench:invoke — ${ROUNDS} rounds of ${SECONDS} s per measurement, ${CONNECTIONS} connections; function config ${JSON.stringify(FUNCTION_CONFIG)}`);
   const reports = new Map();
-  for (const mode of MODES) reports.set(mode, await benchMode(mode, direct));
+  const byVariant = new Map();
+  for (const mode of MODES) {
+    for (const variant of VARIANT_NAMES) {
+      const report = await benchMode(mode, direct, variant);
+      byVariant.set(`${mode} ${variant}`, report);
+      if (!reports.has(mode)) reports.set(mode, report);
+    }
+  }
+  if (VARIANT_NAMES.length > 1) printObservabilityCost(byVariant);
   // Many funclets and controllers against one of each, same data path, same run.
   for (const [mode, report] of reports) {
     const { dataPath, funclets, controllers } = parseMode(mode);

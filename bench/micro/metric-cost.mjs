@@ -33,6 +33,22 @@ const own = time('@faas/telemetry registry, found per call', (i) => {
   ourHistogram.get(name, 'event', 'ok').observe(0.0002);
 });
 
+// What the edge does for every answer (invocation-timing.ts): two counters,
+// two histograms, the history ring.
+const { InvocationHistory } = await import('../../services/httptrigger/dist/invocation-history.js');
+const history = new InvocationHistory(100);
+const gatewayCounter = ours.counter('g_total', 'g', ['function_name', 'code']);
+const gatewayHistogram = ours.histogram('g_seconds', 'g', ['function_name', 'code']);
+time('edge: everything counted per answer', (i) => {
+  const name = functions[i & 3];
+  const code = String(200 + (i & 1));
+  ourCounter.get(name, 'event', 'ok').inc();
+  ourHistogram.get(name, 'event', 'ok').observe(0.0002);
+  gatewayCounter.get(name, code).inc();
+  gatewayHistogram.get(name, code).observe(0.0002);
+  history.record(name, 'call-id', Date.now(), 0.2, 'event', 'ok', 200, false, 'sandbox-1');
+});
+
 const registry = new client.Registry();
 const promCounter = new client.Counter({ name: 'c_total', help: 'c', labelNames: ['function', 'kind', 'outcome'], registers: [registry] });
 const promHistogram = new client.Histogram({ name: 'h_seconds', help: 'h', labelNames: ['function', 'kind', 'outcome'], registers: [registry] });
