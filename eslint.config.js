@@ -15,6 +15,11 @@ export default defineConfig(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
   {
+    // The web console runs in the browser, with the libraries its page loads as globals.
+    files: ['services/httptrigger/ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // Tests poke at JSON answers whose shape expect() checks; typing each one would add nothing.
     files: ['**/*.test.ts', 'test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -6,6 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 ensure_platform_commands
 ensure_commands docker-compose:docker-compose
+# The web console's browser tests (test/observe/console.test.ts) drive Debian's Chromium.
+ensure_commands chromium:chromium
 ensure_node_modules
 build
 log "buf lint, buf breaking"

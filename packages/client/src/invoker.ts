@@ -145,6 +145,11 @@ export class Invoker {
     return this.leases.sandboxesByFunction();
   }
 
+  /** The sandboxes this invoker holds leases on for one function. */
+  sandboxesOf(functionName: string): Array<{ sandboxId: string; inFlight: number; slots: number }> {
+    return this.leases.sandboxesOf(functionName);
+  }
+
   get heldLeases(): number {
     return this.leases.size;
   }

@@ -111,6 +111,11 @@ export class LeaseTable {
     return counts;
   }
 
+  /** The sandboxes held for one function (qualified name), with their calls in flight. */
+  sandboxesOf(functionName: string): Array<{ sandboxId: string; inFlight: number; slots: number }> {
+    return (this.byFunction.get(functionName) ?? []).filter((held) => !held.revoked).map((held) => ({ sandboxId: held.sandboxId, inFlight: held.inFlight, slots: held.slots }));
+  }
+
   /** The controller wants these back: no new calls on them; each goes back once drained. */
   revoke(leaseIds: readonly string[]): void {
     for (const id of leaseIds) {

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InvocationResult } from '@faas/protocol';
 import { gatewayInvocations, gatewaySeconds, invocationColdStarts, invocationSeconds, invocations } from './edge-metrics.js';
+import type { CallStats } from './call-stats.js';
 import type { InvocationHistory } from './invocation-history.js';
 
 declare module 'fastify' {
@@ -19,6 +20,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     invocationHistory: InvocationHistory | undefined;
+    callStats: CallStats | undefined;
   }
 }
 
@@ -29,11 +31,12 @@ const ROUTE_KINDS = new Map([
   ['/function/:name/*', 'http'],
 ]);
 
-export function timeInvocations(app: FastifyInstance, history?: InvocationHistory): void {
+export function timeInvocations(app: FastifyInstance, history?: InvocationHistory, stats?: CallStats): void {
   app.decorateRequest('invocationStartedMs', 0);
   app.decorateRequest('invocationCallId', '');
   app.decorateRequest('invocationResult', undefined);
   app.decorate('invocationHistory', history);
+  app.decorate('callStats', stats);
 }
 
 export function startInvocation(request: FastifyRequest, reply: FastifyReply, callId: string): void {
@@ -65,5 +68,9 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   gatewaySeconds.get(name, code).observe(seconds);
   const result = request.invocationResult;
   if (result?.coldStart) invocationColdStarts.get(name).inc();
-  request.server.invocationHistory?.record(name, request.invocationCallId, Date.now() - seconds * 1000, seconds * 1000, kind, outcome, status, result?.coldStart ?? false, result?.sandboxId ?? '');
+  const nowMs = Date.now();
+  const coldStart = result?.coldStart ?? false;
+  request.server.invocationHistory?.record(name, request.invocationCallId, nowMs - seconds * 1000, seconds * 1000, kind, outcome, status, coldStart, result?.sandboxId ?? '');
+  // Queued calls are counted where they run (their records: GET /v1/calls).
+  if (outcome !== 'queued') request.server.callStats?.record(name, seconds * 1000, outcome !== 'ok', coldStart, nowMs);
 }

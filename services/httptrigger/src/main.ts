@@ -5,6 +5,7 @@ import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
+import { CallStats } from './call-stats.js';
 import { collectEdgeMetrics } from './edge-metrics.js';
 import { InvocationHistory } from './invocation-history.js';
 import { KnownFunctions } from './known-functions.js';
@@ -35,6 +36,8 @@ const app = buildServer({
     return clients.stubs.getFunction({ name, qualifier: formatQualifier(qualifier) });
   }, config.HTTP_FUNCTION_CHECK_CACHE_MS),
   history: new InvocationHistory(config.HTTP_HISTORY_SIZE),
+  callStats: new CallStats(),
+  leasedSandboxes: (name) => invoker.sandboxesOf(name),
   logs: new NatsLogReader(() => publisher.natsConnection),
   maxCodeBytes: config.HTTP_MAX_CODE_MB * MIB,
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,

@@ -10,12 +10,14 @@ import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
+import type { CallStats } from './call-stats.js';
 import type { InvocationHistory } from './invocation-history.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
 import { RouteTable } from './route-table.js';
+import { consoleRoutes } from './console/routes.js';
 import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
@@ -44,6 +46,10 @@ export interface HttpTriggerDeps {
   readonly maxAsyncPayloadBytes?: number;
   /** This edge's last calls per function (GET /v1/functions/{name}/history); absent: none kept. */
   readonly history?: InvocationHistory;
+  /** This edge's last hour per function, a minute at a time (GET /v1/functions/{name}/stats); absent: none kept. */
+  readonly callStats?: CallStats;
+  /** Sandboxes this edge holds leases on, per function (GET /v1/functions/{name}/sandboxes). */
+  readonly leasedSandboxes?: (functionName: string) => Array<{ sandboxId: string; inFlight: number; slots: number }>;
   readonly logger: Logger;
 }
 
@@ -70,5 +76,6 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
   observabilityRoutes(app, deps);
+  consoleRoutes(app);
   return app;
 }

@@ -52,7 +52,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   const maxAsyncPayloadBytes = deps.maxAsyncPayloadBytes ?? deps.maxPayloadBytes;
   const payloadLimit = (runAsync: boolean) => (runAsync ? maxAsyncPayloadBytes : deps.maxPayloadBytes);
 
-  timeInvocations(app, deps.history);
+  timeInvocations(app, deps.history, deps.callStats);
 
   const send = (request: FastifyRequest, reply: FastifyReply, answer: HttpReply) => {
     const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);

@@ -1,6 +1,7 @@
 /**
- * GET /metrics (Prometheus, the process's registry) and
- * GET /v1/functions/{name}/history (this edge's last calls of a function).
+ * GET /metrics (Prometheus, the process's registry), and what this edge
+ * knows of a function: its last calls (history), its last hour a minute at a
+ * time (stats), the sandboxes it holds leases on (sandboxes).
  */
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@faas/errors';
@@ -21,5 +22,16 @@ export function observabilityRoutes(app: FastifyInstance, deps: HttpTriggerDeps)
       throw new PlatformError('bad_request', `limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`);
     }
     return { calls: deps.history?.recent(request.params.name, limit) ?? [] };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/functions/:name/stats', async (request) => {
+    assertFunctionName(request.params.name);
+    return { bucketSeconds: 60, points: deps.callStats?.lastHour(request.params.name) ?? [] };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/functions/:name/sandboxes', async (request) => {
+    assertFunctionName(request.params.name);
+    const sandboxes = deps.leasedSandboxes?.(request.params.name) ?? [];
+    return { sandboxes: sandboxes.map((sandbox) => ({ ...sandbox, state: sandbox.inFlight > 0 ? 'busy' : 'idle' })) };
   });
 }
