@@ -35,6 +35,8 @@ const platform = await startPlatform({
   redisPort: Number(env.REDIS_PORT ?? 6379),
   httpPort: Number(env.HTTP_PORT ?? 8080),
   grpcPorts: { controller: 50051, stubs: 50052, funclet: 50053, 'queue-worker': 50054 },
+  // The services' default metrics ports, as observability/prometheus.yml names them.
+  metricsPorts: { controller: 9101, funclet: 9102, stubs: 9103, 'queue-worker': 9104 },
   reuseInfrastructure: true,
   instanceId: 'local',
   funclets,
@@ -63,7 +65,9 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 say(`NATS  ${platform.natsUrl}${platform.nats ? '' : ' (already running, reused)'}`);
 say(`Redis ${platform.redisUrl}${platform.redis ? '' : ' (already running, reused)'}`);
 for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigger']) {
-  platform.replicas(name).forEach((service, i) => say(`${(i === 0 ? name : `${name}-${i + 1}`).padEnd(14)} ${service.address}`));
+  platform.replicas(name).forEach((service, i) =>
+    say(`${(i === 0 ? name : `${name}-${i + 1}`).padEnd(14)} ${service.address}${service.metricsAddress ? `  (metrics ${service.metricsAddress})` : ''}`),
+  );
 }
 
 try {
@@ -78,6 +82,7 @@ say(`
 The platform is up at ${platform.httpUrl}
   curl ${platform.httpUrl}/v1/functions/hello/invocations -H 'content-type: application/json' -d '{"name":"you"}'
   curl '${platform.httpUrl}/function/hello?name=you'
+The console: ${platform.httpUrl}/ui/   Metrics: ${platform.httpUrl}/metrics
 Press Ctrl-C to stop.`);
 
 /** Zips examples/hello-node, uploads it, deploys `hello`, invokes it once. */

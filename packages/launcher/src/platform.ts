@@ -18,6 +18,8 @@ export interface PlatformOptions {
   readonly httpPort?: number;
   /** gRPC ports of the first controller, stubs, the first funclet and queue-worker; 0 = free. Further replicas get free ports. */
   readonly grpcPorts?: Partial<Record<Exclude<ServiceName, 'httptrigger'>, number>>;
+  /** Metrics ports (on loopback) of the first replica of each; the rest, and any not named, get free ports. */
+  readonly metricsPorts?: Partial<Record<Exclude<ServiceName, 'httptrigger'>, number>>;
   /** Reuse NATS/Redis already listening on their ports instead of starting them. */
   readonly reuseInfrastructure?: boolean;
   /** Distinguishes this platform's funclets and Redis keys from others'. */
@@ -140,10 +142,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     };
     const launch = async (name: ServiceName, own: NodeJS.ProcessEnv, host?: NamespaceHost) => {
       const index = replicas[name].length;
+      const metricsPort = index === 0 && name !== 'httptrigger' ? options.metricsPorts?.[name] : undefined;
+      const metrics = metricsPort ? { METRICS_LISTEN: `127.0.0.1:${metricsPort}` } : {};
       const replica = await Replica.start({
         name,
         label: index === 0 ? name : `${name}-${index + 1}`,
-        env: { ...common, ...own, ...options.serviceEnv?.[name] },
+        env: { ...common, ...metrics, ...own, ...options.serviceEnv?.[name] },
         onLine: line(index === 0 ? name : `${name}-${index + 1}`),
         start: host && network ? { wrap: (command, args) => network!.commandIn(host, command, args) } : undefined,
         supervise: options.supervise,

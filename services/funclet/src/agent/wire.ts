@@ -10,6 +10,8 @@
  * requests can be in flight at once; replies carry the request's id.
  */
 
+import type { ReportedSpan } from '@faas/telemetry';
+
 export const FrameType = {
   /** host → agent: load the function's module. Header: LoadHeader. */
   LOAD: 1,
@@ -73,17 +75,12 @@ export interface InvokeHeader {
   readonly recordSpans?: boolean;
 }
 
-/** One finished span, as the agent reports it (ids as lower-case hex, times in epoch milliseconds). */
-export interface AgentSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string;
-  readonly name: string;
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
-  readonly error?: string;
-}
+/**
+ * One finished span, as the agent reports it (ids as lower-case hex, times in
+ * epoch milliseconds): the funclet records it as it is. A type only, so the
+ * agent still loads nothing but node builtins.
+ */
+export type AgentSpan = ReportedSpan;
 
 export interface SpansHeader {
   readonly callId: string;
