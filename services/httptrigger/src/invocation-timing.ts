@@ -15,6 +15,8 @@ declare module 'fastify' {
     /** When the invocation began (performance.now()); 0 for other requests. */
     invocationStartedMs: number;
     invocationCallId: string;
+    /** The route kind label: event, http, or what the route said; queued calls are `async` whatever their route. */
+    invocationKind: string;
     /** What the sandbox answered, when it did: cold start and sandbox for the history. */
     invocationResult: InvocationResult | undefined;
   }
@@ -24,24 +26,20 @@ declare module 'fastify' {
   }
 }
 
-/** The route kind label of an invocation route; queued calls are `async` whatever their route. */
-const ROUTE_KINDS = new Map([
-  ['/v1/functions/:name/invocations', 'event'],
-  ['/function/:name', 'http'],
-  ['/function/:name/*', 'http'],
-]);
-
 export function timeInvocations(app: FastifyInstance, history?: InvocationHistory, stats?: CallStats): void {
   app.decorateRequest('invocationStartedMs', 0);
   app.decorateRequest('invocationCallId', '');
+  app.decorateRequest('invocationKind', '');
   app.decorateRequest('invocationResult', undefined);
   app.decorate('invocationHistory', history);
   app.decorate('callStats', stats);
 }
 
-export function startInvocation(request: FastifyRequest, reply: FastifyReply, callId: string): void {
+/** `kind` labels the call in metrics and history (event, http; routes of other shapes name theirs). */
+export function startInvocation(request: FastifyRequest, reply: FastifyReply, callId: string, kind = 'other'): void {
   request.invocationStartedMs = performance.now();
   request.invocationCallId = callId;
+  request.invocationKind = kind;
   reply.header('x-call-id', callId);
 }
 
@@ -60,7 +58,7 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   const seconds = (performance.now() - request.invocationStartedMs) / 1000;
   reply.header('x-duration-seconds', seconds.toFixed(6));
   const name = (request.params as { name?: string } | undefined)?.name ?? '';
-  const kind = outcome === 'queued' ? 'async' : (ROUTE_KINDS.get(request.routeOptions.url ?? '') ?? 'other');
+  const kind = outcome === 'queued' ? 'async' : request.invocationKind;
   invocations.get(name, kind, outcome).inc();
   invocationSeconds.get(name, kind, outcome).observe(seconds);
   const code = String(status);

@@ -80,7 +80,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
 
   app.post<{ Params: Params }>('/v1/functions/:name/invocations', async (request, reply) => {
     const callId = resolveCallId(request.headers['x-call-id']);
-    startInvocation(request, reply, callId);
+    startInvocation(request, reply, callId, 'event');
     const functionName = targetOf(request);
     const runAsync = isAsyncInvocationType(request.headers['x-invocation-type']);
     const body = await readBody(request.raw, payloadLimit(runAsync));
@@ -95,7 +95,7 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   /** The HTTP request as an HTTP-kind invocation, shared by the sync and async routes. */
   const readHttpInvocation = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, runAsync: boolean) => {
     const callId = resolveCallId(request.headers['x-call-id']);
-    startInvocation(request, reply, callId);
+    startInvocation(request, reply, callId, 'http');
     const functionName = targetOf(request);
     const payload = await readBody(request.raw, payloadLimit(runAsync));
     return httpInvocation({
