@@ -51,6 +51,12 @@ beforeAll(async () => {
     async: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100, retryFunctionErrors: true },
   });
 
+  // One sandbox at most: of two calls at once, one waits in the controller's queue.
+  await deploy('single', 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); return 1; };', { maxConcurrency: 1 });
+  await http(`${platform.httpUrl}/v1/functions/single/invocations`, { method: 'POST', json: {} });
+  const both = await Promise.all([0, 1].map(() => http(`${platform.httpUrl}/v1/functions/single/invocations`, { method: 'POST', json: {} })));
+  for (const answer of both) expect(answer.status, answer.text).toBe(200);
+
   // Sync: the first call of each function is a cold start, the rest warm.
   for (let i = 0; i < 5; i++) {
     const answer = await http(`${platform.httpUrl}/v1/functions/echo/invocations`, { method: 'POST', json: { i }, headers: { 'x-call-id': `echo-call-${i}` } });
@@ -130,7 +136,12 @@ describe('each service\'s metrics port', () => {
     expect(sampleSum(samples, 'faas_controller_sandboxes', { function: 'echo' })).toBeGreaterThanOrEqual(1);
     expect(hasSample(samples, 'faas_wait_queue_length', { function: 'echo' })).toBe(true);
     expect(sampleSum(samples, 'faas_wait_queue_length')).toBe(0);
-    expect(samples.some((sample) => sample.name.startsWith('faas_wait_seconds'))).toBe(false);
+    // The second of single's simultaneous calls waited for the first's slot.
+    expect(sampleSum(samples, 'faas_wait_seconds_count', { function: 'single', outcome: 'granted' })).toBe(1);
+    const waited = sampleSum(samples, 'faas_wait_seconds_sum', { function: 'single', outcome: 'granted' });
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThan(30);
+    expect(hasSample(samples, 'faas_wait_seconds_count', { function: 'echo' })).toBe(false);
   });
 
   it('queue-worker: attempts, retries, dead letters, callbacks, queue depth', async () => {

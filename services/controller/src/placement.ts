@@ -851,16 +851,16 @@ export class Placement {
     }
   }
 
-  /**
-   * Idle sandboxes of the pool go now rather than at their idle timeout:
-   * other controllers wait for slots, and this one holds more than its fair
-   * share or has had no call waiting lately.
-   */
   /** Per function: calls waiting and sandboxes placed on, for the metrics scrape. */
   *poolStates(): Iterable<{ readonly name: string; readonly waiting: number; readonly sandboxes: number }> {
     for (const [name, pool] of this.pools) yield { name, waiting: pool.waiters.length, sandboxes: pool.sandboxes.size };
   }
 
+  /**
+   * Idle sandboxes of the pool go now rather than at their idle timeout:
+   * other controllers wait for slots, and this one holds more than its fair
+   * share or has had no call waiting lately.
+   */
   private yieldsSlots(pool: FunctionPool): boolean {
     const now = this.now();
     if (pool.othersWanting(now) === 0) return false;

@@ -72,3 +72,12 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   // Queued calls are counted where they run (their records: GET /v1/calls).
   if (outcome !== 'queued') request.server.callStats?.record(name, seconds * 1000, outcome !== 'ok', coldStart, nowMs);
 }
+
+/**
+ * The former name, kept so routes written against it still build: counts the
+ * answer as `ok` with the status already set on `reply`. New routes call
+ * finishInvocation with their status and outcome.
+ */
+export function stampDuration(request: FastifyRequest, reply: FastifyReply): void {
+  finishInvocation(request, reply, reply.statusCode, 'ok');
+}
