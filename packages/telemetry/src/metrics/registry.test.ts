@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MetricRegistry } from './registry.js';
 
@@ -46,5 +48,20 @@ describe('MetricRegistry', () => {
     const registry = new MetricRegistry();
     registry.counter('twice_total', 'x');
     expect(() => registry.gauge('twice_total', 'x')).toThrow('registered twice');
+  });
+});
+
+describe('FAAS_METRICS=false', () => {
+  it('turns every series into a no-op (what bench:invoke compares against)', () => {
+    const registry = fileURLToPath(new URL('../../dist/metrics/registry.js', import.meta.url));
+    const script = `const { MetricRegistry } = await import(${JSON.stringify(registry)});
+      const r = new MetricRegistry();
+      r.counter('calls_total', 'calls', ['f']).get('a').inc();
+      r.histogram('took_seconds', 'took').get().observe(1);
+      process.stdout.write(await r.render());`;
+    const run = (value: string) => execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, FAAS_METRICS: value }, encoding: 'utf8' });
+    expect(run('false')).not.toMatch(/^calls_total/m);
+    expect(run('false')).not.toMatch(/^took_seconds/m);
+    expect(run('true')).toContain('calls_total{f="a"} 1');
   });
 });
