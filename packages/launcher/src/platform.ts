@@ -136,8 +136,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       REDIS_URL: redisUrl,
       NATS_URL: natsUrl,
       REDIS_KEY_PREFIX: options.reuseInfrastructure ? 'faas:' : `faas-${instanceId}:`,
-      // Many platforms (and replicas) share a host: each metrics port is a free one, named in its log line.
-      METRICS_LISTEN: '127.0.0.1:0',
       ...options.env,
     };
     const launch = async (name: ServiceName, own: NodeJS.ProcessEnv, host?: NamespaceHost) => {

@@ -38,8 +38,10 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, on
     command: launch.command,
     args: launch.args,
     cwd: path.join(REPO_ROOT, 'services', name),
-    // Each service names itself in traces unless told otherwise.
-    env: { OTEL_SERVICE_NAME: name, ...process.env, ...env },
+    // Each service names itself in traces unless told otherwise. Many
+    // services (platforms, replicas, tests) share a host: each metrics port is
+    // a free one unless given, named in the service's log line.
+    env: { OTEL_SERVICE_NAME: name, METRICS_LISTEN: '127.0.0.1:0', ...process.env, ...env },
     onLine,
   });
   let metricsAddress: string | undefined;

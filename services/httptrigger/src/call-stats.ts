@@ -11,7 +11,7 @@ const MINUTE_MS = 60_000;
 const BINS = 64;
 const BIN_BASE_MS = 0.1;
 const LOG_GROWTH = Math.log(1.25);
-/** Functions followed at most; the least recently added goes first. */
+/** Functions followed at most; past it, the one followed longest goes. */
 const MAX_FUNCTIONS = 1_000;
 
 export interface MinutePoint {

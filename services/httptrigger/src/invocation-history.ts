@@ -19,7 +19,7 @@ export interface CallEntry {
   sandboxId: string;
 }
 
-/** Functions remembered at most; the least recently called goes first. */
+/** Functions remembered at most; past it, the one remembered longest goes. */
 const MAX_FUNCTIONS = 1_000;
 
 class Ring {

@@ -57,7 +57,9 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   if (request.invocationStartedMs === 0) return;
   const seconds = (performance.now() - request.invocationStartedMs) / 1000;
   reply.header('x-duration-seconds', seconds.toFixed(6));
-  const name = (request.params as { name?: string } | undefined)?.name ?? '';
+  // A name that is no function's (or no name at all) would make a series per
+  // string a client sends: those calls are counted under the empty name.
+  const name = outcome === 'function_not_found' || outcome === 'bad_request' ? '' : ((request.params as { name?: string } | undefined)?.name ?? '');
   const kind = outcome === 'queued' ? 'async' : request.invocationKind;
   invocations.get(name, kind, outcome).inc();
   invocationSeconds.get(name, kind, outcome).observe(seconds);
@@ -68,6 +70,7 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   if (result?.coldStart) invocationColdStarts.get(name).inc();
   const nowMs = Date.now();
   const coldStart = result?.coldStart ?? false;
+  if (name === '') return;
   request.server.invocationHistory?.record(name, request.invocationCallId, nowMs - seconds * 1000, seconds * 1000, kind, outcome, status, coldStart, result?.sandboxId ?? '');
   // Queued calls are counted where they run (their records: GET /v1/calls).
   if (outcome !== 'queued') request.server.callStats?.record(name, seconds * 1000, outcome !== 'ok', coldStart, nowMs);

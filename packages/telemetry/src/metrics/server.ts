@@ -24,7 +24,9 @@ export async function serveMetrics(registry: MetricRegistry, listen: string, log
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot serve metrics on ${listen} (METRICS_LISTEN): ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`, { cause: error })),
+    );
     server.listen(port, host, () => resolve());
   });
   server.unref();
