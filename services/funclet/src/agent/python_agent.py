@@ -208,13 +208,17 @@ def decode_event(header, payload):
             "body": body,
             "isBase64Encoded": is_base64,
         }
-    content_type = header.get("contentType", "")
-    if (content_type == "" or "json" in content_type.lower()) and payload:
-        try:
-            return json.loads(payload.decode("utf-8"))
-        except ValueError:
-            pass
-    return payload
+    # As Lambda's Invoke: JSON whatever the content type says, else text, else bytes.
+    if not payload:
+        return payload
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 JSON_TYPE = "application/json; charset=utf-8"
