@@ -266,6 +266,10 @@ beforeAll(async () => {
     getAlias: unimplemented,
     listAliases: unimplemented,
     deleteAlias: unimplemented,
+    putSecret: unimplemented,
+    listSecrets: unimplemented,
+    deleteSecret: unimplemented,
+    getSecretValues: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {

@@ -1,5 +1,5 @@
 export { serviceDefinition } from './definition.js';
-export { CALL_ID, FUNCTION_NAME, assertCallId, assertFunctionName } from './identifiers.js';
+export { CALL_ID, FUNCTION_NAME, SECRET_NAME, assertCallId, assertFunctionName } from './identifiers.js';
 export { ALIAS_NAME, LATEST, VERSION_NUMBER, assertQualifiedName, formatQualifiedName, formatQualifier, isQualifiedName, parseQualifiedName, parseQualifier, qualifiedNameOf, qualifiedTarget, type QualifiedName, type Qualifier } from './qualified-name.js';
 export { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CONCURRENCY_PER_SANDBOX, CUSTOM_RUNTIME, CUSTOM_RUNTIME_PREFIX, FORMAT_SNIFF_BYTES, FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE, ASYNC_BASE_DELAY_MS, ASYNC_MAX_ATTEMPTS, ASYNC_MAX_DELAY_MS, CALLBACK_SECRET_BYTES, IDLE_TIMEOUT_SECONDS, MAX_CONCURRENCY, MEMORY_MB, RESERVED_CONCURRENCY, TIMEOUT_SECONDS, TMP_SIZE_MB, asyncPolicyProblem, callbackSecretProblem, codeDigestHex, codeDigestOf, concurrencyProblem, customRuntimeName, handlerProblem, isCodeDigest, isCustomRuntime, isModuleHandler, isWithin, runtimeFamily, servesConcurrentCalls, sniffBundleFormat, withDefault, type BundleFormat, type Range } from './function-rules.js';
 export {

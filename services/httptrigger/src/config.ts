@@ -12,6 +12,10 @@ export const envSchema = {
   HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest synchronous invocation body, in MiB (larger: 413 payload_too_large)'),
   HTTP_MAX_ASYNC_PAYLOAD_KB: optional(256, parse.integer(1, 1024 * 1024), 'largest queued invocation body, in KiB (larger: 413 payload_too_large); NATS\' max_payload (1 MiB by default) caps it too'),
   HTTP_FUNCTION_CHECK_CACHE_MS: optional(1_000, parse.integer(0, 60_000), 'how long the edge remembers that a function exists when queueing calls for it (a function deleted through another edge meanwhile: the call ends failed, function_not_found); 0 asks stubs every time'),
+  FAAS_BASIC_AUTH_USER: optional('', parse.string, 'user of the basic auth on the OpenFaaS /system/* routes; with FAAS_BASIC_AUTH_PASSWORD it turns basic auth on (off when both are empty)'),
+  FAAS_BASIC_AUTH_USER_FILE: optional('', parse.string, 'file holding that user (a trailing newline is dropped); wins over FAAS_BASIC_AUTH_USER'),
+  FAAS_BASIC_AUTH_PASSWORD: optional('', parse.string, 'password of the basic auth on /system/*'),
+  FAAS_BASIC_AUTH_PASSWORD_FILE: optional('', parse.string, 'file holding that password (a trailing newline is dropped); wins over FAAS_BASIC_AUTH_PASSWORD'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
   ...platformVariables,
 };

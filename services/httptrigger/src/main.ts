@@ -7,12 +7,28 @@ import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
 import { KnownFunctions } from './known-functions.js';
 import { NatsLogReader } from './log-reader.js';
+import { credentialsFrom } from './openfaas/basic-auth.js';
 import { buildServer } from './server.js';
 
 const SERVICE = 'httptrigger';
 const MIB = 1024 * 1024;
 const config = loadHttpTriggerConfig();
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
+
+/** Basic auth on /system/*, or exit naming what is wrong with its configuration. */
+function systemCredentials() {
+  try {
+    return credentialsFrom({
+      user: config.FAAS_BASIC_AUTH_USER,
+      userFile: config.FAAS_BASIC_AUTH_USER_FILE,
+      password: config.FAAS_BASIC_AUTH_PASSWORD,
+      passwordFile: config.FAAS_BASIC_AUTH_PASSWORD_FILE,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'basic auth is misconfigured');
+    process.exit(1);
+  }
+}
 
 const clients = createClients({
   stubs: config.STUBS_ADDRESS,
@@ -36,6 +52,7 @@ const app = buildServer({
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
   maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
+  systemCredentials: systemCredentials(),
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;

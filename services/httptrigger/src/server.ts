@@ -12,6 +12,7 @@ import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
+import type { BasicCredentials } from './openfaas/basic-auth.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
 import { RouteTable } from './route-table.js';
@@ -19,6 +20,7 @@ import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { openFaasRoutes, systemAuth } from './routes/openfaas.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -27,7 +29,7 @@ export interface HttpTriggerDeps {
     Clients['stubs'],
     'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction' | 'publishVersion' | 'listVersions' | 'deleteVersion' | 'putAlias' | 'getAlias' | 'listAliases' | 'deleteAlias'
   > &
-    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>>;
+    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger' | 'putSecret' | 'listSecrets' | 'deleteSecret'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
@@ -41,6 +43,8 @@ export interface HttpTriggerDeps {
   /** Largest queued invocation body (defaults to maxPayloadBytes). */
   readonly maxAsyncPayloadBytes?: number;
   readonly logger: Logger;
+  /** Basic auth on the OpenFaaS /system/* routes; absent → open, as OpenFaaS without auth. */
+  readonly systemCredentials?: BasicCredentials;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -57,12 +61,14 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   traceRequests(app);
   acceptAnyBody(app);
   answerErrors(app, routes, deps.logger);
+  systemAuth(app, deps.systemCredentials);
 
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
   triggerRoutes(app, deps);
+  openFaasRoutes(app, deps);
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
   return app;
