@@ -140,6 +140,16 @@ export const ERROR_CATALOGUE = {
     http: 429,
     description: 'The sandbox is already running as many calls as its function allows; the caller places the call again.',
   },
+  function_exists: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'A function with this name exists already (Lambda\'s CreateFunction); update it instead.',
+  },
+  alias_exists: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'The function has an alias with this name already (Lambda\'s CreateAlias); update it instead.',
+  },
   secret_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

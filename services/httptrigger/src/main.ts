@@ -6,6 +6,7 @@ import { NatsInvocationPublisher } from './async-publisher.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
 import { KnownFunctions } from './known-functions.js';
+import { accessKeysFrom } from './lambda/sigv4.js';
 import { NatsLogReader } from './log-reader.js';
 import { credentialsFrom } from './openfaas/basic-auth.js';
 import { buildServer } from './server.js';
@@ -26,6 +27,16 @@ function systemCredentials() {
     });
   } catch (error) {
     logger.fatal({ err: error }, 'basic auth is misconfigured');
+    process.exit(1);
+  }
+}
+
+/** SigV4 keys for the Lambda API, or exit naming what is wrong with them. */
+function lambdaKeys() {
+  try {
+    return accessKeysFrom({ list: config.FAAS_LAMBDA_ACCESS_KEYS, credentialsFile: config.FAAS_LAMBDA_CREDENTIALS_FILE });
+  } catch (error) {
+    logger.fatal({ err: error }, 'the Lambda access keys are misconfigured');
     process.exit(1);
   }
 }
@@ -53,6 +64,7 @@ const app = buildServer({
   maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
   systemCredentials: systemCredentials(),
+  lambdaKeys: lambdaKeys(),
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;

@@ -12,12 +12,14 @@ import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
+import type { AccessKeys } from './lambda/sigv4.js';
 import type { BasicCredentials } from './openfaas/basic-auth.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
 import { RouteTable } from './route-table.js';
 import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
+import { lambdaRoutes } from './routes/lambda.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
 import { openFaasRoutes, systemAuth } from './routes/openfaas.js';
@@ -45,6 +47,8 @@ export interface HttpTriggerDeps {
   readonly logger: Logger;
   /** Basic auth on the OpenFaaS /system/* routes; absent → open, as OpenFaaS without auth. */
   readonly systemCredentials?: BasicCredentials;
+  /** Access keys for SigV4 on the Lambda routes; absent → unsigned requests accepted. */
+  readonly lambdaKeys?: AccessKeys;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -69,6 +73,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   logRoutes(app, deps);
   triggerRoutes(app, deps);
   openFaasRoutes(app, deps);
+  lambdaRoutes(app, deps);
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
   return app;
