@@ -23,6 +23,7 @@ import { lambdaRoutes } from './routes/lambda.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
 import { openFaasRoutes, systemAuth } from './routes/openfaas.js';
+import { secretRoutes } from './routes/secrets.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -72,6 +73,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   versionRoutes(app, deps);
   logRoutes(app, deps);
   triggerRoutes(app, deps);
+  secretRoutes(app, deps);
   openFaasRoutes(app, deps);
   lambdaRoutes(app, deps);
   invocationRoutes(app, deps);

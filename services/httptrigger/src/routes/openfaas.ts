@@ -14,6 +14,7 @@ import { basicCredentialsOf, type BasicCredentials } from '../openfaas/basic-aut
 import { NAMESPACE, assertNamespace, configFromDeployment, parseDeployment, resolveImage, statusOf } from '../openfaas/deployment.js';
 import { placeholderBundle } from '../openfaas/placeholder-bundle.js';
 import type { HttpTriggerDeps } from '../server.js';
+import { secretRpc } from './secrets.js';
 
 const REALM = 'faas-engine';
 /** Shown by `faas-cli version` as the provider. */
@@ -33,11 +34,7 @@ export function systemAuth(app: FastifyInstance, credentials: BasicCredentials |
 
 export function openFaasRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
   const { stubs, invoker } = deps;
-  const secretRpc = <K extends 'putSecret' | 'listSecrets' | 'deleteSecret'>(name: K) => {
-    const method = stubs[name];
-    if (!method) throw new PlatformError('service_unavailable', 'secrets are not available');
-    return method.bind(stubs) as NonNullable<HttpTriggerDeps['stubs'][K]>;
-  };
+  const secrets = <K extends 'putSecret' | 'listSecrets' | 'deleteSecret'>(name: K) => secretRpc(deps, name);
 
   let placeholderDigest: Promise<string> | undefined;
   /** Uploaded once per process (stubs keeps one copy however often it is sent). */
@@ -122,13 +119,13 @@ export function openFaasRoutes(app: FastifyInstance, deps: HttpTriggerDeps): voi
 
   app.get<{ Querystring: { namespace?: string } }>('/system/secrets', async (request, reply) => {
     assertNamespace(request.query.namespace);
-    const { names } = await secretRpc('listSecrets')({});
+    const { names } = await secrets('listSecrets')({});
     return reply.type(JSON_TYPE).send(names.map((name) => ({ name, namespace: NAMESPACE })));
   });
 
   const writeSecret = async (request: FastifyRequest, reply: FastifyReply, mode: SecretWriteMode) => {
     const { name, value } = parseSecret(await readJsonBody(request, 'secret'));
-    const { created } = await secretRpc('putSecret')({ name, value, mode });
+    const { created } = await secrets('putSecret')({ name, value, mode });
     return reply.status(created ? 201 : 200).send();
   };
   app.post('/system/secrets', (request, reply) => writeSecret(request, reply, SecretWriteMode.CREATE));
@@ -138,7 +135,7 @@ export function openFaasRoutes(app: FastifyInstance, deps: HttpTriggerDeps): voi
     const body = (await readJsonBody(request, 'secret')) as { name?: unknown; namespace?: unknown };
     if (typeof body?.name !== 'string' || body.name === '') throw new PlatformError('bad_request', 'field "name" must name the secret');
     assertNamespace(typeof body.namespace === 'string' ? body.namespace : undefined);
-    await secretRpc('deleteSecret')({ name: body.name });
+    await secrets('deleteSecret')({ name: body.name });
     return reply.status(202).send();
   });
 }
