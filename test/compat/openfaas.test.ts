@@ -3,8 +3,8 @@
 // bodies) and checked against the status codes it accepts: login, secret
 // create/list/remove, deploy with --image/--fprocess, list, describe,
 // invoke, invoke --async with a callback, logs, remove. Also event payloads
-// arriving as JSON whatever their content type says.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+// arriving as JSON whatever their content type says, and HTTP triggers.
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -213,5 +213,85 @@ describe('event payloads', () => {
       expect((await call('plain words', 'text/plain')).json).toEqual({ kind: runtime === 'python3' ? 'str' : 'string', event: 'plain words' });
       expect((await call(new Uint8Array([0xff, 0x00, 0x80]), 'application/octet-stream')).json).toEqual({ kind: 'bytes', event: 'ff0080' });
     }
+  });
+});
+
+/** A request with a Host header of our choosing (fetch may not set one). */
+function requestWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(url, { headers: { host } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('HTTP triggers', () => {
+  const ROUTER = `exports.handler = async (event) => {
+  if (event.path.startsWith('/files/')) return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: event.body, isBase64Encoded: event.isBase64Encoded };
+  return { statusCode: 200, headers: { 'content-type': 'application/json', 'x-route': process.env.ROUTE }, body: JSON.stringify({ route: process.env.ROUTE, method: event.method, path: event.path, params: event.pathParameters, query: event.query }) };
+};
+`;
+  const trigger = (name: string, body: unknown) => http(`${platform.httpUrl}/v1/triggers/${name}`, { method: 'PUT', json: body });
+
+  beforeAll(async () => {
+    const upload = await http(`${platform.httpUrl}/v1/code`, { method: 'POST', body: zipBundle({ 'index.js': ROUTER }) });
+    for (const route of ['users', 'admin']) {
+      const put = await http(`${platform.httpUrl}/v1/functions/router-${route}`, { method: 'PUT', json: { runtime: 'nodejs', handler: 'index.handler', code: { digest: upload.json.digest }, environment: { ROUTE: route } } });
+      expect(put.status, put.text).toBe(201);
+    }
+  });
+
+  it('binds methods, path patterns and hosts, refuses clashes and platform paths, and answers CORS', async () => {
+    const users = await trigger('users', { type: 'http', methods: ['get', 'POST'], path: '/api/users/:id', function: 'router-users', cors: { allowOrigins: ['https://app.example'], exposeHeaders: ['x-route'], maxAgeSeconds: 600 } });
+    expect(users.status, users.text).toBe(201);
+    expect(users.json).toMatchObject({ type: 'http', methods: ['GET', 'POST'], path: '/api/users/:id', host: '', function: 'router-users' });
+    expect((await trigger('admin', { type: 'http', methods: ['GET'], path: '/api/users/:id', host: 'admin.example', function: 'router-admin' })).status).toBe(201);
+    expect((await trigger('files', { type: 'http', path: '/files/*', function: 'router-users' })).status).toBe(201);
+
+    const clash = await trigger('clash', { type: 'http', methods: ['POST'], path: '/api/users/:uid', function: 'router-admin' });
+    expect(clash.status).toBe(409);
+    expect(clash.json).toMatchObject({ code: 'trigger_conflict', message: expect.stringContaining('users') });
+    expect((await trigger('deleter', { type: 'http', methods: ['DELETE'], path: '/api/users/:uid', function: 'router-admin' })).status).toBe(201);
+    const reserved = await trigger('sneaky', { type: 'http', path: '/v1/functions', function: 'router-admin' });
+    expect(reserved.status).toBe(400);
+    expect(reserved.json).toMatchObject({ code: 'invalid_trigger_config' });
+
+    const got = await http(`${platform.httpUrl}/api/users/42?x=1`, { headers: { origin: 'https://app.example' } });
+    expect(got.status, got.text).toBe(200);
+    expect(got.json).toEqual({ route: 'users', method: 'GET', path: '/api/users/42', params: { id: '42' }, query: { x: '1' } });
+    expect(got.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(got.headers.get('access-control-expose-headers')).toBe('x-route');
+    expect(got.headers.get('x-call-id')).toBeTruthy();
+    expect(JSON.parse((await requestWithHost(`${platform.httpUrl}/api/users/7`, 'admin.example:8080')).body)).toMatchObject({ route: 'admin', params: { id: '7' } });
+    expect(JSON.parse((await requestWithHost(`${platform.httpUrl}/api/users/7`, 'other.example')).body)).toMatchObject({ route: 'users' });
+    expect((await http(`${platform.httpUrl}/api/users/7`, { method: 'DELETE' })).json).toMatchObject({ route: 'admin', method: 'DELETE' });
+    expect((await http(`${platform.httpUrl}/api/users/7`, { method: 'PUT' })).status).toBe(404);
+
+    const preflight = await http(`${platform.httpUrl}/api/users/42`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type');
+    expect(preflight.headers.get('access-control-max-age')).toBe('600');
+    const stranger = await http(`${platform.httpUrl}/api/users/42`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('passes binary bodies through byte for byte, under a wildcard path', async () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, index) => index));
+    const answer = await fetch(`${platform.httpUrl}/files/a/b/c.bin`, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    expect(answer.status).toBe(200);
+    expect(Buffer.from(await answer.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it('stops serving a route once its trigger is deleted', async () => {
+    expect((await http(`${platform.httpUrl}/v1/triggers/files`, { method: 'DELETE' })).status).toBe(204);
+    const gone = await http(`${platform.httpUrl}/files/x`, { method: 'GET' });
+    expect(gone.status).toBe(404);
+    expect(gone.json).toMatchObject({ code: 'route_not_found' });
   });
 });

@@ -150,6 +150,11 @@ export const ERROR_CATALOGUE = {
     http: 409,
     description: 'The function has an alias with this name already (Lambda\'s CreateAlias); update it instead.',
   },
+  trigger_conflict: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'Another HTTP trigger already serves this method, path pattern and host.',
+  },
   secret_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

@@ -18,6 +18,7 @@ export const envSchema = {
   FAAS_BASIC_AUTH_PASSWORD_FILE: optional('', parse.string, 'file holding that password (a trailing newline is dropped); wins over FAAS_BASIC_AUTH_PASSWORD'),
   FAAS_LAMBDA_ACCESS_KEYS: optional('', parse.string, 'access keys the Lambda API (/2015-03-31/…) accepts SigV4 signatures from, as id:secret pairs separated by commas; with none configured (here or in FAAS_LAMBDA_CREDENTIALS_FILE) unsigned requests are accepted'),
   FAAS_LAMBDA_CREDENTIALS_FILE: optional('', parse.string, 'an AWS shared-credentials file whose profiles\' keys the Lambda API accepts too (read again on each lookup, so keys can be rotated)'),
+  HTTP_TRIGGER_REFRESH_MS: optional(2_000, parse.integer(100, 600_000), 'how often the edge reads the HTTP triggers from stubs again (a trigger written through this edge is served at once; through another edge, within this interval)'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
   ...platformVariables,
 };

@@ -65,6 +65,7 @@ const app = buildServer({
   logger,
   systemCredentials: systemCredentials(),
   lambdaKeys: lambdaKeys(),
+  httpTriggerRefreshMs: config.HTTP_TRIGGER_REFRESH_MS,
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;

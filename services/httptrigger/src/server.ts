@@ -16,8 +16,10 @@ import type { AccessKeys } from './lambda/sigv4.js';
 import type { BasicCredentials } from './openfaas/basic-auth.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
+import { HttpTriggerTable } from './http-trigger-table.js';
 import { RouteTable } from './route-table.js';
 import { asyncCallRoutes } from './routes/async-calls.js';
+import { httpTriggerHandler } from './routes/http-triggers.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { lambdaRoutes } from './routes/lambda.js';
 import { logRoutes } from './routes/logs.js';
@@ -50,6 +52,8 @@ export interface HttpTriggerDeps {
   readonly systemCredentials?: BasicCredentials;
   /** Access keys for SigV4 on the Lambda routes; absent → unsigned requests accepted. */
   readonly lambdaKeys?: AccessKeys;
+  /** How often the HTTP trigger table is read again from stubs (default 2 s). */
+  readonly httpTriggerRefreshMs?: number;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -65,14 +69,21 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   routes.watch(app);
   traceRequests(app);
   acceptAnyBody(app);
-  answerErrors(app, routes, deps.logger);
+  // HTTP triggers take what no platform route does; they need stubs' trigger list.
+  const listTriggers = deps.stubs.listTriggers?.bind(deps.stubs);
+  const httpTriggers = listTriggers ? new HttpTriggerTable(async () => (await listTriggers({})).triggers, deps.logger, deps.httpTriggerRefreshMs ?? 2_000) : undefined;
+  if (httpTriggers) {
+    app.addHook('onReady', async () => httpTriggers.start());
+    app.addHook('onClose', async () => httpTriggers.stop());
+  }
+  answerErrors(app, routes, deps.logger, httpTriggers ? httpTriggerHandler(deps, httpTriggers) : undefined);
   systemAuth(app, deps.systemCredentials);
 
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
-  triggerRoutes(app, deps);
+  triggerRoutes(app, deps, () => httpTriggers?.refresh());
   secretRoutes(app, deps);
   openFaasRoutes(app, deps);
   lambdaRoutes(app, deps);

@@ -32,6 +32,7 @@ describe('handler events', () => {
       query: { x: ['1', '3'], y: '2', z: '' },
       rawQuery: 'x=1&y=2&x=3&z=',
       headers: { 'x-thing': 'v' },
+      pathParameters: {},
       body: 'héllo',
       isBase64Encoded: false,
     });

@@ -12,6 +12,8 @@ export interface HttpEvent {
   query: Record<string, string | string[]>;
   rawQuery: string;
   headers: Record<string, string>;
+  /** An HTTP trigger's path parameters ({} on other routes). */
+  pathParameters: Record<string, string>;
   body: string;
   isBase64Encoded: boolean;
 }
@@ -50,6 +52,7 @@ export function buildHttpEvent(http: HttpRequestHeader | undefined, payload: Buf
     query: parseQuery(rawQuery),
     rawQuery,
     headers,
+    pathParameters: { ...(http?.pathParameters ?? {}) },
     body: text ?? payload.toString('base64'),
     isBase64Encoded: text === undefined,
   };

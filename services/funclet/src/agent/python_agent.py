@@ -205,6 +205,7 @@ def decode_event(header, payload):
             "query": query,
             "rawQuery": raw_query,
             "headers": {name.lower(): value for name, value in (http.get("headers") or {}).items()},
+            "pathParameters": dict(http.get("pathParameters") or {}),
             "body": body,
             "isBase64Encoded": is_base64,
         }

@@ -44,6 +44,8 @@ describe('OpenFaaS deployments', () => {
     expect(splitNamespace('fn')).toBe('fn');
     expect(splitNamespace('fn.openfaas-fn')).toBe('fn');
     expect(() => splitNamespace('fn.other')).toThrow(/namespace/);
+    expect(splitNamespace('fn.openfaas-fn:2')).toBe('fn:2');
+    expect(splitNamespace('fn:a.b')).toBe('fn:a.b');
   });
 
   it('writes a placeholder bundle that is a valid tar.gz of one file', () => {

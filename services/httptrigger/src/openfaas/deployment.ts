@@ -202,12 +202,14 @@ export function statusOf(config: FunctionConfig): Record<string, unknown> {
   };
 }
 
-/** `name` or OpenFaaS's `name.namespace`; only our one namespace exists. */
-export function splitNamespace(qualified: string): string {
-  const dot = qualified.indexOf('.');
-  if (dot === -1) return qualified;
-  assertNamespace(qualified.slice(dot + 1));
-  return qualified.slice(0, dot);
+/** `name` or OpenFaaS's `name.namespace` (a `:qualifier` after either is kept); only our one namespace exists. */
+export function splitNamespace(target: string): string {
+  const colon = target.indexOf(':');
+  const name = colon === -1 ? target : target.slice(0, colon);
+  const dot = name.indexOf('.');
+  if (dot === -1) return target;
+  assertNamespace(name.slice(dot + 1));
+  return name.slice(0, dot) + (colon === -1 ? '' : target.slice(colon));
 }
 
 export function assertNamespace(namespace: string | undefined): void {
