@@ -176,6 +176,13 @@ describe('OpenFaaS gateway API, as faas-cli 0.16 uses it', () => {
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await system('GET', `/system/logs?name=reader&follow=false&since=${encodeURIComponent(future)}`)).text).toBe('');
 
+    // The secrets are there read-only, one file each.
+    const writer = await system('POST', '/system/functions', deployment('writer', 'ghcr.io/openfaas/alpine:latest', 'ls /var/openfaas/secrets; (echo x > /var/openfaas/secrets/api-key) 2>/dev/null || echo refused', { secrets: ['api-key', 'raw-one'] }));
+    expect(writer.status, writer.text).toBe(202);
+    const tried = await http(`${platform.httpUrl}/function/writer`, { method: 'POST', body: '' });
+    expect(tried.text).toBe('api-key\nraw-one\nrefused\n');
+    expect((await system('DELETE', '/system/functions', { functionName: 'writer' })).status).toBe(202);
+
     expect((await system('POST', '/system/scale-function/reader', { serviceName: 'reader', replicas: 1 })).status).toBe(202);
     expect((await system('GET', '/system/function/reader')).json).toMatchObject({ replicas: 1 });
 
