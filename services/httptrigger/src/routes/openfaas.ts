@@ -36,18 +36,12 @@ export function openFaasRoutes(app: FastifyInstance, deps: HttpTriggerDeps): voi
   const { stubs, invoker } = deps;
   const secrets = <K extends 'putSecret' | 'listSecrets' | 'deleteSecret'>(name: K) => secretRpc(deps, name);
 
-  let placeholderDigest: Promise<string> | undefined;
-  /** Uploaded once per process (stubs keeps one copy however often it is sent). */
-  const placeholder = () => {
-    placeholderDigest ??= stubs
-      .putCode((async function* () { yield { chunk: placeholderBundle() }; })())
-      .then((stored) => stored.digest)
-      .catch((error: unknown) => {
-        placeholderDigest = undefined;
-        throw error;
-      });
-    return placeholderDigest;
-  };
+  /**
+   * Uploaded with every deployment that needs it, not remembered: stubs
+   * keeps one copy however often it comes, and a copy no function used any
+   * more may have been collected since.
+   */
+  const placeholder = async () => (await stubs.putCode((async function* () { yield { chunk: placeholderBundle() }; })())).digest;
 
   const findFunction = async (name: string): Promise<FunctionConfig | undefined> => {
     try {
