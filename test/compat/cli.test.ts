@@ -84,6 +84,8 @@ describe('faas deploy -f stack.yml with OpenFaaS templates', () => {
 
     const described = await faas(['--json', 'describe', 'echo-python3-http']);
     expect(JSON.parse(described.stdout)).toMatchObject({ memoryMb: 256, annotations: { 'com.openfaas.lang': 'python3-http' } });
+    // Scale labels become limits, as the OpenFaaS API maps them.
+    expect(JSON.parse((await faas(['--json', 'describe', 'shout-node20'])).stdout)).toMatchObject({ maxConcurrency: 3, labels: { 'com.openfaas.scale.max': '3' }, secrets: ['shout-key'] });
   });
 });
 

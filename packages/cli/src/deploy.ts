@@ -21,6 +21,9 @@ export interface FunctionSpec {
   readonly annotations?: Record<string, string>;
   readonly memoryMb?: number;
   readonly timeoutSeconds?: number;
+  readonly maxConcurrency?: number;
+  readonly reservedConcurrency?: number;
+  readonly idleTimeoutSeconds?: number;
 }
 
 export interface Deployed {
@@ -85,6 +88,9 @@ async function deployStackFunction(gateway: Gateway, output: Output, fn: StackFu
     labels: fn.labels,
     annotations: { ...fn.annotations, 'com.openfaas.lang': fn.lang },
     ...(fn.memoryMb !== undefined ? { memoryMb: fn.memoryMb } : {}),
+    ...(fn.maxConcurrency !== undefined ? { maxConcurrency: fn.maxConcurrency } : {}),
+    ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+    ...(fn.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: fn.idleTimeoutSeconds } : {}),
   }, bundle);
 }
 

@@ -14,12 +14,12 @@ const write = (files: Record<string, string>) => {
 describe('stack files', () => {
   it('reads functions with their environment files, secrets, labels and memory', () => {
     const dir = write({
-      'stack.yml': 'provider: {name: openfaas, gateway: "http://gw:8080"}\nfunctions:\n  a:\n    lang: node20\n    handler: ./a\n    environment_file: [env.yml]\n    environment: {B: 2}\n    secrets: [k]\n    labels: {team: x}\n    limits: {memory: 256Mi}\n',
+      'stack.yml': 'provider: {name: openfaas, gateway: "http://gw:8080"}\nfunctions:\n  a:\n    lang: node20\n    handler: ./a\n    environment_file: [env.yml]\n    environment: {B: 2}\n    secrets: [k]\n    labels: {team: x, com.openfaas.scale.max: 4}\n    limits: {memory: 256Mi}\n',
       'env.yml': 'environment:\n  A: one\n  B: overridden\n',
     });
     expect(readStack(path.join(dir, 'stack.yml'))).toEqual({
       gateway: 'http://gw:8080',
-      functions: [{ name: 'a', lang: 'node20', handlerDir: path.join(dir, 'a'), environment: { A: 'one', B: '2' }, secrets: ['k'], labels: { team: 'x' }, annotations: {}, memoryMb: 256 }],
+      functions: [{ name: 'a', lang: 'node20', handlerDir: path.join(dir, 'a'), environment: { A: 'one', B: '2' }, secrets: ['k'], labels: { team: 'x', 'com.openfaas.scale.max': '4' }, annotations: {}, memoryMb: 256, maxConcurrency: 4 }],
     });
   });
 
@@ -31,7 +31,7 @@ describe('stack files', () => {
   it('reads Kubernetes memory quantities', () => {
     expect(memoryMb('f', 'm', '1Gi')).toBe(1024);
     expect(memoryMb('f', 'm', '128M')).toBe(123);
-    expect(() => memoryMb('f', 'm', 'lots')).toThrow(/memory size/);
+    expect(() => memoryMb('f', 'm', 'lots')).toThrow(/f: m: limits.memory "lots" is not a quantity/);
   });
 });
 

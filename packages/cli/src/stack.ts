@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { memoryMbOfQuantity, openFaasScaleLimits } from '@faas/protocol/openfaas';
 import { parse } from 'yaml';
 import { CliError, EXIT } from './gateway.js';
 import { TEMPLATES } from './templates.js';
@@ -19,6 +20,10 @@ export interface StackFunction {
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
   readonly memoryMb?: number;
+  /** From the com.openfaas.scale.* labels, as the OpenFaaS API maps them. */
+  readonly maxConcurrency?: number;
+  readonly reservedConcurrency?: number;
+  readonly idleTimeoutSeconds?: number;
 }
 
 export interface Stack {
@@ -34,13 +39,23 @@ function stringMap(file: string, where: string, value: unknown): Record<string, 
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, String(item)]));
 }
 
-/** "128Mi", "1G", "256m" (OpenFaaS writes Kubernetes quantities) as MiB. */
+/** A Kubernetes memory quantity ("128Mi", "1G") as MiB, or a usage error naming where it was. */
 export function memoryMb(file: string, where: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const match = /^(\d+)(Ki|Mi|Gi|k|K|M|G|m)?$/.exec(String(value).trim());
-  if (!match) throw bad(file, `${where} ${JSON.stringify(value)} is not a memory size like 128Mi`);
-  const factor: Record<string, number> = { '': 1 / 2 ** 20, Ki: 1 / 1024, Mi: 1, Gi: 1024, k: 1e3 / 2 ** 20, K: 1e3 / 2 ** 20, M: 1e6 / 2 ** 20, m: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 };
-  return Math.ceil(Number(match[1]) * factor[match[2] ?? '']!);
+  try {
+    return memoryMbOfQuantity(String(value));
+  } catch (error) {
+    throw bad(file, `${where}: ${(error as Error).message}`);
+  }
+}
+
+/** The scale labels as limits, or a usage error naming the function. */
+export function scaleLimits(file: string, name: string, labels: Record<string, string>): ReturnType<typeof openFaasScaleLimits> {
+  try {
+    return openFaasScaleLimits(labels);
+  } catch (error) {
+    throw bad(file, `function ${name}: ${(error as Error).message}`);
+  }
 }
 
 export function readStack(file: string, only?: string): Stack {
@@ -76,15 +91,17 @@ export function readStack(file: string, only?: string): Stack {
       const secrets = fn.secrets === undefined || fn.secrets === null ? [] : fn.secrets;
       if (!Array.isArray(secrets)) throw bad(file, `function ${name}: secrets must be a list of names`);
       const limits = (fn.limits ?? fn.requests) as { memory?: unknown } | undefined;
+      const labels = stringMap(file, `${name}: labels`, fn.labels);
       return {
         name,
         lang,
         handlerDir: path.resolve(dir, fn.handler),
         environment,
         secrets: secrets.map(String),
-        labels: stringMap(file, `${name}: labels`, fn.labels),
+        labels,
         annotations: stringMap(file, `${name}: annotations`, fn.annotations),
         memoryMb: memoryMb(file, `${name}: limits.memory`, limits?.memory),
+        ...scaleLimits(file, name, labels),
       };
     });
   if (only !== undefined && functions.length === 0) throw bad(file, `has no function named ${only}`);

@@ -36,3 +36,4 @@ export * from './gen/faas/v1/queue_worker_pb.js';
 export { Health, HealthCheckResponse_ServingStatus } from './gen/grpc/health/v1/health_pb.js';
 export { create, toBinary, fromBinary, toJson, fromJson, type MessageInitShape } from '@bufbuild/protobuf';
 export { HOP_BY_HOP_HEADERS } from './http-headers.js';
+export { SCALE_MAX_LABEL, SCALE_MIN_LABEL, SCALE_ZERO_DURATION_LABEL, SCALE_ZERO_LABEL, memoryMbOfQuantity, openFaasScaleLimits } from './openfaas-rules.js';

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { create, FunctionConfigSchema } from '@faas/protocol';
-import { configFromDeployment, memoryMbOf, parseDeployment, resolveImage, scaleLimitsOf, splitNamespace, statusOf } from './deployment.js';
+import { configFromDeployment, parseDeployment, resolveImage, splitNamespace, statusOf } from './deployment.js';
 import { placeholderBundle } from './placeholder-bundle.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -14,18 +14,6 @@ describe('OpenFaaS deployments', () => {
     expect(() => resolveImage('ghcr.io/openfaas/alpine:latest', '')).toThrow(/envProcess/);
     expect(() => resolveImage(DIGEST, '')).toThrow(/envProcess/);
     expect(() => resolveImage(`cobol@${DIGEST}`, '')).toThrow(/unknown runtime/);
-  });
-
-  it('maps memory quantities and the scale labels onto our limits', () => {
-    expect(memoryMbOf('128Mi')).toBe(128);
-    expect(memoryMbOf('1Gi')).toBe(1024);
-    expect(memoryMbOf('100M')).toBe(96);
-    expect(() => memoryMbOf('lots')).toThrow(/quantity/);
-    expect(scaleLimitsOf({ 'com.openfaas.scale.min': '2', 'com.openfaas.scale.max': '5' })).toEqual({ reservedConcurrency: 2, maxConcurrency: 5 });
-    expect(scaleLimitsOf({ 'com.openfaas.scale.min': '2', 'com.openfaas.scale.zero': 'true', 'com.openfaas.scale.zero-duration': '15m' })).toEqual({ reservedConcurrency: 0, idleTimeoutSeconds: 900 });
-    expect(scaleLimitsOf({ 'com.openfaas.scale.zero': 'false' })).toEqual({ reservedConcurrency: 1 });
-    expect(scaleLimitsOf({})).toEqual({});
-    expect(() => scaleLimitsOf({ 'com.openfaas.scale.max': 'many' })).toThrow(/whole number/);
   });
 
   it('takes faas-cli\'s document (nulls for empty maps) and shows it back without empty fields', () => {
