@@ -24,4 +24,10 @@ export default defineConfig(
     files: ['**/*.test.ts', 'test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  {
+    // CommonJS on purpose: the OpenFaaS node templates' handlers are CommonJS, and so is the shim that loads them.
+    files: ['**/*.cjs', 'test/compat/fixtures/openfaas-templates/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

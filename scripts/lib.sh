@@ -46,3 +46,15 @@ build() {
   log "building"
   npx turbo run build --output-logs=errors-only
 }
+
+# Puts `faas` (packages/cli) on the PATH, in npm's global bin folder, as
+# `npm link` from a clone would.
+install_cli() {
+  local bin
+  bin="$(npm prefix -g)/bin"
+  if ln -sf "$ROOT/packages/cli/dist/main.js" "$bin/faas" 2>/dev/null; then
+    log "faas is installed as $bin/faas"
+  else
+    log "could not write $bin/faas; run the CLI as node $ROOT/packages/cli/dist/main.js"
+  fi
+}

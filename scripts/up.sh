@@ -6,4 +6,5 @@ source "$(dirname "$0")/lib.sh"
 ensure_platform_commands
 ensure_node_modules
 build
+install_cli
 exec node "$ROOT/scripts/up.mjs" "$@"

@@ -266,6 +266,10 @@ beforeAll(async () => {
     getAlias: unimplemented,
     listAliases: unimplemented,
     deleteAlias: unimplemented,
+    putSecret: unimplemented,
+    listSecrets: unimplemented,
+    deleteSecret: unimplemented,
+    getSecretValues: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {
@@ -367,6 +371,7 @@ describe('funclet', () => {
       query: { a: ['1', '2'], b: 'x' },
       rawQuery: 'a=1&a=2&b=x',
       headers: { 'x-custom': 'yes' },
+      pathParameters: {},
       body: Buffer.from([0xff, 0x00, 0x41]).toString('base64'),
       isBase64Encoded: true,
     });

@@ -96,6 +96,10 @@ beforeAll(async () => {
     getAlias: notPartOfThisTest,
     listAliases: notPartOfThisTest,
     deleteAlias: notPartOfThisTest,
+    putSecret: notPartOfThisTest,
+    listSecrets: notPartOfThisTest,
+    deleteSecret: notPartOfThisTest,
+    getSecretValues: notPartOfThisTest,
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);

@@ -118,6 +118,10 @@ beforeAll(async () => {
     getAlias: notHere,
     listAliases: notHere,
     deleteAlias: notHere,
+    putSecret: notHere,
+    listSecrets: notHere,
+    deleteSecret: notHere,
+    getSecretValues: notHere,
   });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 

@@ -140,6 +140,41 @@ export const ERROR_CATALOGUE = {
     http: 429,
     description: 'The sandbox is already running as many calls as its function allows; the caller places the call again.',
   },
+  function_exists: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'A function with this name exists already (Lambda\'s CreateFunction); update it instead.',
+  },
+  alias_exists: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'The function has an alias with this name already (Lambda\'s CreateAlias); update it instead.',
+  },
+  trigger_conflict: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'Another HTTP trigger already serves this method, path pattern and host.',
+  },
+  secret_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'No secret with this name exists (a function that lists one cannot start until it does).',
+  },
+  secret_exists: {
+    grpc: GrpcStatus.ALREADY_EXISTS,
+    http: 409,
+    description: 'A secret with this name exists already; update it instead.',
+  },
+  invalid_secret: {
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    http: 400,
+    description: 'Secret names are 1-253 characters of a-z, A-Z, 0-9, ".", "_" and "-"; values are at most 512 KiB.',
+  },
+  invalid_image: {
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    http: 400,
+    description: 'An OpenFaaS deployment names an image this platform cannot run: "<runtime>@sha256:<hex>" or "sha256:<hex>" with an envProcess, or any image with an envProcess.',
+  },
   route_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
     http: 404,

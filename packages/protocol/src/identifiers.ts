@@ -23,3 +23,9 @@ export function assertCallId(callId: string): void {
     throw new PlatformError('bad_request', 'call_id must be 1-128 characters of A-Z, a-z, 0-9, "_", ".", ":" and "-"');
   }
 }
+
+/**
+ * Secret names: what Kubernetes (and so OpenFaaS users) allow, upper case
+ * too; each becomes a file name under /var/openfaas/secrets.
+ */
+export const SECRET_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,253}$/;

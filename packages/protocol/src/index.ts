@@ -1,5 +1,5 @@
 export { serviceDefinition } from './definition.js';
-export { CALL_ID, FUNCTION_NAME, assertCallId, assertFunctionName } from './identifiers.js';
+export { CALL_ID, FUNCTION_NAME, SECRET_NAME, assertCallId, assertFunctionName } from './identifiers.js';
 export { ALIAS_NAME, LATEST, VERSION_NUMBER, assertQualifiedName, formatQualifiedName, formatQualifier, isQualifiedName, parseQualifiedName, parseQualifier, qualifiedNameOf, qualifiedTarget, type QualifiedName, type Qualifier } from './qualified-name.js';
 export { BUILT_IN_RUNTIMES, CODE_DIGEST_RULE, CONCURRENCY_PER_SANDBOX, CUSTOM_RUNTIME, CUSTOM_RUNTIME_PREFIX, FORMAT_SNIFF_BYTES, FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE, ASYNC_BASE_DELAY_MS, ASYNC_MAX_ATTEMPTS, ASYNC_MAX_DELAY_MS, CALLBACK_SECRET_BYTES, IDLE_TIMEOUT_SECONDS, MAX_CONCURRENCY, MEMORY_MB, RESERVED_CONCURRENCY, TIMEOUT_SECONDS, TMP_SIZE_MB, asyncPolicyProblem, callbackSecretProblem, codeDigestHex, codeDigestOf, concurrencyProblem, customRuntimeName, handlerProblem, isCodeDigest, isCustomRuntime, isModuleHandler, isWithin, runtimeFamily, servesConcurrentCalls, sniffBundleFormat, withDefault, type BundleFormat, type Range } from './function-rules.js';
 export {
@@ -25,7 +25,7 @@ export { addService, addHealthService, listen, shutdown, grpc, type CallContext,
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
 export { Coalescer } from './coalescer.js';
 
-export { CRON_FIELDS, TRIGGER_EVENT_MAX_BYTES, TRIGGER_TYPES, cronFieldCount, isTimeZone, isTriggerType, subjectCovers, subjectMatches, triggerSubjectProblem, type TriggerType } from './trigger-rules.js';
+export { CRON_FIELDS, HTTP_TRIGGER_METHODS, TRIGGER_EVENT_MAX_BYTES, TRIGGER_TYPES, cronFieldCount, httpPathProblem, httpRouteShape, httpRoutesClash, isTimeZone, isTriggerType, subjectCovers, subjectMatches, triggerSubjectProblem, type HttpRouteClaim, type TriggerType } from './trigger-rules.js';
 export * from './gen/faas/v1/calls_pb.js';
 export * from './gen/faas/v1/function_pb.js';
 export * from './gen/faas/v1/invocation_pb.js';
@@ -36,3 +36,4 @@ export * from './gen/faas/v1/queue_worker_pb.js';
 export { Health, HealthCheckResponse_ServingStatus } from './gen/grpc/health/v1/health_pb.js';
 export { create, toBinary, fromBinary, toJson, fromJson, type MessageInitShape } from '@bufbuild/protobuf';
 export { HOP_BY_HOP_HEADERS } from './http-headers.js';
+export { SCALE_MAX_LABEL, SCALE_MIN_LABEL, SCALE_ZERO_DURATION_LABEL, SCALE_ZERO_LABEL, memoryMbOfQuantity, openFaasScaleLimits } from './openfaas-rules.js';

@@ -18,6 +18,10 @@ export function sizeHttpRequest(m: HttpRequest, plan: Plan): number {
     const value = m.headers[key]!;
     size += nested(plan, () => alwaysStringSize(key) + alwaysStringSize(value));
   }
+  for (const key in m.pathParameters) {
+    const value = m.pathParameters[key]!;
+    size += nested(plan, () => alwaysStringSize(key) + alwaysStringSize(value));
+  }
   return size;
 }
 
@@ -29,6 +33,11 @@ export function writeHttpRequest(out: Writer, m: HttpRequest): void {
     out.message(4);
     out.stringAlways(1, key);
     out.stringAlways(2, m.headers[key]!);
+  }
+  for (const key in m.pathParameters) {
+    out.message(5);
+    out.stringAlways(1, key);
+    out.stringAlways(2, m.pathParameters[key]!);
   }
 }
 
@@ -62,7 +71,7 @@ export function writeInvocation(out: Writer, m: Invocation): void {
 }
 
 export function readHttpRequest(input: In): HttpRequest {
-  const m: HttpRequest = { $typeName: 'faas.v1.HttpRequest', method: '', path: '', rawQuery: '', headers: {} };
+  const m: HttpRequest = { $typeName: 'faas.v1.HttpRequest', method: '', path: '', rawQuery: '', headers: {}, pathParameters: {} };
   while (input.more) {
     const tag = input.varint();
     const wire = tag & 7;
@@ -83,6 +92,11 @@ export function readHttpRequest(input: In): HttpRequest {
       case 4: {
         const [key, value] = readStringPair(input.nested());
         m.headers[key] = value;
+        break;
+      }
+      case 5: {
+        const [key, value] = readStringPair(input.nested());
+        m.pathParameters[key] = value;
         break;
       }
       default:

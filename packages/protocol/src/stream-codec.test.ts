@@ -49,7 +49,13 @@ function invocation(r: Random) {
     contentType: r.text(),
     wantLogTail: r.bool(),
     http: r.bool()
-      ? { method: r.text(), path: r.text(), rawQuery: r.text(), headers: Object.fromEntries(Array.from({ length: r.int(5) }, () => [r.text(), r.text()])) }
+      ? {
+          method: r.text(),
+          path: r.text(),
+          rawQuery: r.text(),
+          headers: Object.fromEntries(Array.from({ length: r.int(5) }, () => [r.text(), r.text()])),
+          pathParameters: Object.fromEntries(Array.from({ length: r.pick([0, 0, 2]) }, () => [r.text(), r.text()])),
+        }
       : undefined,
     cloudEventAttributes: Object.fromEntries(Array.from({ length: r.pick([0, 0, 1, 4]) }, () => [r.text(), r.text()])),
   });

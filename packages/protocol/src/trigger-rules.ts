@@ -4,7 +4,7 @@
  * it binds subjects and schedules.
  */
 
-export const TRIGGER_TYPES = ['nats', 'cron'] as const;
+export const TRIGGER_TYPES = ['nats', 'cron', 'http'] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
 export function isTriggerType(value: string): value is TriggerType {
@@ -83,3 +83,66 @@ export function isTimeZone(zone: string): boolean {
 
 /** A cron trigger's event: JSON text, at most this large. */
 export const TRIGGER_EVENT_MAX_BYTES = 64 * 1024;
+
+// ---- HTTP triggers ----------------------------------------------------------
+
+export const HTTP_TRIGGER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** Paths the platform's own routes live under: a trigger there would shadow them or be shadowed. */
+const RESERVED_HTTP_PATHS = ['/v1', '/system', '/function', '/async-function', '/2015-03-31', '/healthz', '/metrics', '/ui'];
+const HTTP_PATH_MAX_CHARS = 1024;
+const PATH_PARAMETER = /^:[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// RFC 3986 path characters, less ":" and "*" (which mark parameters and the wildcard).
+const STATIC_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=@%-]+$/;
+
+/** What is wrong with an HTTP trigger's path pattern (after "path"); undefined when nothing is. */
+export function httpPathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'must start with "/"';
+  if (path.length > HTTP_PATH_MAX_CHARS) return `must be at most ${HTTP_PATH_MAX_CHARS} characters`;
+  if (RESERVED_HTTP_PATHS.some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) return `must not be under ${RESERVED_HTTP_PATHS.join(', ')} (the platform's own routes)`;
+  const segments = path.slice(1).split('/');
+  const names = new Set<string>();
+  for (const [index, segment] of segments.entries()) {
+    if (segment === '' && index === segments.length - 1) continue;
+    if (segment === '*') {
+      if (index !== segments.length - 1) return 'may use "*" only as its last segment';
+      continue;
+    }
+    if (segment.startsWith(':')) {
+      if (!PATH_PARAMETER.test(segment)) return `has an invalid parameter ${JSON.stringify(segment.slice(0, 64))} (":" then a letter or "_", then letters, digits or "_")`;
+      if (names.has(segment)) return `names the parameter ${segment} twice`;
+      names.add(segment);
+      continue;
+    }
+    if (!STATIC_SEGMENT.test(segment) || segment === '.' || segment === '..') return `has an invalid segment ${JSON.stringify(segment.slice(0, 64))}`;
+  }
+  return undefined;
+}
+
+/** A pattern with its parameters' names erased: two patterns of one shape match the same paths. */
+export function httpRouteShape(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? ':' : segment))
+    .join('/');
+}
+
+export interface HttpRouteClaim {
+  readonly methods: readonly string[];
+  readonly path: string;
+  readonly host: string;
+}
+
+/**
+ * Whether two HTTP triggers would claim the same requests: the same host
+ * (or both any host), a method in common (no methods means all), and
+ * patterns of one shape. Patterns that only overlap (`/users/me` and
+ * `/users/:id`) do not clash: the more specific one wins, as static
+ * segments win over parameters and parameters over the wildcard.
+ */
+export function httpRoutesClash(a: HttpRouteClaim, b: HttpRouteClaim): boolean {
+  if (a.host.toLowerCase() !== b.host.toLowerCase()) return false;
+  if (httpRouteShape(a.path) !== httpRouteShape(b.path)) return false;
+  if (a.methods.length === 0 || b.methods.length === 0) return true;
+  return a.methods.some((method) => b.methods.includes(method));
+}

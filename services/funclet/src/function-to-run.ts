@@ -17,5 +17,6 @@ export function functionToRun(fn: FunctionConfig): FunctionToRun {
     tmpSizeMb: fn.tmpSizeMb,
     runtimeCodeDigest: fn.runtimeCodeDigest,
     concurrencyPerSandbox: fn.concurrencyPerSandbox,
+    secrets: fn.secrets,
   };
 }

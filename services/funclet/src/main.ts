@@ -127,6 +127,7 @@ const manager = new SandboxManager({
   pool: { size: config.FUNCLET_POOL_SIZE, sizes: config.FUNCLET_POOL_SIZES, budgetMb: poolBudgetMb(config), memoryMb: config.FUNCLET_POOL_SANDBOX_MB },
   log: logger,
   logSink,
+  secretValues: async (names) => (await stubs.getSecretValues({ names: [...names] })).values,
 });
 manager.start();
 

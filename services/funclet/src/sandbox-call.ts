@@ -13,7 +13,7 @@ export function sandboxCall(invocation: Invocation, trace: { traceparent?: strin
     kind: invocation.kind === InvocationKind.HTTP ? 'http' : 'event',
     payload: invocation.payload,
     contentType: invocation.contentType,
-    http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers },
+    http: http && { method: http.method, path: http.path, rawQuery: http.rawQuery, headers: http.headers, pathParameters: http.pathParameters },
     cloudEvent: nonEmpty(invocation.cloudEventAttributes),
     recordSpans: trace.traceparent !== undefined && spansRecorded() ? true : undefined,
   };

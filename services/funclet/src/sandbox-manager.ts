@@ -50,6 +50,8 @@ export interface FunctionToRun {
   readonly runtimeCodeDigest?: string;
   /** Calls one sandbox serves at once; 0 or absent: 1. */
   readonly concurrencyPerSandbox?: number;
+  /** Secrets mounted at /var/openfaas/secrets/<name>. */
+  readonly secrets?: readonly string[];
 }
 
 /** Who the new sandbox is for (see sandbox-ownership.ts); a sandbox made without one is nobody's from the start. */
@@ -121,6 +123,8 @@ export interface SandboxManagerOptions {
   readonly logSink?: LogSink;
   /** Sandboxes booting at once, pool and requests together; default: the host's cores. */
   readonly concurrentBoots?: number;
+  /** The values of a function's secrets (stubs); a function that lists secrets cannot start without it. */
+  readonly secretValues?: (names: readonly string[]) => Promise<Record<string, Uint8Array>>;
 }
 
 /** Time between taking a pool sandbox and starting its replacement's boot (see SandboxPoolOptions). */
@@ -242,7 +246,8 @@ export class SandboxManager {
     if (!sandbox.isGone) this.sandboxes.set(sandbox.id, { sandbox, timeoutSeconds: withDefault(fn.timeoutSeconds, TIMEOUT_SECONDS) });
     try {
       const target: SandboxFunction = { name: fn.name, qualifiedName: qualifiedNameOf({ name: fn.name, publishedVersion: fn.publishedVersion ?? 0 }), version: fn.version, handler: fn.handler, memoryMb, environment: fn.environment, concurrency };
-      const { initError, timings } = await sandbox.specialise(target, { codeDir: code.viewDir, runtimeDir: prepared.runtimeCode?.viewDir }, limits);
+      const secrets = await this.secretsOf(fn);
+      const { initError, timings } = await sandbox.specialise(target, { codeDir: code.viewDir, runtimeDir: prepared.runtimeCode?.viewDir, secrets }, limits);
       if (initError) {
         this.options.log.info({ sandbox: sandbox.id, function: fn.name, version: String(fn.version), initError: initError.type }, 'function failed to load');
         await sandbox.destroy();
@@ -276,6 +281,13 @@ export class SandboxManager {
       await sandbox.destroy();
       throw error;
     }
+  }
+
+  /** The function's secret values, fetched for each sandbox: a secret updated since reaches the next one. */
+  private async secretsOf(fn: FunctionToRun): Promise<Record<string, Uint8Array> | undefined> {
+    if (!fn.secrets || fn.secrets.length === 0) return undefined;
+    if (!this.options.secretValues) throw new PlatformError('service_unavailable', `function ${fn.name} lists secrets, and this funclet has no secret source`);
+    return this.options.secretValues(fn.secrets);
   }
 
   /**

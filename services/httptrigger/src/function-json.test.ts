@@ -19,6 +19,9 @@ describe('functionFromRequest', () => {
       idleTimeoutSeconds: 300,
       tmpSizeMb: 64,
       environment: {},
+      secrets: [],
+      labels: {},
+      annotations: {},
       networkEgress: false,
     });
     expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, network: { egress: true } })).toMatchObject({ networkEgress: true });
@@ -67,6 +70,7 @@ describe('functionToJson', () => {
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
       environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false },
+      secrets: [], labels: {}, annotations: {},
       async: { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: false, callbackSecretSet: false }, version: 3, qualifier: '$LATEST',
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });

@@ -21,6 +21,11 @@ export interface FunctionJson {
   readonly tmpSizeMb: number;
   /** Outbound network (off by default: loopback only). */
   readonly network: { readonly egress: boolean };
+  /** Secrets mounted at /var/openfaas/secrets/<name>. */
+  readonly secrets: string[];
+  /** Kept as given (OpenFaaS labels and annotations; Lambda's own fields under `lambda/`). */
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
   /** Retries of asynchronous calls; 0 or absent means the queue-worker's default. The callback secret is write-only. */
   readonly async: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly retryFunctionErrors: boolean; readonly callbackSecretSet: boolean };
   /** The revision of $LATEST this config is (a published version keeps the one it copied). */
@@ -34,7 +39,7 @@ export interface FunctionJson {
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'qualifier', 'createdAt', 'updatedAt']);
 const ASYNC_FIELDS = new Set(['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'retryFunctionErrors', 'callbackSecret', 'callbackSecretSet']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network', 'async']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network', 'async', 'secrets', 'labels', 'annotations']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -51,6 +56,9 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     idleTimeoutSeconds: config.idleTimeoutSeconds || IDLE_TIMEOUT_SECONDS.default,
     tmpSizeMb: config.tmpSizeMb,
     network: { egress: config.networkEgress },
+    secrets: [...config.secrets],
+    labels: { ...config.labels },
+    annotations: { ...config.annotations },
     async: {
       maxAttempts: config.asyncPolicy?.maxAttempts ?? 0,
       baseDelayMs: config.asyncPolicy?.baseDelayMs ?? 0,
@@ -91,7 +99,10 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     reservedConcurrency: optionalInteger(body, 'reservedConcurrency') ?? RESERVED_CONCURRENCY.default,
     idleTimeoutSeconds: optionalInteger(body, 'idleTimeoutSeconds') ?? IDLE_TIMEOUT_SECONDS.default,
     tmpSizeMb: optionalInteger(body, 'tmpSizeMb') ?? TMP_SIZE_MB.default,
-    environment: optionalEnvironment(body),
+    environment: optionalStringMap(body, 'environment'),
+    secrets: optionalSecretNames(body),
+    labels: optionalStringMap(body, 'labels'),
+    annotations: optionalStringMap(body, 'annotations'),
     networkEgress: optionalNetworkEgress(body),
     ...optionalAsync(body),
   };
@@ -147,16 +158,24 @@ function optionalInteger(object: Record<string, unknown>, field: string, label =
   return value;
 }
 
-function optionalEnvironment(object: Record<string, unknown>): Record<string, string> {
-  const value = object.environment;
+function optionalStringMap(object: Record<string, unknown>, field: 'environment' | 'labels' | 'annotations'): Record<string, string> {
+  const value = object[field];
   if (value === undefined || value === null) return {};
-  if (!isPlainObject(value)) throw badRequest('field "environment" must be an object of strings');
-  const environment: Record<string, string> = {};
+  if (!isPlainObject(value)) throw badRequest(`field "${field}" must be an object of strings`);
+  const map: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry !== 'string') throw badRequest(`field "environment.${key}" must be a string`);
-    environment[key] = entry;
+    if (typeof entry !== 'string') throw badRequest(`field "${field}.${key}" must be a string`);
+    map[key] = entry;
   }
-  return environment;
+  return map;
+}
+
+/** Names only here; stubs checks them and that they exist. */
+function optionalSecretNames(object: Record<string, unknown>): string[] {
+  const value = object.secrets;
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string')) throw badRequest('field "secrets" must be an array of secret names');
+  return value as string[];
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -9,7 +9,10 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 /** Largest refused body still read (and discarded) to the end, rather than cut off. */
 const MAX_DISCARDED_BODY_BYTES = 128 * 1024 * 1024;
 
-export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: Logger): void {
+/** Serves a request no platform route took (HTTP triggers); false when it does not either. */
+export type UnroutedHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
+
+export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: Logger, unrouted?: UnroutedHandler): void {
   app.setErrorHandler((error, request, reply) => {
     const failure = toHttpError(error);
     if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
@@ -21,7 +24,8 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
     void reply.status(failure.httpStatus).type(JSON_TYPE).send(failure.toJSON());
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (unrouted && (await unrouted(request, reply))) return reply;
     const path = request.url.split('?', 1)[0]!;
     const allowed = routes.allowedMethods(path);
     if (allowed.length > 0) {

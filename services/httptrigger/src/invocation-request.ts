@@ -42,10 +42,16 @@ export interface HttpInvocationInput {
   readonly rawUrl: string;
   readonly headers: IncomingHttpHeaders;
   readonly payload: Uint8Array;
+  /** An HTTP trigger's path parameters. */
+  readonly pathParameters?: Record<string, string>;
+  /** The path the function sees, when it is not the part below `/<route>/<name>` (HTTP triggers: the whole path). */
+  readonly path?: string;
 }
 
 export function httpInvocation(input: HttpInvocationInput): Invocation {
-  const { path, rawQuery } = pathBelowFunction(input.rawUrl);
+  const below = pathBelowFunction(input.rawUrl);
+  const path = input.path ?? below.path;
+  const rawQuery = below.rawQuery;
   const contentType = input.headers['content-type'];
   return {
     $typeName: 'faas.v1.Invocation',
@@ -54,7 +60,7 @@ export function httpInvocation(input: HttpInvocationInput): Invocation {
     kind: InvocationKind.HTTP,
     payload: input.payload,
     contentType: typeof contentType === 'string' ? contentType : '',
-    http: { $typeName: 'faas.v1.HttpRequest', method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers) },
+    http: { $typeName: 'faas.v1.HttpRequest', method: input.method, path, rawQuery, headers: forwardableHeaders(input.headers), pathParameters: input.pathParameters ?? {} },
     wantLogTail: false,
     // The function sees the request itself, ce-* headers included.
     cloudEventAttributes: {},

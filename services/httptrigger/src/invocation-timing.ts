@@ -52,14 +52,16 @@ export function noteResult(request: FastifyRequest, result: InvocationResult): v
  * Call just before sending an invocation's answer (nothing happens for
  * other requests): sets X-Duration-Seconds and counts the answer.
  * `outcome` is ok, function_error, queued, or a platform error code.
+ * `functionName` is for routes whose path does not name the function in a
+ * `name` parameter (HTTP triggers, Lambda's ARNs and qualifiers).
  */
-export function finishInvocation(request: FastifyRequest, reply: FastifyReply, status: number, outcome: string): void {
+export function finishInvocation(request: FastifyRequest, reply: FastifyReply, status: number, outcome: string, functionName?: string): void {
   if (request.invocationStartedMs === 0) return;
   const seconds = (performance.now() - request.invocationStartedMs) / 1000;
   reply.header('x-duration-seconds', seconds.toFixed(6));
   // A name that is no function's (or no name at all) would make a series per
   // string a client sends: those calls are counted under the empty name.
-  const name = outcome === 'function_not_found' || outcome === 'bad_request' ? '' : ((request.params as { name?: string } | undefined)?.name ?? '');
+  const name = outcome === 'function_not_found' || outcome === 'bad_request' ? '' : (functionName ?? (request.params as { name?: string } | undefined)?.name ?? '');
   const kind = outcome === 'queued' ? 'async' : request.invocationKind;
   invocations.get(name, kind, outcome).inc();
   invocationSeconds.get(name, kind, outcome).observe(seconds);
@@ -74,13 +76,4 @@ export function finishInvocation(request: FastifyRequest, reply: FastifyReply, s
   request.server.invocationHistory?.record(name, request.invocationCallId, nowMs - seconds * 1000, seconds * 1000, kind, outcome, status, coldStart, result?.sandboxId ?? '');
   // Queued calls are counted where they run (their records: GET /v1/calls).
   if (outcome !== 'queued') request.server.callStats?.record(name, seconds * 1000, outcome !== 'ok', coldStart, nowMs);
-}
-
-/**
- * The former name, kept so routes written against it still build: counts the
- * answer as `ok` with the status already set on `reply`. New routes call
- * finishInvocation with their status and outcome.
- */
-export function stampDuration(request: FastifyRequest, reply: FastifyReply): void {
-  finishInvocation(request, reply, reply.statusCode, 'ok');
 }

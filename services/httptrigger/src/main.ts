@@ -9,13 +9,40 @@ import { CallStats } from './call-stats.js';
 import { collectEdgeMetrics } from './edge-metrics.js';
 import { InvocationHistory } from './invocation-history.js';
 import { KnownFunctions } from './known-functions.js';
+import { accessKeysFrom } from './lambda/sigv4.js';
 import { NatsLogReader } from './log-reader.js';
+import { credentialsFrom } from './openfaas/basic-auth.js';
 import { buildServer } from './server.js';
 
 const SERVICE = 'httptrigger';
 const MIB = 1024 * 1024;
 const config = loadHttpTriggerConfig();
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
+
+/** Basic auth on /system/*, or exit naming what is wrong with its configuration. */
+function systemCredentials() {
+  try {
+    return credentialsFrom({
+      user: config.FAAS_BASIC_AUTH_USER,
+      userFile: config.FAAS_BASIC_AUTH_USER_FILE,
+      password: config.FAAS_BASIC_AUTH_PASSWORD,
+      passwordFile: config.FAAS_BASIC_AUTH_PASSWORD_FILE,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'basic auth is misconfigured');
+    process.exit(1);
+  }
+}
+
+/** SigV4 keys for the Lambda API, or exit naming what is wrong with them. */
+function lambdaKeys() {
+  try {
+    return accessKeysFrom({ list: config.FAAS_LAMBDA_ACCESS_KEYS, credentialsFile: config.FAAS_LAMBDA_CREDENTIALS_FILE });
+  } catch (error) {
+    logger.fatal({ err: error }, 'the Lambda access keys are misconfigured');
+    process.exit(1);
+  }
+}
 
 const clients = createClients({
   stubs: config.STUBS_ADDRESS,
@@ -43,6 +70,9 @@ const app = buildServer({
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
   maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
+  systemCredentials: systemCredentials(),
+  lambdaKeys: lambdaKeys(),
+  httpTriggerRefreshMs: config.HTTP_TRIGGER_REFRESH_MS,
 });
 await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;

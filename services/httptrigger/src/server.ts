@@ -14,15 +14,22 @@ import type { CallStats } from './call-stats.js';
 import type { InvocationHistory } from './invocation-history.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
+import type { AccessKeys } from './lambda/sigv4.js';
+import type { BasicCredentials } from './openfaas/basic-auth.js';
 import { acceptAnyBody } from './request-quirks.js';
 import { traceRequests } from './request-spans.js';
+import { HttpTriggerTable } from './http-trigger-table.js';
 import { RouteTable } from './route-table.js';
 import { consoleRoutes } from './console/routes.js';
 import { asyncCallRoutes } from './routes/async-calls.js';
+import { httpTriggerHandler } from './routes/http-triggers.js';
 import { invocationRoutes } from './routes/invocations.js';
+import { lambdaRoutes } from './routes/lambda.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { openFaasRoutes, systemAuth } from './routes/openfaas.js';
+import { secretRoutes } from './routes/secrets.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -31,7 +38,7 @@ export interface HttpTriggerDeps {
     Clients['stubs'],
     'putCode' | 'putFunction' | 'getFunction' | 'listFunctions' | 'deleteFunction' | 'publishVersion' | 'listVersions' | 'deleteVersion' | 'putAlias' | 'getAlias' | 'listAliases' | 'deleteAlias'
   > &
-    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>>;
+    Partial<Pick<Clients['stubs'], 'putRuntime' | 'getRuntime' | 'listRuntimes' | 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger' | 'putSecret' | 'listSecrets' | 'deleteSecret'>>;
   readonly invoker: Pick<Invoker, 'invoke' | 'functionChanged'>;
   readonly queueWorker: Pick<Clients['queueWorker'], 'getCall'> & Partial<Pick<Clients['queueWorker'], 'listCalls' | 'listDeadLetters' | 'replayDeadLetter'>>;
   readonly publisher: Pick<InvocationPublisher, 'connected' | 'publish'>;
@@ -51,6 +58,12 @@ export interface HttpTriggerDeps {
   /** Sandboxes this edge holds leases on, per function (GET /v1/functions/{name}/sandboxes). */
   readonly leasedSandboxes?: (functionName: string) => Array<{ sandboxId: string; inFlight: number; slots: number }>;
   readonly logger: Logger;
+  /** Basic auth on the OpenFaaS /system/* routes; absent → open, as OpenFaaS without auth. */
+  readonly systemCredentials?: BasicCredentials;
+  /** Access keys for SigV4 on the Lambda routes; absent → unsigned requests accepted. */
+  readonly lambdaKeys?: AccessKeys;
+  /** How often the HTTP trigger table is read again from stubs (default 2 s). */
+  readonly httpTriggerRefreshMs?: number;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -66,13 +79,24 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   routes.watch(app);
   traceRequests(app);
   acceptAnyBody(app);
-  answerErrors(app, routes, deps.logger);
+  // HTTP triggers take what no platform route does; they need stubs' trigger list.
+  const listTriggers = deps.stubs.listTriggers?.bind(deps.stubs);
+  const httpTriggers = listTriggers ? new HttpTriggerTable(async () => (await listTriggers({})).triggers, deps.logger, deps.httpTriggerRefreshMs ?? 2_000) : undefined;
+  if (httpTriggers) {
+    app.addHook('onReady', async () => httpTriggers.start());
+    app.addHook('onClose', async () => httpTriggers.stop());
+  }
+  answerErrors(app, routes, deps.logger, httpTriggers ? httpTriggerHandler(deps, httpTriggers) : undefined);
+  systemAuth(app, deps.systemCredentials);
 
   app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
-  triggerRoutes(app, deps);
+  triggerRoutes(app, deps, () => httpTriggers?.refresh());
+  secretRoutes(app, deps);
+  openFaasRoutes(app, deps);
+  lambdaRoutes(app, deps);
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
   observabilityRoutes(app, deps);

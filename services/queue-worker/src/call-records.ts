@@ -59,6 +59,7 @@ export function finishedRecord(running: CallRecord, result: InvocationResult, no
     ...identity(running),
     status: failed ? CallStatus.FAILED : CallStatus.SUCCEEDED,
     result: failed ? new Uint8Array() : result.httpResponse ? httpResponseJson(result.httpResponse) : result.result,
+    httpResult: !failed && result.httpResponse !== undefined,
     functionError: result.functionError,
     finishedAtMs: BigInt(nowMs),
     durationSeconds: result.durationSeconds,

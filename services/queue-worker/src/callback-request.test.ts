@@ -23,4 +23,12 @@ describe('callbackRequest', () => {
     expect(request.headers['X-Faas-Signature']).toBeUndefined();
     expect(JSON.parse(request.body.toString())).toEqual({ code: 'service_unavailable', message: 'down' });
   });
+
+  it('delivers a queued HTTP call\'s own response: its status, content type and raw body', () => {
+    const shaped = { statusCode: 201, headers: { 'Content-Type': 'image/png' }, body: Buffer.from([0x89, 0x50, 0xff]).toString('base64'), isBase64Encoded: true };
+    const record = create(CallRecordSchema, { callId: 'c-2', status: CallStatus.SUCCEEDED, httpResult: true, result: Buffer.from(JSON.stringify(shaped)) });
+    const { headers, body } = callbackRequest(record, '', 0);
+    expect(headers).toMatchObject({ 'content-type': 'image/png', 'X-Function-Status': '201', 'X-Call-Status': 'succeeded' });
+    expect([...body]).toEqual([0x89, 0x50, 0xff]);
+  });
 });

@@ -33,12 +33,13 @@ export interface CallbackRequest {
  * text lets a receiver refuse replays of an old callback).
  */
 export function callbackRequest(record: CallRecord, secret: string, nowMs: number): CallbackRequest {
-  const body = bodyOf(record);
+  const response = httpResponseOf(record);
+  const body = response?.body ?? bodyOf(record);
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': response?.contentType ?? 'application/json',
     [CALLBACK_HEADERS.callId]: record.callId,
     [CALLBACK_HEADERS.functionName]: record.functionName,
-    [CALLBACK_HEADERS.functionStatus]: String(functionStatus(record)),
+    [CALLBACK_HEADERS.functionStatus]: String(response?.status ?? functionStatus(record)),
     [CALLBACK_HEADERS.durationSeconds]: record.durationSeconds.toFixed(6),
     [CALLBACK_HEADERS.callStatus]: STATUS_NAMES[record.status] ?? 'unknown',
     [CALLBACK_HEADERS.attempts]: String(record.attempts),
@@ -60,6 +61,19 @@ function functionStatus(record: CallRecord): number {
   if (record.status === CallStatus.SUCCEEDED) return 200;
   if (record.functionError) return record.functionError.type === 'Timeout' ? 504 : 500;
   return isErrorCode(record.errorCode) ? ERROR_CATALOGUE[record.errorCode].http : 500;
+}
+
+/** A succeeded HTTP call's own response (status, content type, raw body) out of its handler-shaped record. */
+function httpResponseOf(record: CallRecord): { status: number; contentType: string; body: Buffer } | undefined {
+  if (!record.httpResult || record.status !== CallStatus.SUCCEEDED) return undefined;
+  try {
+    const shaped = JSON.parse(Buffer.from(record.result).toString('utf8')) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+    const contentType = Object.entries(shaped.headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? 'application/octet-stream';
+    return { status: shaped.statusCode, contentType, body: Buffer.from(shaped.body, shaped.isBase64Encoded ? 'base64' : 'utf8') };
+  } catch {
+    // Not the shape the queue-worker writes: send the record's JSON as it is.
+    return undefined;
+  }
 }
 
 function bodyOf(record: CallRecord): Buffer {

@@ -75,10 +75,13 @@ export class FunctionRegistry {
      * entry before answering.
      */
     private readonly cache: NoticeCache<FunctionConfig> = new NoticeCache({ ttlMs: 0 }),
+    /** Refuses secrets that do not exist: the function could never start. */
+    private readonly secrets?: { assertExist(names: readonly string[]): Promise<void> },
   ) {}
 
   async put(input: FunctionConfig): Promise<PutFunctionResult> {
     const config = normaliseFunctionConfig(input);
+    await this.secrets?.assertExist(config.secrets);
     // Before the config refers to it: the collector then leaves the bundle for the retention at least.
     await this.code.markUsed(config.codeDigest);
     const runtimeCodeDigest = await this.resolveRuntime(config.runtime);

@@ -7,6 +7,7 @@ import {
   MAX_CONCURRENCY,
   MEMORY_MB,
   RESERVED_CONCURRENCY,
+  SECRET_NAME,
   TIMEOUT_SECONDS,
   TMP_SIZE_MB,
   asyncPolicyProblem,
@@ -98,5 +99,17 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     // Zeros stay zeros: the queue-worker's defaults apply, and may change without a redeploy.
     asyncPolicy: input.asyncPolicy ? { ...asyncPolicy } : undefined,
     callbackSecret: input.callbackSecret,
+    secrets: checkSecretNames(input.secrets),
+    labels: { ...input.labels },
+    annotations: { ...input.annotations },
+    image: input.image,
   });
+}
+
+/** Names only: whether they exist is the registry's check. Sorted and once each, so a reorder is no change. */
+function checkSecretNames(names: readonly string[]): string[] {
+  for (const name of names) {
+    if (!SECRET_NAME.test(name)) throw invalid('secrets', `${JSON.stringify(name.slice(0, 80))} is not a secret name (1-253 characters of A-Z, a-z, 0-9, ".", "_", "-")`);
+  }
+  return [...new Set(names)].sort();
 }

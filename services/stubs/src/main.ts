@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
@@ -6,6 +7,8 @@ import { CodeCollector } from './code-collector.js';
 import { CodeStore } from './code-store.js';
 import { loadStubsConfig, retentionMs } from './config.js';
 import { FunctionRegistry } from './function-registry.js';
+import { SECRETS_KEY_FILE, SecretCipher } from './secret-cipher.js';
+import { SecretStore } from './secret-store.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
@@ -35,7 +38,9 @@ const changes = subscribeChannel(
   log,
 );
 const runtimes = new RuntimeRegistry(redis, keys, code, Date.now, (write) => functionCache.whileChanging(DROP_ALL_NOTICE, write));
-const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache);
+// The key sits beside the blobs, not in Redis: a copy of Redis alone reveals no secret.
+const secrets = new SecretStore(redis, keys.secrets, await SecretCipher.fromKeyFile(join(config.STUBS_DATA_DIR, SECRETS_KEY_FILE)));
+const functions = new FunctionRegistry(redis, keys, code, Date.now, runtimes, functionCache, secrets);
 const triggers = new TriggerRegistry(redis, keys, async (name) => void (await functions.get(name)));
 const versions = new VersionRegistry(redis, keys, functions);
 const collector = new CodeCollector(redis, keys, blobs, { retentionMs: retentionMs(config), log });
@@ -45,7 +50,7 @@ const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 });
-addStubsService(server, { code, functions, runtimes, triggers, versions }, {
+addStubsService(server, { code, functions, runtimes, triggers, versions, secrets }, {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
   onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
 });

@@ -24,6 +24,8 @@ export interface StubsKeys {
   readonly triggerNames: string;
   /** Pub/sub channel: a trigger's name after it was written or deleted (the queue-worker rebinds it). */
   readonly triggerChanges: string;
+  /** Hash: secret name → its sealed value (secret-cipher.ts). */
+  readonly secrets: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -40,5 +42,6 @@ export function stubsKeys(prefix: string): StubsKeys {
     trigger: (name) => `${prefix}stubs:trigger:${name}`,
     triggerNames: `${prefix}stubs:triggers`,
     triggerChanges: `${prefix}stubs:trigger-changes`,
+    secrets: `${prefix}stubs:secrets`,
   };
 }

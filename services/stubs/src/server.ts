@@ -3,6 +3,7 @@ import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
+import type { SecretStore } from './secret-store.js';
 import type { TriggerRegistry } from './trigger-registry.js';
 import type { VersionRegistry } from './version-registry.js';
 
@@ -12,6 +13,7 @@ export interface StubsDomain {
   readonly runtimes: RuntimeRegistry;
   readonly triggers: TriggerRegistry;
   readonly versions: VersionRegistry;
+  readonly secrets: SecretStore;
 }
 
 /**
@@ -23,7 +25,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions, secrets }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -115,6 +117,23 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
       async deleteTrigger(request) {
         await triggers.delete(request.name);
         return {};
+      },
+
+      async putSecret(request) {
+        return secrets.put(request.name, request.value, request.mode);
+      },
+
+      async listSecrets() {
+        return { names: await secrets.names() };
+      },
+
+      async deleteSecret(request) {
+        await secrets.delete(request.name);
+        return {};
+      },
+
+      async getSecretValues(request) {
+        return { values: await secrets.values(request.names) };
       },
     },
     options,

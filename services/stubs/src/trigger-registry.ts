@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { PlatformError } from '@faas/errors';
-import { FUNCTION_NAME, TriggerConfigSchema, create, type TriggerConfig } from '@faas/protocol';
+import { FUNCTION_NAME, TriggerConfigSchema, create, httpRoutesClash, type TriggerConfig } from '@faas/protocol';
 import { withRedis } from '@faas/redis';
 import type { StubsKeys } from './redis-keys.js';
 import { normaliseTrigger } from './trigger-validation.js';
@@ -19,6 +19,7 @@ export class TriggerRegistry {
     const trigger = normaliseTrigger(input);
     // A trigger for a function that does not exist would only fail later, call by call.
     await this.functionExists(trigger.functionName);
+    if (trigger.type === 'http') await this.assertRouteFree(trigger);
     const previous = await this.find(trigger.name);
     const now = BigInt(this.now());
     const stored = create(TriggerConfigSchema, { ...trigger, createdAtMs: previous?.createdAtMs ?? now, updatedAtMs: now });
@@ -53,6 +54,20 @@ export class TriggerRegistry {
     await withRedis(() =>
       this.redis.multi().del(this.keys.trigger(name)).srem(this.keys.triggerNames, name).publish(this.keys.triggerChanges, name).exec(),
     );
+  }
+
+  /**
+   * Two HTTP triggers may not claim the same requests (protocol's
+   * httpRoutesClash). Checked before the write, not in it: two racing
+   * writes of clashing routes could both pass; the edge then serves the
+   * first by name, and a listing shows both.
+   */
+  private async assertRouteFree(trigger: TriggerConfig): Promise<void> {
+    const clash = (await this.list()).find((other) => other.type === 'http' && other.name !== trigger.name && httpRoutesClash(other, trigger));
+    if (clash) {
+      const methods = clash.methods.length > 0 ? clash.methods.join(',') : 'every method';
+      throw new PlatformError('trigger_conflict', `trigger ${clash.name} already serves ${methods} ${clash.path}${clash.host ? ` on ${clash.host}` : ''}`);
+    }
   }
 
   private async find(name: string): Promise<TriggerConfig | undefined> {

@@ -45,4 +45,21 @@ describe('normaliseTrigger', () => {
     expect(refusal({ type: 'nats', subject: 'x', name: 'Bad Name' })).toMatch(/trigger name/);
     expect(refusal({ type: 'nats', subject: 'x', functionName: '' })).toMatch(/function/);
   });
+
+  it('keeps an HTTP trigger\'s methods (upper case, sorted), path pattern, host and CORS', () => {
+    const kept = normaliseTrigger(trigger({ type: 'http', methods: ['post', 'GET', 'get'], path: '/api/users/:id/*', host: 'API.example.com', cors: { allowOrigins: ['https://app.example'], allowMethods: ['put'] }, subject: 'x' }));
+    expect(kept).toMatchObject({ type: 'http', methods: ['GET', 'POST'], path: '/api/users/:id/*', host: 'api.example.com', subject: '', cors: { allowMethods: ['PUT'] } });
+  });
+
+  it('refuses bad HTTP paths, hosts, methods and CORS with the reason', () => {
+    expect(refusal({ type: 'http', path: 'api' })).toMatch(/must start with "\/"/);
+    expect(refusal({ type: 'http', path: '/system/functions' })).toMatch(/platform's own routes/);
+    expect(refusal({ type: 'http', path: '/a/*/b' })).toMatch(/"\*" only as its last segment/);
+    expect(refusal({ type: 'http', path: '/a/:id/:id' })).toMatch(/twice/);
+    expect(refusal({ type: 'http', path: '/a/:1x' })).toMatch(/invalid parameter/);
+    expect(refusal({ type: 'http', path: '/a', methods: ['BREW'] })).toMatch(/methods must be among/);
+    expect(refusal({ type: 'http', path: '/a', host: 'http://x.example' })).toMatch(/host name/);
+    expect(refusal({ type: 'http', path: '/a', cors: { allowOrigins: [] } })).toMatch(/allowOrigins/);
+    expect(refusal({ type: 'http', path: '/a', cors: { allowOrigins: ['*'], allowCredentials: true } })).toMatch(/credentials/);
+  });
 });

@@ -5,11 +5,14 @@ const event = (contentType: string, payload: string | Buffer) =>
   buildEvent({ callId: 'c', kind: 'event', contentType, deadlineMs: 0 }, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
 
 describe('handler events', () => {
-  it('passes JSON payloads parsed and anything else as bytes', () => {
+  it('parses JSON whatever the content type says, and passes other text as a string and binary as bytes', () => {
     expect(event('', '{"x":1}')).toEqual({ x: 1 });
     expect(event('application/json; charset=utf-8', '[1,2]')).toEqual([1, 2]);
-    expect(event('text/plain', '{"x":1}')).toEqual(Buffer.from('{"x":1}'));
-    expect(event('', 'not json')).toEqual(Buffer.from('not json'));
+    expect(event('application/x-www-form-urlencoded', '{"x":1}')).toEqual({ x: 1 });
+    expect(event('text/plain', '{"x":1}')).toEqual({ x: 1 });
+    expect(event('', 'not json')).toBe('not json');
+    expect(event('application/octet-stream', Buffer.from([0xff, 0x00]))).toEqual(Buffer.from([0xff, 0x00]));
+    expect(event('', '')).toEqual(Buffer.alloc(0));
   });
 
   it('describes HTTP requests with a parsed query, lower-case headers and a text body', () => {
@@ -29,6 +32,7 @@ describe('handler events', () => {
       query: { x: ['1', '3'], y: '2', z: '' },
       rawQuery: 'x=1&y=2&x=3&z=',
       headers: { 'x-thing': 'v' },
+      pathParameters: {},
       body: 'héllo',
       isBase64Encoded: false,
     });

@@ -12,26 +12,33 @@ export interface HttpEvent {
   query: Record<string, string | string[]>;
   rawQuery: string;
   headers: Record<string, string>;
+  /** An HTTP trigger's path parameters ({} on other routes). */
+  pathParameters: Record<string, string>;
   body: string;
   isBase64Encoded: boolean;
 }
 
 export function buildEvent(header: InvokeHeader, payload: Buffer): unknown {
   if (header.kind === 'http') return buildHttpEvent(header.http, payload);
-  return decodeEventPayload(header.contentType, payload);
+  return decodeEventPayload(payload);
 }
 
-/** Parsed JSON when the payload is JSON (by content type and by parsing), else the raw bytes. */
-export function decodeEventPayload(contentType: string, payload: Buffer): unknown {
-  const mayBeJson = contentType === '' || /json/i.test(contentType);
-  if (mayBeJson && payload.length > 0) {
-    try {
-      return JSON.parse(payload.toString('utf8'));
-    } catch {
-      // Not JSON after all: the handler gets the bytes.
-    }
+/**
+ * The event of an event invocation, whatever the request's content type
+ * says (as Lambda's Invoke: `curl -d` labels JSON as a form): the parsed
+ * JSON when the payload parses as JSON, else the text when it is UTF-8,
+ * else the raw bytes. The content type is kept for the handler's context.
+ */
+export function decodeEventPayload(payload: Buffer): unknown {
+  if (payload.length === 0) return payload;
+  const text = utf8OrUndefined(payload);
+  if (text === undefined) return payload;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Text that is not JSON: the handler gets the string.
+    return text;
   }
-  return payload;
 }
 
 export function buildHttpEvent(http: HttpRequestHeader | undefined, payload: Buffer): HttpEvent {
@@ -45,6 +52,7 @@ export function buildHttpEvent(http: HttpRequestHeader | undefined, payload: Buf
     query: parseQuery(rawQuery),
     rawQuery,
     headers,
+    pathParameters: { ...(http?.pathParameters ?? {}) },
     body: text ?? payload.toString('base64'),
     isBase64Encoded: text === undefined,
   };

@@ -26,6 +26,10 @@ export function requestEnvironment(header: InvokeHeader): Record<string, string>
     env.Http_Method = header.http.method;
     env.Http_Path = header.http.path;
     env.Http_Query = header.http.rawQuery;
+    // An HTTP trigger's path parameters: ":user_id" → Http_Path_Param_user_id.
+    for (const [name, value] of Object.entries(header.http.pathParameters ?? {})) {
+      if (/^[A-Za-z0-9_]+$/.test(name) && !value.includes('\0')) env[`Http_Path_Param_${name}`] = value;
+    }
   } else {
     // An event arrives as if POSTed to the function's root.
     env.Http_Method = 'POST';

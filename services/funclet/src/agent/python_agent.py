@@ -205,16 +205,21 @@ def decode_event(header, payload):
             "query": query,
             "rawQuery": raw_query,
             "headers": {name.lower(): value for name, value in (http.get("headers") or {}).items()},
+            "pathParameters": dict(http.get("pathParameters") or {}),
             "body": body,
             "isBase64Encoded": is_base64,
         }
-    content_type = header.get("contentType", "")
-    if (content_type == "" or "json" in content_type.lower()) and payload:
-        try:
-            return json.loads(payload.decode("utf-8"))
-        except ValueError:
-            pass
-    return payload
+    # As Lambda's Invoke: JSON whatever the content type says, else text, else bytes.
+    if not payload:
+        return payload
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 JSON_TYPE = "application/json; charset=utf-8"

@@ -57,6 +57,8 @@ export interface HttpRequestHeader {
   readonly path: string;
   readonly rawQuery: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** An HTTP trigger's path parameters; absent or empty otherwise. */
+  readonly pathParameters?: Readonly<Record<string, string>>;
 }
 
 export interface InvokeHeader {

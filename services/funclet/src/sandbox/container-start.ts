@@ -58,6 +58,8 @@ export interface StartedSandbox {
 export const codeMountPoint = (setup: Pick<SandboxSetup, 'bundleDir'>): string => join(setup.bundleDir, 'code');
 /** The same for /opt/runtime and a custom runtime's bundle. */
 export const runtimeMountPoint = (setup: Pick<SandboxSetup, 'bundleDir'>): string => join(setup.bundleDir, 'runtime');
+/** The same for /var/openfaas/secrets and the function's secret files. */
+export const secretsMountPoint = (setup: Pick<SandboxSetup, 'bundleDir'>): string => join(setup.bundleDir, 'secrets');
 
 /**
  * Writes the bundle, runs the container and connects to its agent.
@@ -69,6 +71,7 @@ export async function startContainer(setup: SandboxSetup, deps: StartDeps, funct
   await mkdir(join(bundleDir, 'rootfs'), { recursive: true, mode: 0o755 });
   await mkdir(codeMountPoint(setup), { mode: 0o755 });
   if (setup.runtimeBundle) await mkdir(runtimeMountPoint(setup), { mode: 0o755 });
+  await mkdir(secretsMountPoint(setup), { mode: 0o755 });
   await mkdir(runDir, { recursive: true });
   // The agent runs as nobody and must create its socket here.
   await chmod(runDir, 0o777);
@@ -85,6 +88,7 @@ export async function startContainer(setup: SandboxSetup, deps: StartDeps, funct
     cgroupsPath: setup.cgroupsPath,
     netnsPath: setup.netns.path,
     runtimeMountPoint: setup.runtimeBundle ? runtimeMountPoint(setup) : undefined,
+    secretsMountPoint: secretsMountPoint(setup),
   });
   await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
 

@@ -25,6 +25,8 @@ export const SANDBOX_AGENT_DIR = '/opt/faas';
 export const SANDBOX_RUN_DIR = '/run/faas';
 /** Where a custom runtime's bundle appears (read-only) in its sandboxes. */
 export const SANDBOX_RUNTIME_DIR = '/opt/runtime';
+/** Where a function's secrets appear, one file each, as on OpenFaaS. */
+export const SANDBOX_SECRETS_DIR = '/var/openfaas/secrets';
 
 export interface SandboxSpecOptions {
   /** Host directories bound read-only at the same path (e.g. /usr, /lib, /lib64, /bin, /sbin). */
@@ -60,6 +62,12 @@ export interface SandboxSpecOptions {
    * runtime's bundle is mounted when the sandbox is specialised (as the code).
    */
   readonly runtimeMountPoint?: string;
+  /**
+   * Host folder bound as a slave at /var/openfaas/secrets, onto which a
+   * read-only view of the function's secret files is mounted when the
+   * sandbox is specialised for a function that lists secrets.
+   */
+  readonly secretsMountPoint?: string;
   readonly hostname?: string;
 }
 
@@ -119,6 +127,9 @@ export function buildSandboxSpec(options: SandboxSpecOptions): Record<string, un
       { destination: SANDBOX_AGENT_DIR, type: 'bind', source: options.agentDir, options: BIND_READ_ONLY },
       ...(options.runtimeMountPoint
         ? [{ destination: SANDBOX_RUNTIME_DIR, type: 'bind', source: options.runtimeMountPoint, options: [...BIND_READ_ONLY, 'rslave'] }]
+        : []),
+      ...(options.secretsMountPoint
+        ? [{ destination: SANDBOX_SECRETS_DIR, type: 'bind', source: options.secretsMountPoint, options: [...BIND_READ_ONLY, 'noexec', 'rslave'] }]
         : []),
       { destination: SANDBOX_RUN_DIR, type: 'bind', source: options.runDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
       {

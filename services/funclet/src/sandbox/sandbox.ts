@@ -14,7 +14,8 @@
  * /var/task: one mount(2), no restart. A custom runtime's bundle reaches
  * /opt/runtime the same way, from `<bundle>/runtime`.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PlatformError, FunctionErrorType, type FunctionErrorInfo } from '@faas/errors';
 import type { HttpResponse } from '@faas/protocol';
 import type { Logger } from '@faas/telemetry';
@@ -23,10 +24,10 @@ import type { LogSink, LogSource } from '../log-sink.js';
 import { AgentDisconnectedError, AgentTimeoutError, type AgentClient } from './agent-client.js';
 import { errorInfo, invokeReplyFields, type ReplyFields } from './agent-replies.js';
 import type { CgroupDriver } from './cgroup-driver.js';
-import { codeMountPoint, runtimeMountPoint, startContainer, type SandboxSetup } from './container-start.js';
+import { codeMountPoint, runtimeMountPoint, secretsMountPoint, startContainer, type SandboxSetup } from './container-start.js';
 import type { HostCommand } from './host-command.js';
 import { applyLimitChanges } from './limit-changes.js';
-import type { Mounter } from './mount-helper.js';
+import { EMPTY_LAYER, type Mounter } from './mount-helper.js';
 import type { SandboxLimits } from './limits.js';
 import type { NetworkNamespace } from './netns-pool.js';
 import { SANDBOX_CODE_DIR } from './oci-spec.js';
@@ -208,7 +209,7 @@ export class Sandbox {
    */
   async specialise(
     fn: SandboxFunction,
-    bundles: { readonly codeDir: string; readonly runtimeDir?: string },
+    bundles: { readonly codeDir: string; readonly runtimeDir?: string; readonly secrets?: Readonly<Record<string, Uint8Array>> },
     limits: SandboxLimits,
   ): Promise<{ initError?: FunctionErrorInfo; timings: SpecialiseTimings }> {
     if (this.state !== 'generic') throw new PlatformError('internal', `sandbox ${this.id} was already specialised`);
@@ -218,6 +219,7 @@ export class Sandbox {
     const started = performance.now();
     await this.mountView(bundles.codeDir, codeMountPoint(this.setup));
     if (bundles.runtimeDir) await this.mountView(bundles.runtimeDir, runtimeMountPoint(this.setup));
+    if (bundles.secrets && Object.keys(bundles.secrets).length > 0) await this.mountView(await this.writeSecretFiles(bundles.secrets), secretsMountPoint(this.setup));
     const mounted = performance.now();
     await applyLimitChanges(this, this.limits, limits, this.deps);
     this.limits = limits;
@@ -227,6 +229,21 @@ export class Sandbox {
     if (this.isDestroying()) return { initError: initError ?? { type: FunctionErrorType.RuntimeExited, message: 'the sandbox was destroyed while loading' }, timings };
     this.state = 'ready';
     return { initError, timings };
+  }
+
+  /**
+   * The secret files, in the sandbox's own bundle folder (the sandboxes
+   * tmpfs: never on disk, removed with the sandbox), readable by the
+   * sandbox's user and nobody's to change. Returns the folder to view.
+   */
+  private async writeSecretFiles(secrets: Readonly<Record<string, Uint8Array>>): Promise<string> {
+    const viewsDir = join(this.setup.bundleDir, 'secret-views');
+    const filesDir = join(viewsDir, 'files');
+    await mkdir(join(viewsDir, EMPTY_LAYER), { recursive: true, mode: 0o755 });
+    await mkdir(filesDir, { mode: 0o755 });
+    // Names are checked by stubs (no "/", not "." or ".."): each is one file here.
+    for (const [name, value] of Object.entries(secrets)) await writeFile(join(filesDir, name), value, { mode: 0o444 });
+    return filesDir;
   }
 
   private async mountView(dir: string, mountPoint: string): Promise<void> {

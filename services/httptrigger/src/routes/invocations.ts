@@ -14,6 +14,7 @@ import { JSON_TYPE } from '../http-errors.js';
 import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
 import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
 import { finishInvocation, noteResult, startInvocation, timeInvocations } from '../invocation-timing.js';
+import { splitNamespace } from '../openfaas/deployment.js';
 import { traceOf } from '../request-spans.js';
 import type { HttpTriggerDeps } from '../server.js';
 
@@ -24,10 +25,10 @@ const LOG_RESULT_HEADER = 'x-log-result';
 type Params = { name: string };
 type Query = { qualifier?: string };
 
-/** What a route's call names: the path's `name` or `name:qualifier`, or `?qualifier=` (canonical form). */
+/** What a route's call names: the path's `name` or `name:qualifier` (OpenFaaS's `name.namespace` too), or `?qualifier=` (canonical form). */
 function targetOf(request: FastifyRequest<{ Params: Params }>): string {
   const { qualifier } = request.query as Query;
-  return qualifiedTarget(request.params.name, typeof qualifier === 'string' ? qualifier : undefined);
+  return qualifiedTarget(splitNamespace(request.params.name), typeof qualifier === 'string' ? qualifier : undefined);
 }
 
 /** Cancelled when the client goes away before its answer: the call is given up. */

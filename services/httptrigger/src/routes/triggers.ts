@@ -1,4 +1,4 @@
-/** NATS and cron triggers: stored by stubs, run by the queue-worker. */
+/** Triggers, stored by stubs: NATS and cron ones run by the queue-worker, HTTP ones served by this edge. */
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@faas/errors';
 import { JSON_TYPE } from '../http-errors.js';
@@ -8,7 +8,7 @@ import { triggerFromRequest, triggerToJson } from '../trigger-json.js';
 
 type Params = { name: string };
 
-export function triggerRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void {
+export function triggerRoutes(app: FastifyInstance, deps: HttpTriggerDeps, triggersChanged: () => Promise<void> | undefined = () => undefined): void {
   const { stubs } = deps;
   const rpc = <K extends 'putTrigger' | 'getTrigger' | 'listTriggers' | 'deleteTrigger'>(name: K) => {
     const method = stubs[name];
@@ -20,6 +20,8 @@ export function triggerRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void
     const body = await readJsonBody(request, 'trigger');
     const { trigger, created } = await rpc('putTrigger')({ trigger: triggerFromRequest(request.params.name, body) });
     if (!trigger) throw new PlatformError('bad_gateway', 'stubs answered without the trigger');
+    // This edge serves a new HTTP trigger from its answer on; others within their refresh interval.
+    await triggersChanged();
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(triggerToJson(trigger));
   });
 
@@ -36,6 +38,7 @@ export function triggerRoutes(app: FastifyInstance, deps: HttpTriggerDeps): void
 
   app.delete<{ Params: Params }>('/v1/triggers/:name', async (request, reply) => {
     await rpc('deleteTrigger')({ name: request.params.name });
+    await triggersChanged();
     return reply.status(204).send();
   });
 }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/function.proto.
  */
 export const file_faas_v1_function: GenFile = /*@__PURE__*/
-  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxItMECg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJEioKDGFzeW5jX3BvbGljeRgVIAEoCzIULmZhYXMudjEuQXN5bmNQb2xpY3kSFwoPY2FsbGJhY2tfc2VjcmV0GBYgASgJEhkKEXB1Ymxpc2hlZF92ZXJzaW9uGB4gASgNGjIKEEVudmlyb25tZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJvCgtBc3luY1BvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKA0SFQoNYmFzZV9kZWxheV9tcxgCIAEoDRIUCgxtYXhfZGVsYXlfbXMYAyABKA0SHQoVcmV0cnlfZnVuY3Rpb25fZXJyb3JzGAQgASgIIpwBCg1GdW5jdGlvbkFsaWFzEgwKBG5hbWUYASABKAkSGAoQZnVuY3Rpb25fdmVyc2lvbhgCIAEoDRIaChJhZGRpdGlvbmFsX3ZlcnNpb24YAyABKA0SGQoRYWRkaXRpb25hbF93ZWlnaHQYBCABKAESFQoNY3JlYXRlZF9hdF9tcxgFIAEoAxIVCg11cGRhdGVkX2F0X21zGAYgASgDIj0KDUZ1bmN0aW9uRXJyb3ISDAoEdHlwZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEg0KBXN0YWNrGAMgASgJYgZwcm90bzM");
+  fileDesc("ChZmYWFzL3YxL2Z1bmN0aW9uLnByb3RvEgdmYWFzLnYxIsoGCg5GdW5jdGlvbkNvbmZpZxIMCgRuYW1lGAEgASgJEg8KB3J1bnRpbWUYAiABKAkSDwoHaGFuZGxlchgDIAEoCRITCgtjb2RlX2RpZ2VzdBgEIAEoCRIRCgltZW1vcnlfbWIYBSABKA0SFwoPdGltZW91dF9zZWNvbmRzGAYgASgNEj0KC2Vudmlyb25tZW50GAcgAygLMiguZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5FbnZpcm9ubWVudEVudHJ5EhcKD21heF9jb25jdXJyZW5jeRgIIAEoDRIPCgd2ZXJzaW9uGAkgASgEEhUKDWNyZWF0ZWRfYXRfbXMYCiABKAMSFQoNdXBkYXRlZF9hdF9tcxgLIAEoAxIWCg5uZXR3b3JrX2VncmVzcxgMIAEoCBITCgt0bXBfc2l6ZV9tYhgNIAEoDRIfChdjb25jdXJyZW5jeV9wZXJfc2FuZGJveBgOIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgPIAEoDRIcChRyZXNlcnZlZF9jb25jdXJyZW5jeRgQIAEoDRIbChNydW50aW1lX2NvZGVfZGlnZXN0GBQgASgJEioKDGFzeW5jX3BvbGljeRgVIAEoCzIULmZhYXMudjEuQXN5bmNQb2xpY3kSFwoPY2FsbGJhY2tfc2VjcmV0GBYgASgJEhkKEXB1Ymxpc2hlZF92ZXJzaW9uGB4gASgNEg8KB3NlY3JldHMYKCADKAkSMwoGbGFiZWxzGCkgAygLMiMuZmFhcy52MS5GdW5jdGlvbkNvbmZpZy5MYWJlbHNFbnRyeRI9Cgthbm5vdGF0aW9ucxgqIAMoCzIoLmZhYXMudjEuRnVuY3Rpb25Db25maWcuQW5ub3RhdGlvbnNFbnRyeRINCgVpbWFnZRgrIAEoCRoyChBFbnZpcm9ubWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEibwoLQXN5bmNQb2xpY3kSFAoMbWF4X2F0dGVtcHRzGAEgASgNEhUKDWJhc2VfZGVsYXlfbXMYAiABKA0SFAoMbWF4X2RlbGF5X21zGAMgASgNEh0KFXJldHJ5X2Z1bmN0aW9uX2Vycm9ycxgEIAEoCCKcAQoNRnVuY3Rpb25BbGlhcxIMCgRuYW1lGAEgASgJEhgKEGZ1bmN0aW9uX3ZlcnNpb24YAiABKA0SGgoSYWRkaXRpb25hbF92ZXJzaW9uGAMgASgNEhkKEWFkZGl0aW9uYWxfd2VpZ2h0GAQgASgBEhUKDWNyZWF0ZWRfYXRfbXMYBSABKAMSFQoNdXBkYXRlZF9hdF9tcxgGIAEoAyI9Cg1GdW5jdGlvbkVycm9yEgwKBHR5cGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVzdGFjaxgDIAEoCWIGcHJvdG8z");
 
 /**
  * A deployed function's configuration at one version. Stubs assigns `version`
@@ -156,6 +156,33 @@ export type FunctionConfig = Message<"faas.v1.FunctionConfig"> & {
    * @generated from field: uint32 published_version = 30;
    */
   publishedVersion: number;
+
+  /**
+   * Names of secrets (stubs' secret store) mounted read-only as files at
+   * /var/openfaas/secrets/<name> in the function's sandboxes.
+   *
+   * @generated from field: repeated string secrets = 40;
+   */
+  secrets: string[];
+
+  /**
+   * Kept as given, for the caller's own use (OpenFaaS labels and annotations).
+   *
+   * @generated from field: map<string, string> labels = 41;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * @generated from field: map<string, string> annotations = 42;
+   */
+  annotations: { [key: string]: string };
+
+  /**
+   * What an OpenFaaS deployment named as its image, kept to show it back.
+   *
+   * @generated from field: string image = 43;
+   */
+  image: string;
 };
 
 /**

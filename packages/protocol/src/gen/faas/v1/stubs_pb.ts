@@ -2,8 +2,8 @@
 // @generated from file faas/v1/stubs.proto (package faas.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FunctionAlias, FunctionConfig } from "./function_pb.js";
 import { file_faas_v1_function } from "./function_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file faas/v1/stubs.proto.
  */
 export const file_faas_v1_stubs: GenFile = /*@__PURE__*/
-  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIjUKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXF1YWxpZmllchgCIAEoCSKdAQoTR2V0RnVuY3Rpb25SZXNwb25zZRIpCghmdW5jdGlvbhgBIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWcSJQoFYWxpYXMYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uQWxpYXMSNAoTYWRkaXRpb25hbF9mdW5jdGlvbhgDIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciFgoUTGlzdEZ1bmN0aW9uc1JlcXVlc3QiQwoVTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlEioKCWZ1bmN0aW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciJQoVRGVsZXRlRnVuY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWRGVsZXRlRnVuY3Rpb25SZXNwb25zZSIlChVQdWJsaXNoVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJUChZQdWJsaXNoVmVyc2lvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiMKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChRMaXN0VmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciNQoURGVsZXRlVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSJPCg9QdXRBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIlCgVhbGlhcxgCIAEoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyJKChBQdXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzEg8KB2NyZWF0ZWQYAiABKAgiNgoPR2V0QWxpYXNSZXF1ZXN0EhUKDWZ1bmN0aW9uX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSI5ChBHZXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzIisKEkxpc3RBbGlhc2VzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJIj4KE0xpc3RBbGlhc2VzUmVzcG9uc2USJwoHYWxpYXNlcxgBIAMoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyI5ChJEZWxldGVBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0RlbGV0ZUFsaWFzUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIrQBCg1UcmlnZ2VyQ29uZmlnEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEg8KB3N1YmplY3QYBCABKAkSEAoIc2NoZWR1bGUYBSABKAkSEAoIdGltZXpvbmUYBiABKAkSDQoFZXZlbnQYByABKAkSFQoNY3JlYXRlZF9hdF9tcxgIIAEoAxIVCg11cGRhdGVkX2F0X21zGAkgASgDIjwKEVB1dFRyaWdnZXJSZXF1ZXN0EicKB3RyaWdnZXIYASABKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWciTgoSUHV0VHJpZ2dlclJlc3BvbnNlEicKB3RyaWdnZXIYASABKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWcSDwoHY3JlYXRlZBgCIAEoCCIhChFHZXRUcmlnZ2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIj0KEkdldFRyaWdnZXJSZXNwb25zZRInCgd0cmlnZ2VyGAEgASgLMhYuZmFhcy52MS5UcmlnZ2VyQ29uZmlnIhUKE0xpc3RUcmlnZ2Vyc1JlcXVlc3QiQAoUTGlzdFRyaWdnZXJzUmVzcG9uc2USKAoIdHJpZ2dlcnMYASADKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWciJAoURGVsZXRlVHJpZ2dlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEZWxldGVUcmlnZ2VyUmVzcG9uc2UyygsKBVN0dWJzEj4KB1B1dENvZGUSFy5mYWFzLnYxLlB1dENvZGVSZXF1ZXN0GhguZmFhcy52MS5QdXRDb2RlUmVzcG9uc2UoARI+CgdHZXRDb2RlEhcuZmFhcy52MS5HZXRDb2RlUmVxdWVzdBoYLmZhYXMudjEuR2V0Q29kZVJlc3BvbnNlMAESSAoLUHV0RnVuY3Rpb24SGy5mYWFzLnYxLlB1dEZ1bmN0aW9uUmVxdWVzdBocLmZhYXMudjEuUHV0RnVuY3Rpb25SZXNwb25zZRJICgtHZXRGdW5jdGlvbhIbLmZhYXMudjEuR2V0RnVuY3Rpb25SZXF1ZXN0GhwuZmFhcy52MS5HZXRGdW5jdGlvblJlc3BvbnNlEk4KDUxpc3RGdW5jdGlvbnMSHS5mYWFzLnYxLkxpc3RGdW5jdGlvbnNSZXF1ZXN0Gh4uZmFhcy52MS5MaXN0RnVuY3Rpb25zUmVzcG9uc2USUQoORGVsZXRlRnVuY3Rpb24SHi5mYWFzLnYxLkRlbGV0ZUZ1bmN0aW9uUmVxdWVzdBofLmZhYXMudjEuRGVsZXRlRnVuY3Rpb25SZXNwb25zZRJRCg5QdWJsaXNoVmVyc2lvbhIeLmZhYXMudjEuUHVibGlzaFZlcnNpb25SZXF1ZXN0Gh8uZmFhcy52MS5QdWJsaXNoVmVyc2lvblJlc3BvbnNlEksKDExpc3RWZXJzaW9ucxIcLmZhYXMudjEuTGlzdFZlcnNpb25zUmVxdWVzdBodLmZhYXMudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USTgoNRGVsZXRlVmVyc2lvbhIdLmZhYXMudjEuRGVsZXRlVmVyc2lvblJlcXVlc3QaHi5mYWFzLnYxLkRlbGV0ZVZlcnNpb25SZXNwb25zZRI/CghQdXRBbGlhcxIYLmZhYXMudjEuUHV0QWxpYXNSZXF1ZXN0GhkuZmFhcy52MS5QdXRBbGlhc1Jlc3BvbnNlEj8KCEdldEFsaWFzEhguZmFhcy52MS5HZXRBbGlhc1JlcXVlc3QaGS5mYWFzLnYxLkdldEFsaWFzUmVzcG9uc2USSAoLTGlzdEFsaWFzZXMSGy5mYWFzLnYxLkxpc3RBbGlhc2VzUmVxdWVzdBocLmZhYXMudjEuTGlzdEFsaWFzZXNSZXNwb25zZRJICgtEZWxldGVBbGlhcxIbLmZhYXMudjEuRGVsZXRlQWxpYXNSZXF1ZXN0GhwuZmFhcy52MS5EZWxldGVBbGlhc1Jlc3BvbnNlEkUKClB1dFJ1bnRpbWUSGi5mYWFzLnYxLlB1dFJ1bnRpbWVSZXF1ZXN0GhsuZmFhcy52MS5QdXRSdW50aW1lUmVzcG9uc2USRQoKR2V0UnVudGltZRIaLmZhYXMudjEuR2V0UnVudGltZVJlcXVlc3QaGy5mYWFzLnYxLkdldFJ1bnRpbWVSZXNwb25zZRJLCgxMaXN0UnVudGltZXMSHC5mYWFzLnYxLkxpc3RSdW50aW1lc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RSdW50aW1lc1Jlc3BvbnNlEkUKClB1dFRyaWdnZXISGi5mYWFzLnYxLlB1dFRyaWdnZXJSZXF1ZXN0GhsuZmFhcy52MS5QdXRUcmlnZ2VyUmVzcG9uc2USRQoKR2V0VHJpZ2dlchIaLmZhYXMudjEuR2V0VHJpZ2dlclJlcXVlc3QaGy5mYWFzLnYxLkdldFRyaWdnZXJSZXNwb25zZRJLCgxMaXN0VHJpZ2dlcnMSHC5mYWFzLnYxLkxpc3RUcmlnZ2Vyc1JlcXVlc3QaHS5mYWFzLnYxLkxpc3RUcmlnZ2Vyc1Jlc3BvbnNlEk4KDURlbGV0ZVRyaWdnZXISHS5mYWFzLnYxLkRlbGV0ZVRyaWdnZXJSZXF1ZXN0Gh4uZmFhcy52MS5EZWxldGVUcmlnZ2VyUmVzcG9uc2ViBnByb3RvMw", [file_faas_v1_function]);
+  fileDesc("ChNmYWFzL3YxL3N0dWJzLnByb3RvEgdmYWFzLnYxIh8KDlB1dENvZGVSZXF1ZXN0Eg0KBWNodW5rGAEgASgMIkAKD1B1dENvZGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSDAoEc2l6ZRgCIAEoBBIPCgdjcmVhdGVkGAMgASgIIiAKDkdldENvZGVSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSIgCg9HZXRDb2RlUmVzcG9uc2USDQoFY2h1bmsYASABKAwiPwoSUHV0RnVuY3Rpb25SZXF1ZXN0EikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZyJRChNQdXRGdW5jdGlvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIjUKEkdldEZ1bmN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXF1YWxpZmllchgCIAEoCSKdAQoTR2V0RnVuY3Rpb25SZXNwb25zZRIpCghmdW5jdGlvbhgBIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWcSJQoFYWxpYXMYAiABKAsyFi5mYWFzLnYxLkZ1bmN0aW9uQWxpYXMSNAoTYWRkaXRpb25hbF9mdW5jdGlvbhgDIAEoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciFgoUTGlzdEZ1bmN0aW9uc1JlcXVlc3QiQwoVTGlzdEZ1bmN0aW9uc1Jlc3BvbnNlEioKCWZ1bmN0aW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciJQoVRGVsZXRlRnVuY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWRGVsZXRlRnVuY3Rpb25SZXNwb25zZSIlChVQdWJsaXNoVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJUChZQdWJsaXNoVmVyc2lvblJlc3BvbnNlEikKCGZ1bmN0aW9uGAEgASgLMhcuZmFhcy52MS5GdW5jdGlvbkNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiMKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChRMaXN0VmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmZhYXMudjEuRnVuY3Rpb25Db25maWciNQoURGVsZXRlVmVyc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSJPCg9QdXRBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIlCgVhbGlhcxgCIAEoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyJKChBQdXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzEg8KB2NyZWF0ZWQYAiABKAgiNgoPR2V0QWxpYXNSZXF1ZXN0EhUKDWZ1bmN0aW9uX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCSI5ChBHZXRBbGlhc1Jlc3BvbnNlEiUKBWFsaWFzGAEgASgLMhYuZmFhcy52MS5GdW5jdGlvbkFsaWFzIisKEkxpc3RBbGlhc2VzUmVxdWVzdBIVCg1mdW5jdGlvbl9uYW1lGAEgASgJIj4KE0xpc3RBbGlhc2VzUmVzcG9uc2USJwoHYWxpYXNlcxgBIAMoCzIWLmZhYXMudjEuRnVuY3Rpb25BbGlhcyI5ChJEZWxldGVBbGlhc1JlcXVlc3QSFQoNZnVuY3Rpb25fbmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhUKE0RlbGV0ZUFsaWFzUmVzcG9uc2UidQoNUnVudGltZUNvbmZpZxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2NvZGVfZGlnZXN0GAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFQoNdXBkYXRlZF9hdF9tcxgFIAEoAyI8ChFQdXRSdW50aW1lUmVxdWVzdBInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIk4KElB1dFJ1bnRpbWVSZXNwb25zZRInCgdydW50aW1lGAEgASgLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnEg8KB2NyZWF0ZWQYAiABKAgiIQoRR2V0UnVudGltZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChJHZXRSdW50aW1lUmVzcG9uc2USJwoHcnVudGltZRgBIAEoCzIWLmZhYXMudjEuUnVudGltZUNvbmZpZyIVChNMaXN0UnVudGltZXNSZXF1ZXN0IkAKFExpc3RSdW50aW1lc1Jlc3BvbnNlEigKCHJ1bnRpbWVzGAEgAygLMhYuZmFhcy52MS5SdW50aW1lQ29uZmlnIoICCg1UcmlnZ2VyQ29uZmlnEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEg8KB3N1YmplY3QYBCABKAkSEAoIc2NoZWR1bGUYBSABKAkSEAoIdGltZXpvbmUYBiABKAkSDQoFZXZlbnQYByABKAkSFQoNY3JlYXRlZF9hdF9tcxgIIAEoAxIVCg11cGRhdGVkX2F0X21zGAkgASgDEg8KB21ldGhvZHMYFCADKAkSDAoEcGF0aBgVIAEoCRIMCgRob3N0GBYgASgJEh8KBGNvcnMYFyABKAsyES5mYWFzLnYxLkh0dHBDb3JzIpsBCghIdHRwQ29ycxIVCg1hbGxvd19vcmlnaW5zGAEgAygJEhUKDWFsbG93X21ldGhvZHMYAiADKAkSFQoNYWxsb3dfaGVhZGVycxgDIAMoCRIWCg5leHBvc2VfaGVhZGVycxgEIAMoCRIZChFhbGxvd19jcmVkZW50aWFscxgFIAEoCBIXCg9tYXhfYWdlX3NlY29uZHMYBiABKA0iPAoRUHV0VHJpZ2dlclJlcXVlc3QSJwoHdHJpZ2dlchgBIAEoCzIWLmZhYXMudjEuVHJpZ2dlckNvbmZpZyJOChJQdXRUcmlnZ2VyUmVzcG9uc2USJwoHdHJpZ2dlchgBIAEoCzIWLmZhYXMudjEuVHJpZ2dlckNvbmZpZxIPCgdjcmVhdGVkGAIgASgIIiEKEUdldFRyaWdnZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoSR2V0VHJpZ2dlclJlc3BvbnNlEicKB3RyaWdnZXIYASABKAsyFi5mYWFzLnYxLlRyaWdnZXJDb25maWciFQoTTGlzdFRyaWdnZXJzUmVxdWVzdCJAChRMaXN0VHJpZ2dlcnNSZXNwb25zZRIoCgh0cmlnZ2VycxgBIAMoCzIWLmZhYXMudjEuVHJpZ2dlckNvbmZpZyIkChREZWxldGVUcmlnZ2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJIhcKFURlbGV0ZVRyaWdnZXJSZXNwb25zZSJXChBQdXRTZWNyZXRSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAwSJgoEbW9kZRgDIAEoDjIYLmZhYXMudjEuU2VjcmV0V3JpdGVNb2RlIiQKEVB1dFNlY3JldFJlc3BvbnNlEg8KB2NyZWF0ZWQYASABKAgiFAoSTGlzdFNlY3JldHNSZXF1ZXN0IiQKE0xpc3RTZWNyZXRzUmVzcG9uc2USDQoFbmFtZXMYASADKAkiIwoTRGVsZXRlU2VjcmV0UmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFERlbGV0ZVNlY3JldFJlc3BvbnNlIicKFkdldFNlY3JldFZhbHVlc1JlcXVlc3QSDQoFbmFtZXMYASADKAkihgEKF0dldFNlY3JldFZhbHVlc1Jlc3BvbnNlEjwKBnZhbHVlcxgBIAMoCzIsLmZhYXMudjEuR2V0U2VjcmV0VmFsdWVzUmVzcG9uc2UuVmFsdWVzRW50cnkaLQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASpwCg9TZWNyZXRXcml0ZU1vZGUSIQodU0VDUkVUX1dSSVRFX01PREVfVU5TUEVDSUZJRUQQABIcChhTRUNSRVRfV1JJVEVfTU9ERV9DUkVBVEUQARIcChhTRUNSRVRfV1JJVEVfTU9ERV9VUERBVEUQAjL7DQoFU3R1YnMSPgoHUHV0Q29kZRIXLmZhYXMudjEuUHV0Q29kZVJlcXVlc3QaGC5mYWFzLnYxLlB1dENvZGVSZXNwb25zZSgBEj4KB0dldENvZGUSFy5mYWFzLnYxLkdldENvZGVSZXF1ZXN0GhguZmFhcy52MS5HZXRDb2RlUmVzcG9uc2UwARJICgtQdXRGdW5jdGlvbhIbLmZhYXMudjEuUHV0RnVuY3Rpb25SZXF1ZXN0GhwuZmFhcy52MS5QdXRGdW5jdGlvblJlc3BvbnNlEkgKC0dldEZ1bmN0aW9uEhsuZmFhcy52MS5HZXRGdW5jdGlvblJlcXVlc3QaHC5mYWFzLnYxLkdldEZ1bmN0aW9uUmVzcG9uc2USTgoNTGlzdEZ1bmN0aW9ucxIdLmZhYXMudjEuTGlzdEZ1bmN0aW9uc1JlcXVlc3QaHi5mYWFzLnYxLkxpc3RGdW5jdGlvbnNSZXNwb25zZRJRCg5EZWxldGVGdW5jdGlvbhIeLmZhYXMudjEuRGVsZXRlRnVuY3Rpb25SZXF1ZXN0Gh8uZmFhcy52MS5EZWxldGVGdW5jdGlvblJlc3BvbnNlElEKDlB1Ymxpc2hWZXJzaW9uEh4uZmFhcy52MS5QdWJsaXNoVmVyc2lvblJlcXVlc3QaHy5mYWFzLnYxLlB1Ymxpc2hWZXJzaW9uUmVzcG9uc2USSwoMTGlzdFZlcnNpb25zEhwuZmFhcy52MS5MaXN0VmVyc2lvbnNSZXF1ZXN0Gh0uZmFhcy52MS5MaXN0VmVyc2lvbnNSZXNwb25zZRJOCg1EZWxldGVWZXJzaW9uEh0uZmFhcy52MS5EZWxldGVWZXJzaW9uUmVxdWVzdBoeLmZhYXMudjEuRGVsZXRlVmVyc2lvblJlc3BvbnNlEj8KCFB1dEFsaWFzEhguZmFhcy52MS5QdXRBbGlhc1JlcXVlc3QaGS5mYWFzLnYxLlB1dEFsaWFzUmVzcG9uc2USPwoIR2V0QWxpYXMSGC5mYWFzLnYxLkdldEFsaWFzUmVxdWVzdBoZLmZhYXMudjEuR2V0QWxpYXNSZXNwb25zZRJICgtMaXN0QWxpYXNlcxIbLmZhYXMudjEuTGlzdEFsaWFzZXNSZXF1ZXN0GhwuZmFhcy52MS5MaXN0QWxpYXNlc1Jlc3BvbnNlEkgKC0RlbGV0ZUFsaWFzEhsuZmFhcy52MS5EZWxldGVBbGlhc1JlcXVlc3QaHC5mYWFzLnYxLkRlbGV0ZUFsaWFzUmVzcG9uc2USRQoKUHV0UnVudGltZRIaLmZhYXMudjEuUHV0UnVudGltZVJlcXVlc3QaGy5mYWFzLnYxLlB1dFJ1bnRpbWVSZXNwb25zZRJFCgpHZXRSdW50aW1lEhouZmFhcy52MS5HZXRSdW50aW1lUmVxdWVzdBobLmZhYXMudjEuR2V0UnVudGltZVJlc3BvbnNlEksKDExpc3RSdW50aW1lcxIcLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVxdWVzdBodLmZhYXMudjEuTGlzdFJ1bnRpbWVzUmVzcG9uc2USRQoKUHV0VHJpZ2dlchIaLmZhYXMudjEuUHV0VHJpZ2dlclJlcXVlc3QaGy5mYWFzLnYxLlB1dFRyaWdnZXJSZXNwb25zZRJFCgpHZXRUcmlnZ2VyEhouZmFhcy52MS5HZXRUcmlnZ2VyUmVxdWVzdBobLmZhYXMudjEuR2V0VHJpZ2dlclJlc3BvbnNlEksKDExpc3RUcmlnZ2VycxIcLmZhYXMudjEuTGlzdFRyaWdnZXJzUmVxdWVzdBodLmZhYXMudjEuTGlzdFRyaWdnZXJzUmVzcG9uc2USTgoNRGVsZXRlVHJpZ2dlchIdLmZhYXMudjEuRGVsZXRlVHJpZ2dlclJlcXVlc3QaHi5mYWFzLnYxLkRlbGV0ZVRyaWdnZXJSZXNwb25zZRJCCglQdXRTZWNyZXQSGS5mYWFzLnYxLlB1dFNlY3JldFJlcXVlc3QaGi5mYWFzLnYxLlB1dFNlY3JldFJlc3BvbnNlEkgKC0xpc3RTZWNyZXRzEhsuZmFhcy52MS5MaXN0U2VjcmV0c1JlcXVlc3QaHC5mYWFzLnYxLkxpc3RTZWNyZXRzUmVzcG9uc2USSwoMRGVsZXRlU2VjcmV0EhwuZmFhcy52MS5EZWxldGVTZWNyZXRSZXF1ZXN0Gh0uZmFhcy52MS5EZWxldGVTZWNyZXRSZXNwb25zZRJUCg9HZXRTZWNyZXRWYWx1ZXMSHy5mYWFzLnYxLkdldFNlY3JldFZhbHVlc1JlcXVlc3QaIC5mYWFzLnYxLkdldFNlY3JldFZhbHVlc1Jlc3BvbnNlYgZwcm90bzM", [file_faas_v1_function]);
 
 /**
  * @generated from message faas.v1.PutCodeRequest
@@ -730,6 +730,36 @@ export type TriggerConfig = Message<"faas.v1.TriggerConfig"> & {
    * @generated from field: int64 updated_at_ms = 9;
    */
   updatedAtMs: bigint;
+
+  /**
+   * type "http": the methods it answers (upper case; empty: every method).
+   *
+   * @generated from field: repeated string methods = 20;
+   */
+  methods: string[];
+
+  /**
+   * type "http": the path pattern: static segments, ":name" parameters, a
+   * last "*" for the rest of the path. Served by httptrigger.
+   *
+   * @generated from field: string path = 21;
+   */
+  path: string;
+
+  /**
+   * type "http": the Host it answers for (without port); empty: any host.
+   *
+   * @generated from field: string host = 22;
+   */
+  host: string;
+
+  /**
+   * type "http": cross-origin access, answered by httptrigger (preflights
+   * included); unset: no CORS headers.
+   *
+   * @generated from field: faas.v1.HttpCors cors = 23;
+   */
+  cors?: HttpCors | undefined;
 };
 
 /**
@@ -738,6 +768,52 @@ export type TriggerConfig = Message<"faas.v1.TriggerConfig"> & {
  */
 export const TriggerConfigSchema: GenMessage<TriggerConfig> = /*@__PURE__*/
   messageDesc(file_faas_v1_stubs, 33);
+
+/**
+ * CORS of one HTTP trigger.
+ *
+ * @generated from message faas.v1.HttpCors
+ */
+export type HttpCors = Message<"faas.v1.HttpCors"> & {
+  /**
+   * Origins allowed, or "*".
+   *
+   * @generated from field: repeated string allow_origins = 1;
+   */
+  allowOrigins: string[];
+
+  /**
+   * @generated from field: repeated string allow_methods = 2;
+   */
+  allowMethods: string[];
+
+  /**
+   * @generated from field: repeated string allow_headers = 3;
+   */
+  allowHeaders: string[];
+
+  /**
+   * @generated from field: repeated string expose_headers = 4;
+   */
+  exposeHeaders: string[];
+
+  /**
+   * @generated from field: bool allow_credentials = 5;
+   */
+  allowCredentials: boolean;
+
+  /**
+   * @generated from field: uint32 max_age_seconds = 6;
+   */
+  maxAgeSeconds: number;
+};
+
+/**
+ * Describes the message faas.v1.HttpCors.
+ * Use `create(HttpCorsSchema)` to create a new message.
+ */
+export const HttpCorsSchema: GenMessage<HttpCors> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 34);
 
 /**
  * @generated from message faas.v1.PutTriggerRequest
@@ -754,7 +830,7 @@ export type PutTriggerRequest = Message<"faas.v1.PutTriggerRequest"> & {
  * Use `create(PutTriggerRequestSchema)` to create a new message.
  */
 export const PutTriggerRequestSchema: GenMessage<PutTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 34);
+  messageDesc(file_faas_v1_stubs, 35);
 
 /**
  * @generated from message faas.v1.PutTriggerResponse
@@ -776,7 +852,7 @@ export type PutTriggerResponse = Message<"faas.v1.PutTriggerResponse"> & {
  * Use `create(PutTriggerResponseSchema)` to create a new message.
  */
 export const PutTriggerResponseSchema: GenMessage<PutTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 35);
+  messageDesc(file_faas_v1_stubs, 36);
 
 /**
  * @generated from message faas.v1.GetTriggerRequest
@@ -793,7 +869,7 @@ export type GetTriggerRequest = Message<"faas.v1.GetTriggerRequest"> & {
  * Use `create(GetTriggerRequestSchema)` to create a new message.
  */
 export const GetTriggerRequestSchema: GenMessage<GetTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 36);
+  messageDesc(file_faas_v1_stubs, 37);
 
 /**
  * @generated from message faas.v1.GetTriggerResponse
@@ -810,7 +886,7 @@ export type GetTriggerResponse = Message<"faas.v1.GetTriggerResponse"> & {
  * Use `create(GetTriggerResponseSchema)` to create a new message.
  */
 export const GetTriggerResponseSchema: GenMessage<GetTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 37);
+  messageDesc(file_faas_v1_stubs, 38);
 
 /**
  * @generated from message faas.v1.ListTriggersRequest
@@ -823,7 +899,7 @@ export type ListTriggersRequest = Message<"faas.v1.ListTriggersRequest"> & {
  * Use `create(ListTriggersRequestSchema)` to create a new message.
  */
 export const ListTriggersRequestSchema: GenMessage<ListTriggersRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 38);
+  messageDesc(file_faas_v1_stubs, 39);
 
 /**
  * @generated from message faas.v1.ListTriggersResponse
@@ -840,7 +916,7 @@ export type ListTriggersResponse = Message<"faas.v1.ListTriggersResponse"> & {
  * Use `create(ListTriggersResponseSchema)` to create a new message.
  */
 export const ListTriggersResponseSchema: GenMessage<ListTriggersResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 39);
+  messageDesc(file_faas_v1_stubs, 40);
 
 /**
  * @generated from message faas.v1.DeleteTriggerRequest
@@ -857,7 +933,7 @@ export type DeleteTriggerRequest = Message<"faas.v1.DeleteTriggerRequest"> & {
  * Use `create(DeleteTriggerRequestSchema)` to create a new message.
  */
 export const DeleteTriggerRequestSchema: GenMessage<DeleteTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 40);
+  messageDesc(file_faas_v1_stubs, 41);
 
 /**
  * @generated from message faas.v1.DeleteTriggerResponse
@@ -870,7 +946,177 @@ export type DeleteTriggerResponse = Message<"faas.v1.DeleteTriggerResponse"> & {
  * Use `create(DeleteTriggerResponseSchema)` to create a new message.
  */
 export const DeleteTriggerResponseSchema: GenMessage<DeleteTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_faas_v1_stubs, 41);
+  messageDesc(file_faas_v1_stubs, 42);
+
+/**
+ * @generated from message faas.v1.PutSecretRequest
+ */
+export type PutSecretRequest = Message<"faas.v1.PutSecretRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bytes value = 2;
+   */
+  value: Uint8Array;
+
+  /**
+   * @generated from field: faas.v1.SecretWriteMode mode = 3;
+   */
+  mode: SecretWriteMode;
+};
+
+/**
+ * Describes the message faas.v1.PutSecretRequest.
+ * Use `create(PutSecretRequestSchema)` to create a new message.
+ */
+export const PutSecretRequestSchema: GenMessage<PutSecretRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 43);
+
+/**
+ * @generated from message faas.v1.PutSecretResponse
+ */
+export type PutSecretResponse = Message<"faas.v1.PutSecretResponse"> & {
+  /**
+   * @generated from field: bool created = 1;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message faas.v1.PutSecretResponse.
+ * Use `create(PutSecretResponseSchema)` to create a new message.
+ */
+export const PutSecretResponseSchema: GenMessage<PutSecretResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 44);
+
+/**
+ * @generated from message faas.v1.ListSecretsRequest
+ */
+export type ListSecretsRequest = Message<"faas.v1.ListSecretsRequest"> & {
+};
+
+/**
+ * Describes the message faas.v1.ListSecretsRequest.
+ * Use `create(ListSecretsRequestSchema)` to create a new message.
+ */
+export const ListSecretsRequestSchema: GenMessage<ListSecretsRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 45);
+
+/**
+ * @generated from message faas.v1.ListSecretsResponse
+ */
+export type ListSecretsResponse = Message<"faas.v1.ListSecretsResponse"> & {
+  /**
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message faas.v1.ListSecretsResponse.
+ * Use `create(ListSecretsResponseSchema)` to create a new message.
+ */
+export const ListSecretsResponseSchema: GenMessage<ListSecretsResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 46);
+
+/**
+ * @generated from message faas.v1.DeleteSecretRequest
+ */
+export type DeleteSecretRequest = Message<"faas.v1.DeleteSecretRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message faas.v1.DeleteSecretRequest.
+ * Use `create(DeleteSecretRequestSchema)` to create a new message.
+ */
+export const DeleteSecretRequestSchema: GenMessage<DeleteSecretRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 47);
+
+/**
+ * @generated from message faas.v1.DeleteSecretResponse
+ */
+export type DeleteSecretResponse = Message<"faas.v1.DeleteSecretResponse"> & {
+};
+
+/**
+ * Describes the message faas.v1.DeleteSecretResponse.
+ * Use `create(DeleteSecretResponseSchema)` to create a new message.
+ */
+export const DeleteSecretResponseSchema: GenMessage<DeleteSecretResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 48);
+
+/**
+ * @generated from message faas.v1.GetSecretValuesRequest
+ */
+export type GetSecretValuesRequest = Message<"faas.v1.GetSecretValuesRequest"> & {
+  /**
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message faas.v1.GetSecretValuesRequest.
+ * Use `create(GetSecretValuesRequestSchema)` to create a new message.
+ */
+export const GetSecretValuesRequestSchema: GenMessage<GetSecretValuesRequest> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 49);
+
+/**
+ * @generated from message faas.v1.GetSecretValuesResponse
+ */
+export type GetSecretValuesResponse = Message<"faas.v1.GetSecretValuesResponse"> & {
+  /**
+   * @generated from field: map<string, bytes> values = 1;
+   */
+  values: { [key: string]: Uint8Array };
+};
+
+/**
+ * Describes the message faas.v1.GetSecretValuesResponse.
+ * Use `create(GetSecretValuesResponseSchema)` to create a new message.
+ */
+export const GetSecretValuesResponseSchema: GenMessage<GetSecretValuesResponse> = /*@__PURE__*/
+  messageDesc(file_faas_v1_stubs, 50);
+
+/**
+ * How PutSecret treats an existing secret of the same name.
+ *
+ * @generated from enum faas.v1.SecretWriteMode
+ */
+export enum SecretWriteMode {
+  /**
+   * @generated from enum value: SECRET_WRITE_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Refused with secret_exists when the name is taken.
+   *
+   * @generated from enum value: SECRET_WRITE_MODE_CREATE = 1;
+   */
+  CREATE = 1,
+
+  /**
+   * Refused with secret_not_found when the name is free.
+   *
+   * @generated from enum value: SECRET_WRITE_MODE_UPDATE = 2;
+   */
+  UPDATE = 2,
+}
+
+/**
+ * Describes the enum faas.v1.SecretWriteMode.
+ */
+export const SecretWriteModeSchema: GenEnum<SecretWriteMode> = /*@__PURE__*/
+  enumDesc(file_faas_v1_stubs, 0);
 
 /**
  * The function registry and the content-addressed code store.
@@ -1058,6 +1304,42 @@ export const Stubs: GenService<{
     methodKind: "unary";
     input: typeof DeleteTriggerRequestSchema;
     output: typeof DeleteTriggerResponseSchema;
+  },
+  /**
+   * Secrets: values encrypted at rest, never returned by a listing.
+   *
+   * @generated from rpc faas.v1.Stubs.PutSecret
+   */
+  putSecret: {
+    methodKind: "unary";
+    input: typeof PutSecretRequestSchema;
+    output: typeof PutSecretResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.ListSecrets
+   */
+  listSecrets: {
+    methodKind: "unary";
+    input: typeof ListSecretsRequestSchema;
+    output: typeof ListSecretsResponseSchema;
+  },
+  /**
+   * @generated from rpc faas.v1.Stubs.DeleteSecret
+   */
+  deleteSecret: {
+    methodKind: "unary";
+    input: typeof DeleteSecretRequestSchema;
+    output: typeof DeleteSecretResponseSchema;
+  },
+  /**
+   * The values of the named secrets, for the funclet that mounts them.
+   *
+   * @generated from rpc faas.v1.Stubs.GetSecretValues
+   */
+  getSecretValues: {
+    methodKind: "unary";
+    input: typeof GetSecretValuesRequestSchema;
+    output: typeof GetSecretValuesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_faas_v1_stubs, 0);
