@@ -6,6 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 ensure_platform_commands
 ensure_commands docker-compose:docker-compose
+# kubectl kustomize renders deploy/kubernetes (test/static/kubernetes.test.ts).
+ensure_commands kubectl:kubernetes-client
 ensure_node_modules
 build
 log "buf lint, buf breaking"
