@@ -1,6 +1,7 @@
 import {
   FuncletCallsRequestSchema,
   create,
+  grpc,
   type CallOutcome,
   type Client,
   type Funclet,
@@ -13,6 +14,9 @@ import {
 } from '@faas/protocol';
 import { PendingCalls, type CallTracking } from './pending-calls.js';
 import { StreamLink, type PeerGoneError } from './stream-link.js';
+
+/** A funclet not reached this soon counts as gone (its calls fail unavailable and are placed again). */
+const CONNECT_TIMEOUT_MS = 3_000;
 
 /** A call for a funclet; the link assigns its id. */
 export interface SandboxCallInit {
@@ -65,6 +69,8 @@ export class FuncletLink {
         this.pending.failAll(error);
         events.onGone?.(address, error);
       },
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      connected: () => client.raw.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
     });
   }
 

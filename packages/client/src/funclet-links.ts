@@ -2,6 +2,15 @@ import { Funclet, createClient, type Client } from '@faas/protocol';
 import { FuncletLink, type FuncletLinkEvents } from './funclet-link.js';
 
 /**
+ * A funclet whose host drops off the network sends no reset: without pings,
+ * the calls on its stream would wait for their deadlines. With these, they
+ * fail within about twice this (unavailable), and the caller tries again
+ * elsewhere. HTTP/2 pings cost a few bytes; grpc-js servers answer them
+ * however often they come.
+ */
+const FUNCLET_KEEPALIVE_MS = 2_000;
+
+/**
  * One FuncletLink (and gRPC channel) per funclet address, made on first use
  * and kept while the funclet lives.
  */
@@ -16,7 +25,7 @@ export class FuncletLinks {
   get(address: string): FuncletLink {
     const known = this.links.get(address);
     if (known) return known.link;
-    const client = createClient(Funclet, address, { token: this.token, peerName: `funclet ${address}` });
+    const client = createClient(Funclet, address, { token: this.token, peerName: `funclet ${address}`, keepaliveMs: FUNCLET_KEEPALIVE_MS });
     const link = new FuncletLink(address, client, this.events);
     this.links.set(address, { link, client });
     return link;
