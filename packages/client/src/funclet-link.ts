@@ -15,9 +15,6 @@ import {
 import { PendingCalls, type CallTracking } from './pending-calls.js';
 import { StreamLink, type PeerGoneError } from './stream-link.js';
 
-/** A funclet not reached this soon counts as gone (its calls fail unavailable and are placed again). */
-const CONNECT_TIMEOUT_MS = 3_000;
-
 /** A call for a funclet; the link assigns its id. */
 export interface SandboxCallInit {
   readonly sandboxId?: string;
@@ -51,6 +48,8 @@ export class FuncletLink {
     readonly address: string,
     client: Client<typeof Funclet.method>,
     events: FuncletLinkEvents = {},
+    /** A stream whose channel is not connected this long after it opened fails (its calls: unavailable). */
+    connectTimeoutMs?: number,
   ) {
     this.pending = new PendingCalls((id) => this.stream.send((batch) => batch.cancelled.push(id)));
     this.stream = new StreamLink({
@@ -69,7 +68,7 @@ export class FuncletLink {
         this.pending.failAll(error);
         events.onGone?.(address, error);
       },
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      connectTimeoutMs,
       connected: () => client.raw.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
     });
   }
