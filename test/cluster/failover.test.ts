@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { startClusterInfrastructure, startPlatform, type ClusterInfrastructure, type Platform } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http } from '../support/http.js';
+import { RETRIABLE_CODES, summarise, underMixedLoad } from '../support/mixed-load.js';
 
 const FUNCTION = `
 export const handler = async (event) => {
@@ -25,8 +26,6 @@ export const handler = async (event) => {
 `;
 /** Longer than any call may take here: a call still unanswered then has hung. */
 const HUNG_AFTER_MS = 10_000;
-/** What a caller may retry: the platform or a service behind it is away for now. */
-const RETRIABLE = new Set(['service_unavailable', 'bad_gateway', 'too_many_requests', 'deadline_exceeded', 'no_funclets']);
 const INVOCATION_STREAM = 'FAAS_INVOCATIONS';
 
 let workDir: string;
@@ -66,91 +65,32 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-interface Outcome {
-  readonly kind: 'sync' | 'async';
-  readonly startedAt: number;
-  readonly endedAt: number;
-  /** 'ok' (200 or 202), a platform error code, or 'hung' / a transport error. */
-  readonly result: string;
-  readonly callId?: string;
-}
-
-let calls = 0;
-async function oneCall(kind: 'sync' | 'async', phase: string): Promise<Outcome> {
-  const callId = `${phase}-${++calls}`;
-  const startedAt = Date.now();
-  try {
-    const response = await fetch(`${platform.httpUrl}/v1/functions/echo/invocations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-call-id': callId, ...(kind === 'async' ? { 'x-invocation-type': 'Event' } : {}) },
-      body: JSON.stringify({ n: calls }),
-      signal: AbortSignal.timeout(HUNG_AFTER_MS),
-    });
-    const body = (await response.json().catch(() => ({}))) as { code?: string };
-    const ok = response.status === (kind === 'async' ? 202 : 200) && !response.headers.get('x-function-error');
-    return { kind, startedAt, endedAt: Date.now(), result: ok ? 'ok' : (body.code ?? `http ${response.status}`), callId };
-  } catch (error) {
-    return { kind, startedAt, endedAt: Date.now(), result: (error as Error).name === 'TimeoutError' ? 'hung' : `transport: ${(error as Error).message}`, callId };
-  }
-}
-
-/** `loops` sync and `loops` async callers, each one call at a time with a short pause: tens of calls a second. */
-async function underLoad(phase: string, loops: number, ms: number, fault: () => Promise<void>): Promise<{ outcomes: Outcome[]; faultAt: number }> {
-  const outcomes: Outcome[] = [];
-  const until = Date.now() + ms;
-  const loop = async (kind: 'sync' | 'async') => {
-    while (Date.now() < until) {
-      const outcome = await oneCall(kind, phase);
-      outcomes.push(outcome);
-      await new Promise((resolve) => setTimeout(resolve, outcome.result === 'ok' ? 40 : 100));
-    }
-  };
-  let faultAt = 0;
-  const striking = (async () => {
-    await new Promise((resolve) => setTimeout(resolve, ms / 4));
-    faultAt = Date.now();
-    await fault();
-  })();
-  await Promise.all([...Array.from({ length: loops }, () => loop('sync')), ...Array.from({ length: loops }, () => loop('async')), striking]);
-  return { outcomes, faultAt };
-}
-
-async function statusOf(callId: string): Promise<string | undefined> {
-  const answer = await http(`${platform.httpUrl}/v1/calls/${callId}`).catch(() => undefined);
-  return answer?.status === 200 ? (answer.json.status as string) : undefined;
-}
-
-/** Prints the phase's counts and checks what a user relies on. */
-async function judge(phase: string, { outcomes, faultAt }: { outcomes: Outcome[]; faultAt: number }): Promise<void> {
-  const count = (kind: string, predicate: (outcome: Outcome) => boolean) => outcomes.filter((outcome) => outcome.kind === kind && predicate(outcome)).length;
-  const failures = outcomes.filter((outcome) => outcome.result !== 'ok');
-  const byCode: Record<string, number> = {};
-  for (const failure of failures) byCode[`${failure.kind} ${failure.result}`] = (byCode[`${failure.kind} ${failure.result}`] ?? 0) + 1;
-  const lastFailureAt = Math.max(faultAt, ...failures.map((failure) => failure.endedAt));
-  const slowestFailureMs = Math.max(0, ...failures.map((failure) => failure.endedAt - failure.startedAt));
-
-  const accepted = outcomes.filter((outcome) => outcome.kind === 'async' && outcome.result === 'ok').map((outcome) => outcome.callId!);
-  const finished = await eventually(
-    async () => {
-      const statuses = await Promise.all(accepted.map(statusOf));
-      return statuses.every((status) => status === 'succeeded' || status === 'failed' || status === 'dead-lettered') ? statuses : undefined;
-    },
-    60_000,
-    `every accepted async call of ${phase} to finish`,
-  ).catch(async () => Promise.all(accepted.map(statusOf)));
-  const asyncByStatus: Record<string, number> = {};
-  for (const status of finished) asyncByStatus[status ?? 'missing'] = (asyncByStatus[status ?? 'missing'] ?? 0) + 1;
-
+/** Runs the load with `fault` a quarter of the way in, then prints the phase's counts and checks what a user relies on. */
+async function underFault(phase: string, fault: () => Promise<void>, afterFault: () => Promise<void>): Promise<void> {
+  const load = await underMixedLoad({
+    edges: [platform.httpUrl],
+    functionName: 'echo',
+    syncLoops: 2,
+    asyncLoops: 2,
+    durationMs: 12_000,
+    faultAfterMs: 3_000,
+    fault,
+    hungAfterMs: HUNG_AFTER_MS,
+    callIdPrefix: phase,
+  });
+  await afterFault();
+  const summary = summarise(load);
+  const { byStatus, notSucceeded } = await summary.asyncEnds(platform.httpUrl, 60_000);
   console.log(
-    `${phase}: sync ${count('sync', () => true)} calls, ${count('sync', (o) => o.result === 'ok')} ok; ` +
-      `async ${count('async', () => true)} sent, ${accepted.length} accepted, outcomes ${JSON.stringify(asyncByStatus)}; ` +
-      `failures ${JSON.stringify(byCode)}; slowest failure ${slowestFailureMs} ms; last failure ${lastFailureAt - faultAt} ms after the fault`,
+    `${phase}: sync ${summary.count('sync')} calls, ${summary.count('sync', 'ok')} ok; ` +
+      `async ${summary.count('async')} sent, ${summary.count('async', 'ok')} accepted, outcomes ${JSON.stringify(byStatus)}; ` +
+      `failures ${JSON.stringify(summary.failuresByResult)}; slowest failure ${summary.slowestFailureMs} ms; last failure ${summary.lastFailureAt - load.faultAt} ms after the fault`,
   );
-
-  expect(asyncByStatus, 'every accepted async call succeeded').toEqual({ succeeded: accepted.length });
-  expect(failures.filter((failure) => !RETRIABLE.has(failure.result)).map((failure) => `${failure.kind} ${failure.result}`), 'every failure is retriable and answered').toEqual([]);
+  for (const { callId, record } of notSucceeded) console.log(`${phase}: async ${callId} ended`, JSON.stringify(record)?.slice(0, 600));
+  expect(notSucceeded, 'every accepted async call succeeded').toEqual([]);
+  expect(summary.failures.filter((failure) => !RETRIABLE_CODES.has(failure.result)).map((failure) => `${failure.kind} ${failure.result}`), 'every failure is retriable and answered').toEqual([]);
   // Recovered: after the last failure, both kinds succeed again.
-  for (const kind of ['sync', 'async']) expect(count(kind, (o) => o.result === 'ok' && o.startedAt > lastFailureAt), `${kind} calls succeed after the election`).toBeGreaterThan(0);
+  for (const kind of ['sync', 'async'] as const) expect(summary.okAfterLastFailure(kind), `${kind} calls succeed after the election`).toBeGreaterThan(0);
 }
 
 describe('clustered NATS and Redis', () => {
@@ -159,13 +99,17 @@ describe('clustered NATS and Redis', () => {
     const before = await jsm.streams.info(INVOCATION_STREAM);
     expect(before.config.num_replicas).toBe(3);
     const leader = before.cluster!.leader!;
-    const load = await underLoad('nats', 2, 12_000, () => infra.nats.node(leader).kill());
-    const after = await eventually(async () => {
-      const info = await jsm.streams.info(INVOCATION_STREAM).catch(() => undefined);
-      return info?.cluster?.leader && info.cluster.leader !== leader ? info : undefined;
-    }, 20_000, 'a new stream leader');
-    console.log(`nats: stream leader ${leader} killed, ${after.cluster!.leader} elected`);
-    await judge('nats', load);
+    await underFault(
+      'nats',
+      () => infra.nats.node(leader).kill(),
+      async () => {
+        const after = await eventually(async () => {
+          const info = await jsm.streams.info(INVOCATION_STREAM).catch(() => undefined);
+          return info?.cluster?.leader && info.cluster.leader !== leader ? info : undefined;
+        }, 20_000, 'a new stream leader');
+        console.log(`nats: stream leader ${leader} killed, ${after.cluster!.leader} elected`);
+      },
+    );
     await infra.nats.node(leader).start();
   });
 
@@ -174,13 +118,17 @@ describe('clustered NATS and Redis', () => {
     const masterPort = async () => Number(((await sentinel.call('SENTINEL', 'get-master-addr-by-name', infra.redis.masterName)) as [string, string])[1]);
     try {
       const oldMaster = await masterPort();
-      const load = await underLoad('redis', 2, 12_000, () => infra.redis.server(oldMaster).kill());
-      const newMaster = await eventually(async () => {
-        const port = await masterPort();
-        return port !== oldMaster ? port : undefined;
-      }, 20_000, 'a new Redis master');
-      console.log(`redis: master on port ${oldMaster} killed, ${newMaster} promoted`);
-      await judge('redis', load);
+      await underFault(
+        'redis',
+        () => infra.redis.server(oldMaster).kill(),
+        async () => {
+          const newMaster = await eventually(async () => {
+            const port = await masterPort();
+            return port !== oldMaster ? port : undefined;
+          }, 20_000, 'a new Redis master');
+          console.log(`redis: master on port ${oldMaster} killed, ${newMaster} promoted`);
+        },
+      );
       await infra.redis.server(oldMaster).start();
     } finally {
       sentinel.disconnect();

@@ -13,6 +13,7 @@ import { InvocationKind, InvocationSchema, create } from '@faas/protocol';
 import { canMakeHostNetwork, startPlatform, startService, type Platform, type RunningService } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http } from '../support/http.js';
+import { RETRIABLE_CODES, summarise, underMixedLoad } from '../support/mixed-load.js';
 
 /** Names this test's namespaces (faas-t16-h<n>), bridge and veths (fvt16<n> outside). */
 const TAG = 't16';
@@ -24,7 +25,6 @@ export const handler = async (event) => {
 `;
 /** Longer than any call may take here: a call still unanswered then has hung. */
 const HUNG_AFTER_MS = 12_000;
-const RETRIABLE = new Set(['service_unavailable', 'bad_gateway', 'too_many_requests', 'deadline_exceeded', 'no_funclets']);
 /** An idle sandbox no controller claims is destroyed after this (FUNCLET_ORPHAN_TTL_MS). */
 const ORPHAN_TTL_MS = 3_000;
 /**
@@ -58,61 +58,6 @@ async function deploy(name: string, config: Record<string, unknown>) {
     json: { runtime: 'nodejs', handler: 'index.handler', code: { digest: upload.json.digest }, memoryMb: 128, timeoutSeconds: 10, ...config },
   });
   expect(deployed.status, deployed.text).toBeLessThan(300);
-}
-
-interface Outcome {
-  readonly kind: 'sync' | 'async';
-  readonly startedAt: number;
-  readonly endedAt: number;
-  readonly result: string;
-  readonly callId: string;
-}
-
-let calls = 0;
-let turn = 0;
-/** One call through the next edge in turn. */
-async function oneCall(kind: 'sync' | 'async', fn: string): Promise<Outcome> {
-  const callId = `hosts-${++calls}`;
-  const edge = edges[turn++ % edges.length]!;
-  const startedAt = Date.now();
-  try {
-    const response = await fetch(`${edge}/v1/functions/${fn}/invocations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-call-id': callId, ...(kind === 'async' ? { 'x-invocation-type': 'Event' } : {}) },
-      body: JSON.stringify({ n: calls, ms: 50 }),
-      signal: AbortSignal.timeout(HUNG_AFTER_MS),
-    });
-    const body = (await response.json().catch(() => ({}))) as { code?: string };
-    const ok = response.status === (kind === 'async' ? 202 : 200) && !response.headers.get('x-function-error');
-    return { kind, startedAt, endedAt: Date.now(), result: ok ? 'ok' : (body.code ?? `http ${response.status}`), callId };
-  } catch (error) {
-    return { kind, startedAt, endedAt: Date.now(), result: (error as Error).name === 'TimeoutError' ? 'hung' : `transport: ${(error as Error).message}`, callId };
-  }
-}
-
-async function underLoad(fn: string, syncLoops: number, asyncLoops: number, ms: number, fault: () => Promise<void>): Promise<{ outcomes: Outcome[]; faultAt: number }> {
-  const outcomes: Outcome[] = [];
-  const until = Date.now() + ms;
-  const loop = async (kind: 'sync' | 'async') => {
-    while (Date.now() < until) {
-      const outcome = await oneCall(kind, fn);
-      outcomes.push(outcome);
-      await new Promise((resolve) => setTimeout(resolve, outcome.result === 'ok' ? 20 : 100));
-    }
-  };
-  let faultAt = 0;
-  const striking = (async () => {
-    await new Promise((resolve) => setTimeout(resolve, CUT_AFTER_MS));
-    faultAt = Date.now();
-    await fault();
-  })();
-  await Promise.all([...Array.from({ length: syncLoops }, () => loop('sync')), ...Array.from({ length: asyncLoops }, () => loop('async')), striking]);
-  return { outcomes, faultAt };
-}
-
-async function statusOf(callId: string): Promise<string | undefined> {
-  const answer = await http(`${edges[0]}/v1/calls/${callId}`).catch(() => undefined);
-  return answer?.status === 200 ? (answer.json.status as string) : undefined;
 }
 
 describe.skipIf(!canMakeHostNetwork())('a host cut off from the network', () => {
@@ -177,39 +122,31 @@ describe.skipIf(!canMakeHostNetwork())('a host cut off from the network', () => 
     );
     expect(containersOn(victim)).toEqual(expect.arrayContaining(heldBeforeCut));
 
-    const { outcomes, faultAt } = await underLoad('spread', 6, 2, CUT_AFTER_MS + LOAD_AFTER_CUT_MS, async () => void ip('link', 'set', vethOf(victim), 'down'));
-    const failures = outcomes.filter((outcome) => outcome.result !== 'ok');
-    const byResult: Record<string, number> = {};
-    for (const failure of failures) byResult[`${failure.kind} ${failure.result}`] = (byResult[`${failure.kind} ${failure.result}`] ?? 0) + 1;
-    const lastFailureAt = Math.max(faultAt, ...failures.map((failure) => failure.endedAt));
-    const slowestFailureMs = Math.max(0, ...failures.map((failure) => failure.endedAt - Math.max(failure.startedAt, faultAt)));
-    const syncAfterCut = outcomes.filter((outcome) => outcome.kind === 'sync' && outcome.startedAt > lastFailureAt && outcome.result === 'ok').length;
-
+    const load = await underMixedLoad({
+      edges,
+      functionName: 'spread',
+      syncLoops: 6,
+      asyncLoops: 2,
+      durationMs: CUT_AFTER_MS + LOAD_AFTER_CUT_MS,
+      faultAfterMs: CUT_AFTER_MS,
+      fault: async () => void ip('link', 'set', vethOf(victim), 'down'),
+      hungAfterMs: HUNG_AFTER_MS,
+      callIdPrefix: 'hosts',
+      payload: { ms: 50 },
+    });
     // The host comes back.
     ip('link', 'set', vethOf(victim), 'up');
-    const accepted = outcomes.filter((outcome) => outcome.kind === 'async' && outcome.result === 'ok').map((outcome) => outcome.callId);
-    const statuses = await eventually(
-      async () => {
-        const all = await Promise.all(accepted.map(statusOf));
-        return all.every((status) => status === 'succeeded' || status === 'failed' || status === 'dead-lettered') ? all : undefined;
-      },
-      60_000,
-      'every accepted async call to finish',
-    ).catch(() => Promise.all(accepted.map(statusOf)));
-    const asyncByStatus: Record<string, number> = {};
-    for (const status of statuses) asyncByStatus[status ?? 'missing'] = (asyncByStatus[status ?? 'missing'] ?? 0) + 1;
-
+    const summary = summarise(load);
+    const { byStatus, notSucceeded } = await summary.asyncEnds(edges[0]!, 60_000);
     console.log(
-      `host ${platform.funclets[victim]!.id} cut off: sync ${outcomes.filter((o) => o.kind === 'sync').length} calls, ${outcomes.filter((o) => o.kind === 'sync' && o.result === 'ok').length} ok, ` +
-        `${syncAfterCut} ok after the last failure; async ${outcomes.filter((o) => o.kind === 'async').length} sent, ${accepted.length} accepted, outcomes ${JSON.stringify(asyncByStatus)}; ` +
-        `failures ${JSON.stringify(byResult)}; slowest failure ${slowestFailureMs} ms after the cut; last failure ${lastFailureAt - faultAt} ms after it; ${heldBeforeCut.length} sandboxes on the host when cut`,
+      `host ${victimId} cut off: sync ${summary.count('sync')} calls, ${summary.count('sync', 'ok')} ok, ${summary.okAfterLastFailure('sync')} ok after the last failure; ` +
+        `async ${summary.count('async')} sent, ${summary.count('async', 'ok')} accepted, outcomes ${JSON.stringify(byStatus)}; ` +
+        `failures ${JSON.stringify(summary.failuresByResult)}; slowest failure ${summary.slowestFailureMs} ms after the cut; last failure ${summary.lastFailureAt - load.faultAt} ms after it; ${heldBeforeCut.length} sandboxes of the function on the host when cut`,
     );
-    for (const [i, status] of statuses.entries()) {
-      if (status !== 'succeeded') console.log(`async ${accepted[i]} ended ${status}:`, JSON.stringify((await http(`${edges[0]}/v1/calls/${accepted[i]}`)).json).slice(0, 600));
-    }
-    expect(asyncByStatus, 'every accepted async call succeeded').toEqual({ succeeded: accepted.length });
-    expect(failures.filter((failure) => !RETRIABLE.has(failure.result)).map((failure) => `${failure.kind} ${failure.result}`)).toEqual([]);
-    expect(syncAfterCut, 'sync calls go to the other hosts').toBeGreaterThan(0);
+    for (const { callId, record } of notSucceeded) console.log(`async ${callId} ended`, JSON.stringify(record)?.slice(0, 600));
+    expect(notSucceeded, 'every accepted async call succeeded').toEqual([]);
+    expect(summary.failures.filter((failure) => !RETRIABLE_CODES.has(failure.result)).map((failure) => `${failure.kind} ${failure.result}`)).toEqual([]);
+    expect(summary.okAfterLastFailure('sync'), 'sync calls go to the other hosts').toBeGreaterThan(0);
 
     // Back: the sandboxes it held when cut off are cleaned away, and it serves calls again.
     try {
