@@ -29,7 +29,8 @@ ensure_platform_commands() {
   # python3 sandboxes run Debian's /usr/bin/python3 (a pyenv shim on PATH would not do).
   # iptables: opt-in egress (NAT and isolation rules for the sandboxes' bridge).
   # tini: every sandbox's PID 1 (reaps orphans, forwards signals to the agent).
-  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server ip:iproute2 iptables:iptables /usr/bin/python3:python3 /usr/bin/tini:tini
+  # redis-sentinel: CLUSTER=1 npm run up and the failover tests (Redis with Sentinel).
+  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server redis-sentinel:redis-sentinel ip:iproute2 iptables:iptables /usr/bin/python3:python3 /usr/bin/tini:tini
 }
 
 # npm packages: (re)install when node_modules is missing or older than the lock file.

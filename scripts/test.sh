@@ -8,6 +8,8 @@ ensure_platform_commands
 ensure_commands docker-compose:docker-compose
 # The web console's browser tests (test/observe/console.test.ts) drive Debian's Chromium.
 ensure_commands chromium:chromium
+# kubectl kustomize renders deploy/kubernetes (test/static/kubernetes.test.ts).
+ensure_commands kubectl:kubernetes-client
 ensure_node_modules
 build
 log "buf lint, buf breaking"

@@ -4,7 +4,7 @@
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import { REPO_ROOT, startPlatform } from '@faas/launcher';
+import { REPO_ROOT, startClusterInfrastructure, startPlatform } from '@faas/launcher';
 
 const env = process.env;
 const workDir = path.resolve(env.FAAS_WORK_DIR ?? path.join(REPO_ROOT, '.run'));
@@ -29,10 +29,19 @@ const funclets = count('FUNCLETS');
 const controllers = count('CONTROLLERS');
 
 say(`starting the platform (logs in ${path.relative(process.cwd(), logDir) || logDir}/)`);
+// CLUSTER=1: a three-server NATS cluster and Redis with Sentinel on free ports, in place of the single NATS and Redis.
+const cluster =
+  env.CLUSTER === '1'
+    ? await startClusterInfrastructure(workDir, logTo).catch((error) => {
+        say(`could not start the NATS cluster and Redis Sentinel: ${error.message}`);
+        process.exit(1);
+      })
+    : undefined;
 const platform = await startPlatform({
   workDir,
-  natsPort: Number(env.NATS_PORT ?? 4222),
-  redisPort: Number(env.REDIS_PORT ?? 6379),
+  // With CLUSTER=1 the services are pointed at the sets (cluster.env); these ports only tell startPlatform they run.
+  natsPort: cluster ? cluster.nats.nodes[0].port : Number(env.NATS_PORT ?? 4222),
+  redisPort: cluster ? cluster.redis.servers[0].port : Number(env.REDIS_PORT ?? 6379),
   httpPort: Number(env.HTTP_PORT ?? 8080),
   grpcPorts: { controller: 50051, stubs: 50052, funclet: 50053, 'queue-worker': 50054 },
   // The services' default metrics ports, as observability/prometheus.yml names them.
@@ -45,8 +54,10 @@ const platform = await startPlatform({
   supervise: true,
   onEvent: (text) => say(`[${new Date().toISOString()}] ${text}`),
   onLine: logTo,
-}).catch((error) => {
+  env: cluster?.env,
+}).catch(async (error) => {
   say(`could not start the platform: ${error.message}`);
+  await cluster?.stop();
   process.exit(1);
 });
 
@@ -54,16 +65,22 @@ let stopping = false;
 async function stop(signal) {
   if (stopping) return;
   stopping = true;
-  say(`\n${signal}: stopping services, sandboxes${platform.nats || platform.redis ? ', NATS and Redis' : ''}...`);
+  say(`\n${signal}: stopping services, sandboxes${platform.nats || platform.redis || cluster ? ', NATS and Redis' : ''}...`);
   await platform.stop();
+  await cluster?.stop();
   say('stopped; nothing left running.');
   process.exit(0);
 }
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
-say(`NATS  ${platform.natsUrl}${platform.nats ? '' : ' (already running, reused)'}`);
-say(`Redis ${platform.redisUrl}${platform.redis ? '' : ' (already running, reused)'}`);
+if (cluster) {
+  say(`NATS  cluster of ${cluster.nats.urls.length}: ${cluster.nats.urls.join(', ')} (streams at ${cluster.env.NATS_STREAM_REPLICAS} replicas)`);
+  say(`Redis master "${cluster.redis.masterName}" and two replicas behind the sentinels ${cluster.redis.sentinels.join(', ')}`);
+} else {
+  say(`NATS  ${platform.natsUrl}${platform.nats ? '' : ' (already running, reused)'}`);
+  say(`Redis ${platform.redisUrl}${platform.redis ? '' : ' (already running, reused)'}`);
+}
 for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigger']) {
   platform.replicas(name).forEach((service, i) =>
     say(`${(i === 0 ? name : `${name}-${i + 1}`).padEnd(14)} ${service.address}${service.metricsAddress ? `  (metrics ${service.metricsAddress})` : ''}`),

@@ -1,6 +1,7 @@
 import {
   FuncletCallsRequestSchema,
   create,
+  grpc,
   type CallOutcome,
   type Client,
   type Funclet,
@@ -47,6 +48,8 @@ export class FuncletLink {
     readonly address: string,
     client: Client<typeof Funclet.method>,
     events: FuncletLinkEvents = {},
+    /** A stream whose channel is not connected this long after it opened fails (its calls: unavailable). */
+    connectTimeoutMs?: number,
   ) {
     this.pending = new PendingCalls((id) => this.stream.send((batch) => batch.cancelled.push(id)));
     this.stream = new StreamLink({
@@ -65,6 +68,8 @@ export class FuncletLink {
         this.pending.failAll(error);
         events.onGone?.(address, error);
       },
+      connectTimeoutMs,
+      connected: () => client.raw.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
     });
   }
 

@@ -2,6 +2,18 @@ import { Funclet, createClient, type Client } from '@faas/protocol';
 import { FuncletLink, type FuncletLinkEvents } from './funclet-link.js';
 
 /**
+ * How a caller notices a funclet whose host dropped off the network, which
+ * sends no reset. Without these its calls wait for their deadlines, and a
+ * new stream for TCP's connect timeout (minutes).
+ */
+export interface FuncletLinkTimeouts {
+  /** While calls are open the funclet is pinged this often, and taken for gone when it does not answer within as long again. */
+  readonly keepaliveMs?: number;
+  /** A stream whose channel is not connected this long after it opened fails. */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
  * One FuncletLink (and gRPC channel) per funclet address, made on first use
  * and kept while the funclet lives.
  */
@@ -11,13 +23,14 @@ export class FuncletLinks {
   constructor(
     private readonly token: string | undefined,
     private readonly events: FuncletLinkEvents = {},
+    private readonly timeouts: FuncletLinkTimeouts = {},
   ) {}
 
   get(address: string): FuncletLink {
     const known = this.links.get(address);
     if (known) return known.link;
-    const client = createClient(Funclet, address, { token: this.token, peerName: `funclet ${address}` });
-    const link = new FuncletLink(address, client, this.events);
+    const client = createClient(Funclet, address, { token: this.token, peerName: `funclet ${address}`, keepaliveMs: this.timeouts.keepaliveMs });
+    const link = new FuncletLink(address, client, this.events, this.timeouts.connectTimeoutMs);
     this.links.set(address, { link, client });
     return link;
   }

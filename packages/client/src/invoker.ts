@@ -5,7 +5,7 @@ import type { TraceHeaders } from '@faas/telemetry';
 import type { Cancellation } from './cancellation.js';
 
 import { ControllerLink } from './controller-link.js';
-import { FuncletLinks } from './funclet-links.js';
+import { FuncletLinks, type FuncletLinkTimeouts } from './funclet-links.js';
 import { LeaseTable, type HeldLease } from './lease-table.js';
 import { PeerGoneError } from './stream-link.js';
 
@@ -40,6 +40,13 @@ export interface InvokeOptions {
 const DEFAULT_RENEW_INTERVAL_MS = 2_000;
 /** How long a controller whose stream broke is passed over for placing calls. */
 const CONTROLLER_DOWN_MS = 1_000;
+/**
+ * An edge's calls on a funclet whose host dropped off the network fail
+ * within about 6 s (unavailable: the caller tries again, and the controller
+ * places it elsewhere), not at their deadlines. grpc-js servers answer
+ * pings however often they come.
+ */
+const EDGE_FUNCLET_TIMEOUTS: FuncletLinkTimeouts = { keepaliveMs: 3_000, connectTimeoutMs: 3_000 };
 
 /** One controller replica as the edge talks to it. */
 interface ControllerPeer {
@@ -97,12 +104,16 @@ export class Invoker {
       return peer;
     });
     this.preferred = Math.floor(Math.random() * this.controllers.length);
-    this.funclets = new FuncletLinks(options.token, {
-      onGone: (address) => {
-        this.leases.funcletGone(address);
-        this.funclets.forget(address);
+    this.funclets = new FuncletLinks(
+      options.token,
+      {
+        onGone: (address) => {
+          this.leases.funcletGone(address);
+          this.funclets.forget(address);
+        },
       },
-    });
+      EDGE_FUNCLET_TIMEOUTS,
+    );
     this.renewTimer = setInterval(() => this.renew(), renewIntervalMs);
     this.renewTimer.unref();
   }

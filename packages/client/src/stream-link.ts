@@ -28,6 +28,15 @@ export interface StreamLinkOptions<Request, Response> {
   onMessage(message: Response): void;
   /** The stream ended or failed; the next send opens a new one. */
   onBroken(error: PeerGoneError): void;
+  /**
+   * With `connected`: a stream whose channel is not connected this long
+   * after it was opened is failed. A host that dropped off the network
+   * answers no connection attempt, and grpc-js would wait for TCP's own
+   * timeout (minutes) with the calls queued.
+   */
+  readonly connectTimeoutMs?: number;
+  /** Whether the channel under the stream is connected now. */
+  readonly connected?: () => boolean;
 }
 
 /** What the link needs of a grpc-js client duplex stream. */
@@ -92,7 +101,19 @@ export class StreamLink<Request, Response> {
       this.broken(call, new PeerGoneError(this.options.peer, `the stream to ${this.options.peer} broke: ${cause.message}`, { cause: error }));
     });
     call.on('end', () => this.broken(call, new PeerGoneError(this.options.peer, `${this.options.peer} ended the stream`)));
+    this.failIfNotConnected(call);
     return coalescer;
+  }
+
+  private failIfNotConnected(call: Duplex<Request, Response>): void {
+    const { connectTimeoutMs, connected, peer } = this.options;
+    if (!connectTimeoutMs || !connected) return;
+    const timer = setTimeout(() => {
+      if (this.call !== call || connected()) return;
+      this.broken(call, new PeerGoneError(peer, `${peer} could not be reached within ${connectTimeoutMs} ms`));
+      call.cancel();
+    }, connectTimeoutMs);
+    timer.unref();
   }
 
   private broken(call: Duplex<Request, Response>, error: PeerGoneError): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, optional, parse, platformVariables, readEnv, redisVariables, required } from './index.js';
+import { ConfigError, natsVariables, optional, parse, platformVariables, readEnv, redisVariables, required, streamVariables } from './index.js';
 
 const schema = {
   PORT: optional(8080, parse.port, 'HTTP port'),
@@ -37,9 +37,25 @@ describe('readEnv', () => {
 describe('the variables every service shares', () => {
   it('have one default and one parser everywhere', () => {
     const shared = { ...redisVariables('test data'), ...platformVariables };
-    expect(readEnv(shared, {})).toEqual({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: 'faas:', FAAS_INTERNAL_TOKEN: '', LOG_LEVEL: 'info' });
+    expect(readEnv(shared, {})).toEqual({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_SENTINELS: [],
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_KEY_PREFIX: 'faas:',
+      FAAS_INTERNAL_TOKEN: '',
+      LOG_LEVEL: 'info',
+    });
     expect(() => readEnv(shared, { LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL="loud" is invalid: expected one of trace, debug, info, warn, error, fatal, silent');
-    expect(shared.REDIS_URL.description).toBe('Redis holding test data');
+    expect(shared.REDIS_URL.description).toContain('Redis holding test data');
+  });
+
+  it('take Redis Sentinels as host:port, and NATS servers as URLs, one or several', () => {
+    expect(readEnv(redisVariables('x'), { REDIS_SENTINELS: 'a:26379,b:26380', REDIS_SENTINEL_MASTER: 'main' })).toMatchObject({ REDIS_SENTINELS: ['a:26379', 'b:26380'], REDIS_SENTINEL_MASTER: 'main' });
+    expect(() => readEnv(redisVariables('x'), { REDIS_SENTINELS: 'a' })).toThrow('REDIS_SENTINELS="a" is invalid: expected host:port');
+    expect(readEnv(natsVariables('x'), {})).toEqual({ NATS_URL: ['nats://127.0.0.1:4222'] });
+    expect(readEnv(natsVariables('x'), { NATS_URL: 'nats://a:4222, nats://b:4223' })).toEqual({ NATS_URL: ['nats://a:4222', 'nats://b:4223'] });
+    expect(() => readEnv(natsVariables('x'), { NATS_URL: 'nats://a:4222,not a url' })).toThrow('NATS_URL="nats://a:4222,not a url" is invalid');
+    expect(() => readEnv(streamVariables, { NATS_STREAM_REPLICAS: '7' })).toThrow('expected an integer from 1 to 5');
   });
 });
 

@@ -89,6 +89,14 @@ export const parse = {
     return raw;
   },
 
+  /** "url[,url...]": several servers of one cluster. */
+  urlList(raw: string): string[] {
+    const urls = parse.list(raw);
+    if (urls.length === 0) throw new Error('expected url[,url...]');
+    for (const url of urls) parse.url(url);
+    return urls;
+  },
+
   /** A duration in milliseconds from "250ms", "30s", "90m", "24h", "7d", or bare seconds ("3600"). */
   duration(min: number, max: number) {
     return (raw: string): number => {
@@ -126,11 +134,15 @@ export function required<T>(parser: (raw: string) => T, description: string): Va
 
 /**
  * Reads the environment or exits the process with the problems listed: the
- * one behaviour every service's entry point wants.
+ * one behaviour every service's entry point wants. `check` names problems
+ * of variables together (one needed because another is set).
  */
-export function loadEnvOrExit<S extends Schema>(service: string, schema: S): ConfigOf<S> {
+export function loadEnvOrExit<S extends Schema>(service: string, schema: S, check: (config: ConfigOf<S>) => string[] = () => []): ConfigOf<S> {
   try {
-    return readEnv(schema);
+    const config = readEnv(schema);
+    const problems = check(config);
+    if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: error.message })}\n`);

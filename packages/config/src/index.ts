@@ -1,2 +1,2 @@
 export { ConfigError, loadEnvOrExit, optional, optionalPerHost, parse, readEnv, required, type ConfigOf, type Schema, type VariableSpec } from './env.js';
-export { LOG_LEVELS, metricsSwitch, metricsVariables, platformVariables, redisVariables } from './shared-variables.js';
+export { LOG_LEVELS, metricsSwitch, metricsVariables, natsVariables, platformVariables, redisVariables, streamVariables } from './shared-variables.js';

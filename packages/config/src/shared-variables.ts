@@ -11,10 +11,16 @@ export const platformVariables = {
   LOG_LEVEL: optional('info', parse.oneOf(...LOG_LEVELS), 'pino log level'),
 };
 
-/** REDIS_URL and REDIS_KEY_PREFIX, for a service that keeps `contents` in Redis. */
+/**
+ * REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER, and
+ * REDIS_KEY_PREFIX, for a service that keeps `contents` in Redis
+ * (@faas/redis's redisTargetOf reads them).
+ */
 export function redisVariables(contents: string) {
   return {
-    REDIS_URL: optional('redis://127.0.0.1:6379', parse.url, `Redis holding ${contents}`),
+    REDIS_URL: optional('redis://127.0.0.1:6379', parse.url, `Redis holding ${contents}; unused when REDIS_SENTINELS is set`),
+    REDIS_SENTINELS: optional<string[]>([], parse.addressList, 'host:port of Redis Sentinels, comma-separated: the master they name for REDIS_SENTINEL_MASTER is used instead of REDIS_URL, and followed through failovers'),
+    REDIS_SENTINEL_MASTER: optional('mymaster', parse.string, 'the master\'s name in the Sentinels\' configuration'),
     REDIS_KEY_PREFIX: optional('faas:', parse.string, 'replaces the leading "faas:" of every Redis key, so platforms can share a Redis'),
   };
 }
@@ -38,3 +44,14 @@ export const metricsSwitch = {
 function parseMetricsListen(raw: string): string {
   return raw === 'off' ? '' : parse.address(raw);
 }
+/** NATS_URL, for a service that uses NATS for `purpose`. */
+export function natsVariables(purpose: string) {
+  return {
+    NATS_URL: optional(['nats://127.0.0.1:4222'], parse.urlList, `NATS with JetStream, ${purpose}; several servers of one cluster comma-separated (the client also learns the others from the one it reaches)`),
+  };
+}
+
+/** NATS_STREAM_REPLICAS, for a service that creates JetStream streams. */
+export const streamVariables = {
+  NATS_STREAM_REPLICAS: optional(1, parse.integer(1, 5), 'copies JetStream keeps of each stream this service creates (3 on a three-server cluster: one server may fail without losing a message); applied to existing streams at start'),
+};

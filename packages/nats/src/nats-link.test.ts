@@ -42,7 +42,7 @@ describe('connectNats', () => {
     const fake = fakeConnection();
     const prepared: string[] = [];
     const link = connectNats({
-      url: 'nats://127.0.0.1:4222',
+      servers: ['nats://127.0.0.1:4222'],
       name: 'test',
       logger: silent,
       connect: async () => fake.connection,
@@ -68,7 +68,7 @@ describe('connectNats', () => {
 
   it('still counts as connected when preparing fails, since NATS itself is up', async () => {
     const fake = fakeConnection();
-    const link = connectNats({ url: 'nats://x:1', name: 'test', logger: silent, connect: async () => fake.connection, onConnect: () => Promise.reject(new Error('no stream')) });
+    const link = connectNats({ servers: ['nats://x:1'], name: 'test', logger: silent, connect: async () => fake.connection, onConnect: () => Promise.reject(new Error('no stream')) });
     await link.ready;
     expect(link.connected).toBe(true);
     await link.close();
@@ -77,7 +77,7 @@ describe('connectNats', () => {
   it('closes a connection that arrives after the link was closed', async () => {
     const fake = fakeConnection();
     let arrive!: (connection: NatsConnection) => void;
-    const link = connectNats({ url: 'nats://x:1', name: 'test', logger: silent, connect: () => new Promise((resolve) => (arrive = resolve)) });
+    const link = connectNats({ servers: ['nats://x:1'], name: 'test', logger: silent, connect: () => new Promise((resolve) => (arrive = resolve)) });
     await link.close();
     arrive(fake.connection);
     await expect(link.ready).rejects.toThrow('closed before it connected');
@@ -86,7 +86,7 @@ describe('connectNats', () => {
   });
 
   it('rejects ready when connecting fails for good, without an unhandled rejection', async () => {
-    const link = connectNats({ url: 'nats://x:1', name: 'test', logger: silent, connect: () => Promise.reject(new Error('bad url')) });
+    const link = connectNats({ servers: ['nats://x:1'], name: 'test', logger: silent, connect: () => Promise.reject(new Error('bad url')) });
     await expect(link.ready).rejects.toThrow('bad url');
     expect(link.connected).toBe(false);
   });

@@ -2,7 +2,8 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import type { Logger } from '@faas/telemetry';
 
 export interface NatsLinkOptions {
-  readonly url: string;
+  /** One server or several of one cluster: the client tries each, and learns the cluster's others from the one it reaches. */
+  readonly servers: readonly string[];
   /** The connection's name, as NATS monitoring shows it. */
   readonly name: string;
   readonly logger: Logger;
@@ -30,7 +31,7 @@ export class NatsLink {
 
   constructor(private readonly options: NatsLinkOptions) {
     const connectTo = options.connect ?? connect;
-    this.ready = connectTo({ servers: options.url, name: options.name, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 })
+    this.ready = connectTo({ servers: [...options.servers], name: options.name, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 })
       .then(async (connection) => {
         if (this.closed) {
           await connection.close();
@@ -39,7 +40,7 @@ export class NatsLink {
         this.current = connection;
         await this.prepare(connection);
         this.isConnected = !this.closed;
-        options.logger.info({ nats: options.url, connection: options.name }, 'nats connected');
+        options.logger.info({ nats: options.servers.join(','), connection: options.name }, 'nats connected');
         void this.follow(connection);
         return connection;
       })

@@ -44,6 +44,12 @@ export interface ClientOptions {
   readonly defaultTimeoutMs?: number;
   /** A human name of the peer used in error messages, e.g. "stubs". */
   readonly peerName?: string;
+  /**
+   * While calls are open, the peer is pinged this often and taken for gone
+   * when it does not answer within as long again: its calls then fail
+   * (unavailable) instead of waiting for their deadlines. 30 s by default.
+   */
+  readonly keepaliveMs?: number;
 }
 
 /**
@@ -57,7 +63,8 @@ export function createClient<S extends GenServiceMethods>(
 ): Client<S> {
   const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
   const raw = new Constructor(address, grpc.credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_time_ms': options.keepaliveMs ?? 30_000,
+    ...(options.keepaliveMs ? { 'grpc.keepalive_timeout_ms': options.keepaliveMs } : {}),
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   }) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;

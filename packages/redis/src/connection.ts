@@ -1,14 +1,15 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
+import { describeRedisTarget, newRedisClient, type RedisTarget } from './target.js';
 
 /**
  * A Redis connection that fails calls at once while Redis is down instead of
  * queueing them (callers get service_unavailable and may retry), and keeps
  * reconnecting in the background.
  */
-export function connectRedis(url: string, log: Logger, options: { autoPipelining?: boolean } = {}): Redis {
-  const redis = new Redis(url, {
+export function connectRedis(target: RedisTarget, log: Logger, options: { autoPipelining?: boolean } = {}): Redis {
+  const redis = newRedisClient(target, {
     // Many calls in flight each send a few commands: batched, they leave in one write per event-loop turn.
     enableAutoPipelining: options.autoPipelining ?? false,
     enableOfflineQueue: false,
@@ -20,7 +21,7 @@ export function connectRedis(url: string, log: Logger, options: { autoPipelining
   let up = false;
   redis.on('ready', () => {
     up = true;
-    log.info({ redis: url }, 'redis connected');
+    log.info({ redis: describeRedisTarget(target) }, 'redis connected');
   });
   redis.on('error', (error: Error) => {
     if (up) log.warn({ err: error.message }, 'redis connection failed');
@@ -52,6 +53,8 @@ export function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> 
   });
 }
 
+const FAILOVER_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN)\b/;
+
 /**
  * Runs Redis commands, turning connection failures into service_unavailable.
  * Errors Redis itself answered (wrong type, script errors) are bugs: internal.
@@ -62,6 +65,10 @@ export async function withRedis<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof PlatformError) throw error;
     const err = error as Error;
+    // A failover answers for a while with these; the command may be retried once a new master is up.
+    if (err?.name === 'ReplyError' && FAILOVER_REPLY.test(err.message)) {
+      throw new PlatformError('service_unavailable', `redis is failing over: ${err.message}`, { cause: error });
+    }
     if (err?.name === 'ReplyError') throw new PlatformError('internal', `redis refused a command: ${err.message}`, { cause: error });
     throw new PlatformError('service_unavailable', `redis is unavailable: ${err?.message ?? String(error)}`, { cause: error });
   }

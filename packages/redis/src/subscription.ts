@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '@faas/telemetry';
+import { newRedisClient, type RedisTarget } from './target.js';
 
 export interface ChannelHandlers {
   onMessage(message: string): void;
@@ -25,8 +25,8 @@ export interface ChannelSubscription {
  * not say when the subscription is confirmed again, which is what callers
  * gate on.
  */
-export function subscribeChannel(url: string, channel: string, handlers: ChannelHandlers, log: Logger): ChannelSubscription {
-  const redis = new Redis(url, {
+export function subscribeChannel(target: RedisTarget, channel: string, handlers: ChannelHandlers, log: Logger): ChannelSubscription {
+  const redis = newRedisClient(target, {
     autoResubscribe: false,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),

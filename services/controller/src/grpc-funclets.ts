@@ -1,6 +1,15 @@
-import { FuncletLinks, type CallTracking, type SandboxCallInit } from '@faas/client';
+import { FuncletLinks, type CallTracking, type FuncletLinkTimeouts, type SandboxCallInit } from '@faas/client';
 import { Funclet, createClient, type CallOutcome, type Client, type FunctionConfig, type FunctionError } from '@faas/protocol';
 import type { FuncletCallOptions, FuncletInfo, FuncletPort } from './funclet-port.js';
+
+/**
+ * The calls the controller relays to a funclet whose host dropped off the
+ * network fail within about 10 s rather than at their deadlines. Laxer than
+ * the edges' (@faas/client's invoker.ts): a controller that takes a funclet
+ * starved of CPU for gone forgets every sandbox on it, which is what its
+ * report silence bound (10 s) guards against too.
+ */
+const CONTROLLER_FUNCLET_TIMEOUTS: FuncletLinkTimeouts = { keepaliveMs: 5_000, connectTimeoutMs: 5_000 };
 
 /**
  * Funclets over gRPC: calls on one Calls stream per funclet, control calls
@@ -12,7 +21,7 @@ export class GrpcFunclets implements FuncletPort {
   private readonly control = new Map<string, Client<typeof Funclet.method>>();
 
   constructor(private readonly token: string | undefined) {
-    this.links = new FuncletLinks(token);
+    this.links = new FuncletLinks(token, {}, CONTROLLER_FUNCLET_TIMEOUTS);
   }
 
   call(funclet: FuncletInfo, call: SandboxCallInit, tracking: CallTracking, onCreated?: (sandboxId: string) => void): Promise<CallOutcome> {

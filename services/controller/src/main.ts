@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
-import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
+import { NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { CachedFunctions, type FunctionTarget } from './cached-functions.js';
@@ -27,8 +27,9 @@ const config = loadControllerConfig();
 const log = createLogger('controller', config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 
-const redis = connectRedis(config.REDIS_URL, log);
-if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
+const redisTarget = redisTargetOf(config);
+const redis = connectRedis(redisTarget, log);
+if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: describeRedisTarget(redisTarget) }, 'redis is not reachable yet; serving anyway');
 
 const keys = controllerKeys(config.REDIS_KEY_PREFIX);
 // Unique to this process: a restarted controller is a new owner, and adopts what its predecessor left.
@@ -50,7 +51,7 @@ const placement = new Placement({
   },
 });
 const slotSignals = listenForSlotSignals(
-  config.REDIS_URL,
+  redisTarget,
   keys.slotSignals,
   controllerId,
   { wanted: (name, from) => placement.onSlotsWanted(name, from), freed: (name) => placement.onSlotsFreed(name) },
@@ -79,7 +80,7 @@ const functionCache = new NoticeCache<FunctionTarget>({
   },
 });
 const stubsChanges = subscribeChannel(
-  config.REDIS_URL,
+  redisTarget,
   keys.stubsChanges,
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   log,

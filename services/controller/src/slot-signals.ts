@@ -6,7 +6,7 @@
  * exceeded, which the concurrency book alone guarantees.
  */
 import type { Redis } from 'ioredis';
-import { subscribeChannel, type ChannelSubscription } from '@faas/redis';
+import { subscribeChannel, type ChannelSubscription, type RedisTarget } from '@faas/redis';
 import type { Logger } from '@faas/telemetry';
 import type { SlotSignals } from './placement.js';
 
@@ -48,14 +48,14 @@ export class RedisSlotSignals implements SlotSignals {
 
 /** Hears the other controllers' signals. */
 export function listenForSlotSignals(
-  url: string,
+  target: RedisTarget,
   channel: string,
   controllerId: string,
   handlers: { wanted(functionName: string, from: string): void; freed(functionName: string): void },
   log: Logger,
 ): ChannelSubscription {
   return subscribeChannel(
-    url,
+    target,
     channel,
     {
       onMessage: (message) => {

@@ -1,5 +1,5 @@
 import { hostname, totalmem } from 'node:os';
-import { loadEnvOrExit, optional, optionalPerHost, parse, metricsVariables, platformVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, metricsVariables, natsVariables, optional, optionalPerHost, parse, platformVariables, streamVariables, type ConfigOf } from '@faas/config';
 import { FUNCLET_ID, FUNCLET_ID_MAX_CHARS, FUNCLET_ID_RULE } from '@faas/protocol';
 
 /** The default id: the host name, made to fit the funclet id rule. */
@@ -56,7 +56,8 @@ export const envSchema = {
   FUNCLET_POOL_SANDBOX_MB: optional(64, parse.integer(16, 1024), 'memory a waiting pool sandbox gets (and holds in FUNCLET_MEMORY_MB) until it is specialised'),
   FUNCLET_NETNS_SPARE: optional(4, parse.integer(0, 256), 'network namespaces kept prepared beyond those the pool uses'),
   FUNCLET_CODE_CACHE_MB: optional(2048, parse.integer(1, 16 * 1024 * 1024), 'most MiB of unpacked code kept on disk; least recently used bundles no sandbox holds are evicted'),
-  NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, where function logs go (stream FAAS_LOGS); not needed to start'),
+  ...natsVariables('where function logs go (stream FAAS_LOGS); not needed to start'),
+  ...streamVariables,
   FUNCLET_PYTHON_PATH: optional('/usr/bin/python3', absolutePath, 'python3 run inside python3 sandboxes; must live under a directory sandboxes see'),
   ...metricsVariables(9102),
   ...platformVariables,

@@ -26,13 +26,15 @@ export class NatsLogPublisher implements LogPublisher {
   published = 0;
 
   constructor(
-    private readonly url: string,
+    private readonly servers: readonly string[],
     private readonly logger: Logger,
+    /** Copies JetStream keeps of the log stream (NATS_STREAM_REPLICAS). */
+    private readonly streamReplicas = 1,
   ) {}
 
   start(): void {
     // A restarted NATS may have lost the stream: it is ensured on every reconnect.
-    this.link = connectNats({ url: this.url, name: 'funclet-logs', logger: this.logger, onConnect: (connection) => this.ensureStream(connection) });
+    this.link = connectNats({ servers: this.servers, name: 'funclet-logs', logger: this.logger, onConnect: (connection) => this.ensureStream(connection) });
   }
 
   publish(functionName: string, record: LogRecord): void {
@@ -59,6 +61,7 @@ export class NatsLogPublisher implements LogPublisher {
       max_msgs_per_subject: MAX_LINES_PER_FUNCTION,
       max_age: MAX_AGE_MS * 1_000_000,
       discard: DiscardPolicy.Old,
+      num_replicas: this.streamReplicas,
     };
     try {
       const jsm = await jetstreamManager(connection);

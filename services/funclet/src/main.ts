@@ -102,7 +102,7 @@ const netns = new NetnsPool({
 await netns.start();
 
 // Function output: lines to NATS (dropped while it is away), tails to callers who ask.
-const logPublisher = new NatsLogPublisher(config.NATS_URL, logger);
+const logPublisher = new NatsLogPublisher(config.NATS_URL, logger, config.NATS_STREAM_REPLICAS);
 logPublisher.start();
 const logSink = new LogSink(logPublisher);
 if (!existsSync(config.FUNCLET_PYTHON_PATH)) {

@@ -24,7 +24,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   private readonly stream = new StreamPublisher(() => this.natsConnection, PUBLISH_TIMEOUT_MS);
 
   constructor(
-    private readonly url: string,
+    private readonly servers: readonly string[],
     private readonly logger: Logger,
   ) {}
 
@@ -38,7 +38,7 @@ export class NatsInvocationPublisher implements InvocationPublisher {
   }
 
   start(): void {
-    this.link = connectNats({ url: this.url, name: 'httptrigger', logger: this.logger });
+    this.link = connectNats({ servers: this.servers, name: 'httptrigger', logger: this.logger });
   }
 
   async publish(invocation: Invocation, options: { callbackUrl: string; trace?: TraceHeaders }): Promise<void> {

@@ -1,5 +1,5 @@
 import { invokerVariables } from '@faas/client';
-import { loadEnvOrExit, metricsSwitch, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, metricsSwitch, natsVariables, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
 
 export const envSchema = {
   HTTP_HOST: optional('0.0.0.0', parse.string, 'interface the HTTP server binds'),
@@ -7,7 +7,7 @@ export const envSchema = {
   ...invokerVariables,
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs (functions and code)'),
   QUEUE_WORKER_ADDRESS: optional('127.0.0.1:50054', parse.address, 'host:port of queue-worker (asynchronous call records)'),
-  NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS with JetStream, for asynchronous invocations (not needed to start)'),
+  ...natsVariables('for asynchronous invocations (not needed to start)'),
   HTTP_MAX_CODE_MB: optional(50, parse.integer(1, 4096), 'largest code bundle accepted by POST /v1/code, in MiB'),
   HTTP_MAX_PAYLOAD_MB: optional(6, parse.integer(1, 1024), 'largest synchronous invocation body, in MiB (larger: 413 payload_too_large)'),
   HTTP_MAX_ASYNC_PAYLOAD_KB: optional(256, parse.integer(1, 1024 * 1024), 'largest queued invocation body, in KiB (larger: 413 payload_too_large); NATS\' max_payload (1 MiB by default) caps it too'),

@@ -1,12 +1,13 @@
 import { invokerVariables } from '@faas/client';
-import { loadEnvOrExit, optional, parse, metricsVariables, platformVariables, redisVariables, type ConfigOf } from '@faas/config';
+import { loadEnvOrExit, metricsVariables, natsVariables, optional, parse, platformVariables, redisVariables, streamVariables, type ConfigOf } from '@faas/config';
 import { ASYNC_BASE_DELAY_MS, ASYNC_MAX_ATTEMPTS, ASYNC_MAX_DELAY_MS } from '@faas/protocol';
 
 const DAY_MS = 86_400_000;
 
 export const envSchema = {
   QUEUE_WORKER_LISTEN: optional('127.0.0.1:50054', parse.address, 'host:port of the QueueWorker gRPC server (port 0 binds a free port)'),
-  NATS_URL: optional('nats://127.0.0.1:4222', parse.url, 'NATS server with JetStream enabled'),
+  ...natsVariables('for asynchronous invocations, their dead letters and callbacks'),
+  ...streamVariables,
   ...redisVariables('call records, their indexes and the cron triggers\' last ticks'),
   ...invokerVariables,
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs: function configs (async policy, callback secret, limits) and triggers'),

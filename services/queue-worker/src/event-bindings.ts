@@ -23,6 +23,8 @@ export interface EventBindingsOptions {
   readonly publish: (functionName: string, data: Uint8Array, msgId: string, headers: Record<string, string>) => Promise<void>;
   readonly logger: Logger;
   readonly concurrency: number;
+  /** Copies JetStream keeps of FAAS_EVENTS (NATS_STREAM_REPLICAS); 1 when unset. */
+  readonly streamReplicas?: number;
 }
 
 /** The durable consumer of one trigger: named after its subject too, so a new subject starts a new consumer. */
@@ -58,6 +60,7 @@ export class EventBindings {
       retention: RetentionPolicy.Interest,
       storage: StorageType.File,
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      num_replicas: this.options.streamReplicas ?? 1,
     });
     const info = await jsm.streams.info(EVENT_STREAM);
     // Sequences start over if the stream is ever made anew; the epoch keeps call ids from repeating.

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '@faas/nats';
 import { Invoker } from '@faas/client';
 import { QueueWorker, Stubs, addHealthService, addService, createClient, formatQualifier, grpc, listen, parseQualifiedName, shutdown, type FunctionConfig } from '@faas/protocol';
-import { NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
+import { NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisEndpoints, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
 import { CallStore } from './call-store.js';
@@ -31,8 +31,9 @@ const logger = createLogger(SERVICE, config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 
 // Commands fail at once while Redis is away: the message is nak'ed and comes back later.
-const redis = connectRedis(config.REDIS_URL, logger, { autoPipelining: true });
-if (!(await waitForRedis(redis, 5_000))) logger.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; starting anyway');
+const redisTarget = redisTargetOf(config);
+const redis = connectRedis(redisTarget, logger, { autoPipelining: true });
+if (!(await waitForRedis(redis, 5_000))) logger.warn({ redis: describeRedisTarget(redisTarget) }, 'redis is not reachable yet; starting anyway');
 const store = new CallStore(redis, config.REDIS_KEY_PREFIX, config.FAAS_CALL_RETENTION);
 const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token, dataPath: config.FAAS_DATA_PATH });
 const stubs = createClient(Stubs, config.STUBS_ADDRESS, { token, peerName: 'stubs' });
@@ -41,7 +42,7 @@ const stubs = createClient(Stubs, config.STUBS_ADDRESS, { token, peerName: 'stub
 const functionCache = new NoticeCache<FunctionConfig>({ ttlMs: config.QUEUE_WORKER_FUNCTION_CACHE_MS });
 const stubsPrefix = `${config.REDIS_KEY_PREFIX}stubs:`;
 const functionChanges = subscribeChannel(
-  config.REDIS_URL,
+  redisTarget,
   `${stubsPrefix}changes`,
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   logger,
@@ -56,7 +57,7 @@ const settings = new CachedFunctionSettings(
 );
 
 // The stream is the source of work: wait for NATS rather than exit.
-const nats = connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+const nats = connectNats({ servers: config.NATS_URL, name: SERVICE, logger });
 const nc = await nats.ready;
 const connection = () => nats.connection;
 
@@ -66,6 +67,7 @@ const topology = {
   ackWaitMs: config.QUEUE_WORKER_ACK_WAIT_MS,
   retentionMs: config.FAAS_CALL_RETENTION,
   callbackTimeoutMs: config.QUEUE_WORKER_CALLBACK_TIMEOUT_MS,
+  streamReplicas: config.NATS_STREAM_REPLICAS,
 };
 await ensureTopology(jsm, topology);
 const js = jetstream(nc);
@@ -77,7 +79,7 @@ const gates = new FunctionGates();
 const targets = new CallbackTargets({
   allow: config.QUEUE_WORKER_CALLBACK_ALLOW,
   deny: [
-    ...platformEndpoints([config.NATS_URL, config.REDIS_URL, config.STUBS_ADDRESS, config.QUEUE_WORKER_LISTEN, ...config.CONTROLLER_ADDRESS]),
+    ...platformEndpoints([...config.NATS_URL, ...redisEndpoints(redisTarget), config.STUBS_ADDRESS, config.QUEUE_WORKER_LISTEN, ...config.CONTROLLER_ADDRESS]),
     ...config.QUEUE_WORKER_CALLBACK_DENY,
   ],
 });
@@ -118,7 +120,7 @@ const callbacks = new PullLoop({
   logger,
 });
 
-const events = new EventBindings({ connection, jsm, publish: (fn, data, msgId, headers) => publisher.publishEvent(fn, data, msgId, headers), logger, concurrency: 16 });
+const events = new EventBindings({ connection, jsm, publish: (fn, data, msgId, headers) => publisher.publishEvent(fn, data, msgId, headers), logger, concurrency: 16, streamReplicas: config.NATS_STREAM_REPLICAS });
 const cron = new CronScheduler({
   ticks: new RedisTicks(redis, config.REDIS_KEY_PREFIX),
   logger,
@@ -134,7 +136,7 @@ const triggers = new TriggerSync({
   logger,
   intervalMs: TRIGGER_SYNC_INTERVAL_MS,
 });
-const triggerChanges = subscribeChannel(config.REDIS_URL, `${stubsPrefix}trigger-changes`, { onMessage: () => triggers.poke(), onActiveChange: (active) => active && triggers.poke() }, logger);
+const triggerChanges = subscribeChannel(redisTarget, `${stubsPrefix}trigger-changes`, { onMessage: () => triggers.poke(), onActiveChange: (active) => active && triggers.poke() }, logger);
 
 const server = new grpc.Server();
 addService(

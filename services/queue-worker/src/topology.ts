@@ -33,6 +33,8 @@ export interface TopologyOptions {
   readonly retentionMs: number;
   /** Longest one callback delivery takes; the callback consumer's ack wait leaves room beyond it. */
   readonly callbackTimeoutMs: number;
+  /** Copies JetStream keeps of each stream (NATS_STREAM_REPLICAS). */
+  readonly streamReplicas: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
     max_age: nanos(options.retentionMs),
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: options.streamReplicas,
   });
   await ensureStream(jsm, DEAD_LETTER_STREAM, {
     subjects: [`${DEAD_LETTER_SUBJECT_PREFIX}>`],
@@ -58,6 +61,7 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
     storage: StorageType.File,
     max_age: nanos(options.retentionMs),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: options.streamReplicas,
   });
   await ensureStream(jsm, CALLBACK_STREAM, {
     subjects: [`${CALLBACK_SUBJECT_PREFIX}>`],
@@ -65,6 +69,7 @@ export async function ensureTopology(jsm: JetStreamManager, options: TopologyOpt
     storage: StorageType.File,
     max_age: nanos(options.retentionMs),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: options.streamReplicas,
   });
   await ensureConsumer(jsm, STREAM_NAME, TRACKER_CONSUMER, STREAM_SUBJECTS, {
     ack_wait: nanos(TRACKER_ACK_WAIT_MS),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { PlatformError } from '@faas/errors';
-import { BlobStore, READ_CHUNK_BYTES } from './blob-store.js';
+import { DiskBlobStore, READ_CHUNK_BYTES } from './blob-store.js';
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
@@ -20,12 +20,12 @@ async function rejection(promise: Promise<unknown>): Promise<PlatformError> {
 /** An index that records nothing (the code store's Redis index is not under test here). */
 const unindexed = async () => {};
 
-describe('BlobStore', () => {
+describe('DiskBlobStore', () => {
   let dir: string;
-  let store: BlobStore;
+  let store: DiskBlobStore;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stubs-blobs-'));
-    store = new BlobStore(dir);
+    store = new DiskBlobStore(dir);
     await store.init();
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@faas/errors';
-import { FORMAT_SNIFF_BYTES, sniffBundleFormat } from '@faas/protocol';
+import { spoolUpload } from './upload-spool.js';
 
 export interface StoredBlob {
   readonly hex: string;
@@ -13,6 +13,36 @@ export interface StoredBlob {
 }
 
 export const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Where code bundles' bytes live, named by their sha256 (hex): local disk
+ * (DiskBlobStore) or an S3 bucket (S3BlobStore, s3-blob-store.ts) that
+ * several stubs replicas share. Either way a blob is never seen
+ * half-stored, and the same bytes are kept once.
+ */
+export interface BlobStore {
+  /** Prepares the store and drops what a crash may have left behind. */
+  init(): Promise<void>;
+  /**
+   * Stores an upload. `register` records the blob in the index once it is
+   * in place; it is in place when put resolves, even if a removal of the
+   * same bytes ran meanwhile (see remove).
+   */
+  put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob>;
+  size(hex: string): Promise<number | undefined>;
+  /** Every stored blob's digest (hex) and when it was last written. */
+  list(): Promise<Array<{ hex: string; writtenAtMs: number }>>;
+  /**
+   * Deletes a blob unless `stillWanted` says otherwise once it is out of
+   * place (an upload of the same bytes registered it meanwhile: it is put
+   * back). Returns whether it was deleted.
+   */
+  remove(hex: string, stillWanted: () => Promise<boolean>): Promise<boolean>;
+  /** The blob's bytes in chunks of at most READ_CHUNK_BYTES; code_not_found when absent. */
+  read(hex: string): Promise<AsyncIterable<Buffer>>;
+  /** Runs `use` on a local file holding the blob (archive readers want to seek); code_not_found when absent. */
+  withFile<T>(hex: string, use: (path: string) => Promise<T>): Promise<T>;
+}
 
 /**
  * Code bundles on local disk, content-addressed by sha256: an upload streams
@@ -26,7 +56,7 @@ export const READ_CHUNK_BYTES = 256 * 1024;
  * copy in again if the blob was moved aside after all. Same digest, same
  * bytes, so whichever file ends in place is the right one.
  */
-export class BlobStore {
+export class DiskBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly blobDir: string;
 
@@ -42,50 +72,26 @@ export class BlobStore {
     for (const leftover of await readdir(this.tmpDir)) await rm(join(this.tmpDir, leftover), { force: true, recursive: true });
   }
 
-  pathOf(hex: string): string {
+  private pathOf(hex: string): string {
     return join(this.blobDir, hex);
   }
 
-  /**
-   * Stores an upload. `register` records the blob in the index once its file
-   * is in place; the file is in place when put resolves.
-   */
-  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
-    const tmpPath = join(this.tmpDir, randomUUID());
-    const hash = createHash('sha256');
-    let handle: FileHandle | undefined = await open(tmpPath, 'wx', 0o644);
-    let size = 0;
-    let head = Buffer.alloc(0);
-    try {
-      for await (const chunk of chunks) {
-        if (chunk.length === 0) continue;
-        size += chunk.length;
-        if (size > maxBytes) {
-          throw new PlatformError('payload_too_large', `code bundles are limited to ${maxBytes} bytes`);
-        }
-        if (head.length < FORMAT_SNIFF_BYTES) {
-          head = Buffer.concat([head, chunk.subarray(0, FORMAT_SNIFF_BYTES - head.length)]);
-          // Reject a wrong format on the first chunk instead of storing it all.
-          if (head.length >= FORMAT_SNIFF_BYTES) assertBundleFormat(head);
-        }
-        hash.update(chunk);
-        await handle.write(chunk);
-      }
-      if (size === 0) throw new PlatformError('invalid_code_bundle', 'the code bundle is empty');
-      assertBundleFormat(head);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
+  async withFile<T>(hex: string, use: (path: string) => Promise<T>): Promise<T> {
+    if ((await this.size(hex)) === undefined) throw new PlatformError('code_not_found', `no code bundle sha256:${hex} is stored`);
+    return use(this.pathOf(hex));
+  }
 
-      const hex = hash.digest('hex');
-      const created = await this.linkIntoPlace(tmpPath, hex);
+  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
+    const upload = await spoolUpload(chunks, maxBytes, this.tmpDir);
+    try {
+      const { hex, size } = upload;
+      const created = await this.linkIntoPlace(upload.path, hex);
       await register(hex, size);
       // A removal that started before the registration may have moved the blob aside.
-      if ((await this.size(hex)) === undefined) await this.linkIntoPlace(tmpPath, hex);
+      if ((await this.size(hex)) === undefined) await this.linkIntoPlace(upload.path, hex);
       return { hex, size, created };
     } finally {
-      await handle?.close().catch(() => undefined);
-      await unlink(tmpPath).catch(() => undefined);
+      await upload.discard();
     }
   }
 
@@ -109,7 +115,6 @@ export class BlobStore {
     }
   }
 
-  /** Every stored blob's digest (hex) and when its file was last written. */
   async list(): Promise<Array<{ hex: string; writtenAtMs: number }>> {
     const blobs: Array<{ hex: string; writtenAtMs: number }> = [];
     for (const hex of await readdir(this.blobDir)) {
@@ -119,11 +124,6 @@ export class BlobStore {
     return blobs;
   }
 
-  /**
-   * Deletes a blob unless `stillWanted` says otherwise once it is out of
-   * place (an upload of the same bytes registered it meanwhile: it is put
-   * back). Returns whether it was deleted.
-   */
   async remove(hex: string, stillWanted: () => Promise<boolean>): Promise<boolean> {
     const aside = join(this.tmpDir, `removing-${hex}-${randomUUID()}`);
     try {
@@ -140,15 +140,8 @@ export class BlobStore {
     return true;
   }
 
-  /** The blob's bytes in chunks of READ_CHUNK_BYTES; code_not_found when absent. */
   async read(hex: string): Promise<AsyncIterable<Buffer>> {
     if ((await this.size(hex)) === undefined) throw new PlatformError('code_not_found', `no code bundle sha256:${hex}`);
     return createReadStream(this.pathOf(hex), { highWaterMark: READ_CHUNK_BYTES });
-  }
-}
-
-function assertBundleFormat(head: Uint8Array): void {
-  if (!sniffBundleFormat(head)) {
-    throw new PlatformError('invalid_code_bundle', 'the code bundle must be a zip or a tar.gz archive');
   }
 }

@@ -14,7 +14,7 @@ export interface PutCodeResult {
 }
 
 /**
- * The code store: bytes on disk (BlobStore), and an index in Redis that
+ * The code store: bytes on disk or in S3 (a BlobStore), and an index in Redis that
  * PutFunction checks, so a function can only point at uploaded code. Each
  * index entry records when the bundle was last used (code-use.ts), which is
  * what the collector goes by.
@@ -47,8 +47,8 @@ export class CodeStore {
   /** Named files at the top of a stored bundle (see bundle-files.ts); code_not_found when it is not stored. */
   async topLevelFiles(digest: string, wanted: ReadonlyMap<string, number>): Promise<Map<string, TopLevelFile>> {
     const hex = codeDigestHex(digest);
-    if (!hex || (await this.blobs.size(hex)) === undefined) throw new PlatformError('code_not_found', `no code bundle ${digest} is stored`);
-    return readTopLevelFiles(this.blobs.pathOf(hex), wanted);
+    if (!hex) throw new PlatformError('code_not_found', `no code bundle ${digest} is stored`);
+    return this.blobs.withFile(hex, (path) => readTopLevelFiles(path, wanted));
   }
 
   /**

@@ -4,7 +4,13 @@ import { parseDuration } from './duration.js';
 export const envSchema = {
   STUBS_LISTEN: optional('127.0.0.1:50052', parse.address, 'host:port the gRPC server binds (port 0 picks a free port)'),
   ...redisVariables('function configs and the code index'),
-  STUBS_DATA_DIR: optional('/var/lib/faas/stubs', parse.string, 'directory holding code bundles (blobs/sha256/<hex>) and upload temp files'),
+  STUBS_DATA_DIR: optional('/var/lib/faas/stubs', parse.string, 'directory holding code bundles (blobs/sha256/<hex>) when they are on disk, and upload temp files'),
+  STUBS_CODE_STORE: optional('disk', parse.oneOf('disk', 's3'), 'where code bundles are kept: disk (STUBS_DATA_DIR, one replica) or s3 (a bucket every replica shares; credentials from the AWS SDK\'s usual sources: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a web identity, an instance role)'),
+  STUBS_S3_BUCKET: optional('', parse.string, 'the bucket, with STUBS_CODE_STORE=s3 (required then)'),
+  STUBS_S3_PREFIX: optional('', parse.string, 'put before every key in the bucket, e.g. "faas/" (bundles go under <prefix>sha256/<hex>)'),
+  STUBS_S3_ENDPOINT: optional('', parse.url, 'an S3-compatible store\'s URL (MinIO, Ceph, …); empty: AWS S3'),
+  STUBS_S3_REGION: optional('us-east-1', parse.string, 'the bucket\'s region'),
+  STUBS_S3_FORCE_PATH_STYLE: optional(false, parse.boolean, 'address the bucket as <endpoint>/<bucket> rather than <bucket>.<endpoint>, as most S3-compatible stores want'),
   STUBS_MAX_CODE_MB: optional(50, parse.integer(1, 4096), 'largest code bundle accepted by PutCode, in MiB'),
   // Kept as written (the README shows "24h"); checked here, turned into ms by retentionMs().
   STUBS_CODE_RETENTION: optional(
@@ -23,5 +29,7 @@ export const retentionMs = (config: StubsConfig): number => parseDuration(config
 
 /** Reads the environment, or exits naming every bad variable. */
 export function loadStubsConfig(): StubsConfig {
-  return loadEnvOrExit('stubs', envSchema);
+  return loadEnvOrExit('stubs', envSchema, (config) =>
+    config.STUBS_CODE_STORE === 's3' && !config.STUBS_S3_BUCKET ? ['STUBS_S3_BUCKET is required with STUBS_CODE_STORE=s3'] : [],
+  );
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
-import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
+import { DROP_ALL_NOTICE, NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
-import { BlobStore } from './blob-store.js';
+import { blobStoreOf } from './blob-store-of-config.js';
 import { CodeCollector } from './code-collector.js';
 import { CodeStore } from './code-store.js';
 import { loadStubsConfig, retentionMs } from './config.js';
@@ -18,13 +18,14 @@ import { VersionRegistry } from './version-registry.js';
 const config = loadStubsConfig();
 const log = createLogger('stubs', config.LOG_LEVEL);
 
-const blobs = new BlobStore(config.STUBS_DATA_DIR);
+const blobs = blobStoreOf(config);
 await blobs.init();
 
-const redis = connectRedis(config.REDIS_URL, log);
+const redisTarget = redisTargetOf(config);
+const redis = connectRedis(redisTarget, log);
 // Start even when Redis is down (health says NOT_SERVING until it is up),
 // but give it a moment so the first calls after "listening" succeed.
-if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
+if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: describeRedisTarget(redisTarget) }, 'redis is not reachable yet; serving anyway');
 
 const keys = stubsKeys(config.REDIS_KEY_PREFIX);
 const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 * 1024);
@@ -32,7 +33,7 @@ const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 *
 // channel; until the subscription is confirmed the cache is bypassed.
 const functionCache = new NoticeCache<FunctionConfig>({ ttlMs: config.STUBS_FUNCTION_CACHE_MS });
 const changes = subscribeChannel(
-  config.REDIS_URL,
+  redisTarget,
   keys.changes,
   { onMessage: (notice) => functionCache.onNotice(notice), onActiveChange: (active) => functionCache.setNoticesFlowing(active) },
   log,
