@@ -90,6 +90,8 @@ beforeAll(async () => {
     );
   }
   edge = await startService('httptrigger', {
+    // Not a test of auth: the edge's routes open, as FAAS_AUTH=off makes them.
+    FAAS_AUTH: 'off',
     ...common,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',

@@ -129,6 +129,8 @@ beforeAll(async () => {
     STUBS_ADDRESS: fakesAddress,
   });
   httptrigger = await startService('httptrigger', {
+    // Not a test of auth: the edge's routes open, as FAAS_AUTH=off makes them.
+    FAAS_AUTH: 'off',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     CONTROLLER_ADDRESS: fakesAddress,
@@ -310,6 +312,8 @@ describe('httptrigger without NATS', () => {
   it('starts anyway and answers 503 to asynchronous calls', async () => {
     const deadPort = await freePort();
     const lonely = await startService('httptrigger', {
+      // Not a test of auth: the edge's routes open, as FAAS_AUTH=off makes them.
+      FAAS_AUTH: 'off',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       CONTROLLER_ADDRESS: fakesAddress,

@@ -33,6 +33,8 @@ export * from './gen/faas/v1/stubs_pb.js';
 export * from './gen/faas/v1/controller_pb.js';
 export * from './gen/faas/v1/funclet_pb.js';
 export * from './gen/faas/v1/queue_worker_pb.js';
+export * from './gen/faas/v1/tokens_pb.js';
+export { TOKEN_ID, TOKEN_NAME, TOKEN_SCOPES, formatTokenText, isTokenScope, tokenIdOf, type TokenScope } from './api-token.js';
 export { Health, HealthCheckResponse_ServingStatus } from './gen/grpc/health/v1/health_pb.js';
 export { create, toBinary, fromBinary, toJson, fromJson, type MessageInitShape } from '@bufbuild/protobuf';
 export { HOP_BY_HOP_HEADERS } from './http-headers.js';

@@ -3,6 +3,7 @@ import { Invoker } from '@faas/client';
 import { formatQualifier, parseQualifiedName } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
+import { edgeAuthFrom } from './auth-setup.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
 import { KnownFunctions } from './known-functions.js';
@@ -20,6 +21,10 @@ const clients = createClients({
   token: config.FAAS_INTERNAL_TOKEN,
 });
 const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token: config.FAAS_INTERNAL_TOKEN || undefined, dataPath: config.FAAS_DATA_PATH });
+const auth = edgeAuthFrom(config, clients);
+// Without auth the port is an open door: only this machine may knock, unless told otherwise.
+const host = config.HTTP_HOST || (auth ? '0.0.0.0' : '127.0.0.1');
+if (!auth) logger.warn({ host }, 'FAAS_AUTH=off: anyone who reaches the HTTP port can deploy and run code');
 const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
 publisher.start();
 
@@ -36,10 +41,12 @@ const app = buildServer({
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
   maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
+  auth,
+  tokens: clients.tokens,
 });
-await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+await app.listen({ host, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;
-logger.info({ address: `${config.HTTP_HOST}:${port}` }, 'listening');
+logger.info({ address: `${host}:${port}`, auth: auth ? 'on' : 'off' }, 'listening');
 
 onShutdownSignal(logger, async () => {
   // Running invocations may finish within the grace period; then they are cut.

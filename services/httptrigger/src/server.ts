@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Invoker } from '@faas/client';
 import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
+import { guardRoutes, type EdgeAuth } from './auth/index.js';
 import type { Clients } from './clients.js';
 import { answerErrors } from './http-errors.js';
 import type { KnownFunctions } from './known-functions.js';
@@ -19,6 +20,7 @@ import { asyncCallRoutes } from './routes/async-calls.js';
 import { invocationRoutes } from './routes/invocations.js';
 import { logRoutes } from './routes/logs.js';
 import { managementRoutes } from './routes/management.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -41,6 +43,12 @@ export interface HttpTriggerDeps {
   /** Largest queued invocation body (defaults to maxPayloadBytes). */
   readonly maxAsyncPayloadBytes?: number;
   readonly logger: Logger;
+  /** Tokens and scopes; absent when auth is off (FAAS_AUTH=off): every route is open. */
+  readonly auth?: EdgeAuth;
+  /** The Tokens service (stubs); absent → 503 on /v1/tokens. */
+  readonly tokens?: Pick<Clients['tokens'], 'createToken' | 'listTokens' | 'revokeToken'>;
+  /** A sentence for /healthz and the log when the registry would not survive a restart. */
+  readonly durabilityWarning?: () => string | undefined;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -54,16 +62,21 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   });
   const routes = new RouteTable();
   routes.watch(app);
+  if (deps.auth) guardRoutes(app, deps.auth);
   traceRequests(app);
   acceptAnyBody(app);
   answerErrors(app, routes, deps.logger);
 
-  app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
+  app.get('/healthz', async () => {
+    const warning = deps.durabilityWarning?.();
+    return { status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected', auth: deps.auth ? 'on' : 'off', ...(warning ? { warning } : {}) };
+  });
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
   triggerRoutes(app, deps);
   invocationRoutes(app, deps);
   asyncCallRoutes(app, deps);
+  tokenRoutes(app, deps);
   return app;
 }

@@ -9,6 +9,8 @@ import { FunctionRegistry } from './function-registry.js';
 import { stubsKeys } from './redis-keys.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
+import { TokenRegistry } from './token-registry.js';
+import { addTokensService } from './tokens-server.js';
 import { TriggerRegistry } from './trigger-registry.js';
 import { VersionRegistry } from './version-registry.js';
 
@@ -45,10 +47,12 @@ const server = new grpc.Server({
   // Uploaders pick their chunk size; accept generous chunks.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 });
-addStubsService(server, { code, functions, runtimes, triggers, versions }, {
+const serveOptions = {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
-  onUnexpectedError: (error, method) => log.error({ err: error, method }, 'unexpected error'),
-});
+  onUnexpectedError: (error: unknown, method: string) => log.error({ err: error, method }, 'unexpected error'),
+};
+addStubsService(server, { code, functions, runtimes, triggers, versions }, serveOptions);
+addTokensService(server, new TokenRegistry(redis, keys), serveOptions);
 addHealthService(server, () => isRedisReady(redis));
 
 log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');

@@ -24,6 +24,9 @@ export interface StubsKeys {
   readonly triggerNames: string;
   /** Pub/sub channel: a trigger's name after it was written or deleted (the queue-worker rebinds it). */
   readonly triggerChanges: string;
+  /** An API token's record (ApiToken JSON, with the hash of its text). */
+  token(id: string): string;
+  readonly tokenIds: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -40,5 +43,7 @@ export function stubsKeys(prefix: string): StubsKeys {
     trigger: (name) => `${prefix}stubs:trigger:${name}`,
     triggerNames: `${prefix}stubs:triggers`,
     triggerChanges: `${prefix}stubs:trigger-changes`,
+    token: (id) => `${prefix}stubs:token:${id}`,
+    tokenIds: `${prefix}stubs:tokens`,
   };
 }
