@@ -66,6 +66,10 @@ for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigg
   platform.replicas(name).forEach((service, i) => say(`${(i === 0 ? name : `${name}-${i + 1}`).padEnd(14)} ${service.address}`));
 }
 
+// A reused Redis decides for itself whether the registry survives a restart: say so when it would not.
+const health = await fetch(`${platform.httpUrl}/healthz`).then((answer) => answer.json()).catch(() => ({}));
+if (health.warning) say(`\nWARNING: ${health.warning}`);
+
 const credentials = platform.credentials;
 if (!credentials) say('\nFAAS_AUTH=off: no tokens; anyone who reaches the HTTP port can deploy and run code.');
 else if (credentials.created) {

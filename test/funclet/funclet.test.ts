@@ -266,6 +266,7 @@ beforeAll(async () => {
     getAlias: unimplemented,
     listAliases: unimplemented,
     deleteAlias: unimplemented,
+    getRegistryStatus: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {

@@ -96,6 +96,7 @@ beforeAll(async () => {
     getAlias: notPartOfThisTest,
     listAliases: notPartOfThisTest,
     deleteAlias: notPartOfThisTest,
+    getRegistryStatus: async () => ({ durable: true, warning: '' }),
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);
@@ -323,7 +324,7 @@ describe('httptrigger without NATS', () => {
     });
     try {
       const url = `http://${lonely.address}`;
-      expect((await http(`${url}/healthz`)).json).toEqual({ status: 'ok', nats: 'disconnected' });
+      expect((await http(`${url}/healthz`)).json).toEqual({ status: 'ok', nats: 'disconnected', auth: 'off' });
       const refused = await http(`${url}/async-function/echo`, { method: 'POST', body: '{}' });
       expect(refused.status).toBe(503);
       expect(refused.json).toMatchObject({ code: 'service_unavailable' });

@@ -118,6 +118,7 @@ beforeAll(async () => {
     getAlias: notHere,
     listAliases: notHere,
     deleteAlias: notHere,
+    getRegistryStatus: notHere,
   });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 

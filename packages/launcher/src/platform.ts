@@ -129,7 +129,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       nats = await startNats(natsPort, path.join(workDir, 'nats'), line('nats'), sharedHost);
     }
     if (!(options.reuseInfrastructure && (await isPortOpen(redisPort)))) {
-      redis = await startRedis(redisPort, path.join(workDir, 'redis'), line('redis'));
+      redis = await startRedis(redisPort, path.join(workDir, 'redis'), line('redis'), { durable: true });
     }
 
     const ports = options.grpcPorts ?? {};

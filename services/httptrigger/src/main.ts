@@ -8,6 +8,7 @@ import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
 import { KnownFunctions } from './known-functions.js';
 import { NatsLogReader } from './log-reader.js';
+import { RegistryStatusWatch } from './registry-status.js';
 import { buildServer } from './server.js';
 
 const SERVICE = 'httptrigger';
@@ -26,6 +27,9 @@ const auth = edgeAuthFrom(config, clients);
 const host = config.HTTP_HOST || (auth ? '0.0.0.0' : '127.0.0.1');
 if (!auth) logger.warn({ host }, 'FAAS_AUTH=off: anyone who reaches the HTTP port can deploy and run code');
 const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
+const registryStatus = new RegistryStatusWatch(clients.stubs, logger);
+// Asked before listening, so the first /healthz already knows (stubs away: it answers later).
+await settlesWithin(registryStatus.start(), 2_000);
 publisher.start();
 
 const app = buildServer({
@@ -43,6 +47,7 @@ const app = buildServer({
   logger,
   auth,
   tokens: clients.tokens,
+  durabilityWarning: () => registryStatus.current,
 });
 await app.listen({ host, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;
@@ -51,6 +56,7 @@ logger.info({ address: `${host}:${port}`, auth: auth ? 'on' : 'off' }, 'listenin
 onShutdownSignal(logger, async () => {
   // Running invocations may finish within the grace period; then they are cut.
   if (!(await settlesWithin(app.close(), config.HTTP_SHUTDOWN_GRACE_MS))) logger.warn('requests still running at shutdown; closing anyway');
+  registryStatus.stop();
   await publisher.close();
   invoker.close();
   for (const client of Object.values(clients)) client.close();

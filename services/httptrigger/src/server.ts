@@ -69,7 +69,7 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
 
   app.get('/healthz', async () => {
     const warning = deps.durabilityWarning?.();
-    return { status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected', auth: deps.auth ? 'on' : 'off', ...(warning ? { warning } : {}) };
+    return { status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected', auth: deps.auth ? 'on' : 'off', ...(warning ? { registry: 'not durable', warning } : {}) };
   });
   managementRoutes(app, deps);
   versionRoutes(app, deps);

@@ -1,12 +1,13 @@
 import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, isRedisReady, subscribeChannel, waitForRedis } from '@faas/redis';
-import { createLogger, onShutdownSignal } from '@faas/telemetry';
+import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { BlobStore } from './blob-store.js';
 import { CodeCollector } from './code-collector.js';
 import { CodeStore } from './code-store.js';
 import { loadStubsConfig, retentionMs } from './config.js';
 import { FunctionRegistry } from './function-registry.js';
 import { stubsKeys } from './redis-keys.js';
+import { RegistryDurabilityWatch } from './registry-durability.js';
 import { RuntimeRegistry } from './runtime-registry.js';
 import { addStubsService } from './server.js';
 import { TokenRegistry } from './token-registry.js';
@@ -24,6 +25,11 @@ const redis = connectRedis(config.REDIS_URL, log);
 // Start even when Redis is down (health says NOT_SERVING until it is up),
 // but give it a moment so the first calls after "listening" succeed.
 if (!(await waitForRedis(redis, 5_000))) log.warn({ redis: config.REDIS_URL }, 'redis is not reachable yet; serving anyway');
+
+// Only the host: the URL may carry a password.
+const durability = new RegistryDurabilityWatch(redis, new URL(config.REDIS_URL).host, log);
+// Redis away at start: the first answer comes later; stubs starts anyway.
+await settlesWithin(durability.start(), 2_000);
 
 const keys = stubsKeys(config.REDIS_KEY_PREFIX);
 const code = new CodeStore(blobs, redis, keys, config.STUBS_MAX_CODE_MB * 1024 * 1024);
@@ -51,7 +57,7 @@ const serveOptions = {
   token: config.FAAS_INTERNAL_TOKEN || undefined,
   onUnexpectedError: (error: unknown, method: string) => log.error({ err: error, method }, 'unexpected error'),
 };
-addStubsService(server, { code, functions, runtimes, triggers, versions }, serveOptions);
+addStubsService(server, { code, functions, runtimes, triggers, versions, registryStatus: () => durability.current }, serveOptions);
 addTokensService(server, new TokenRegistry(redis, keys), serveOptions);
 addHealthService(server, () => isRedisReady(redis));
 
@@ -59,6 +65,7 @@ log.info({ address: await listen(server, config.STUBS_LISTEN) }, 'listening');
 
 onShutdownSignal(log, async () => {
   await shutdown(server, 5_000);
+  durability.stop();
   await collector.stop();
   await changes.close();
   await redis.quit().catch(() => redis.disconnect());

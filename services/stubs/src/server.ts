@@ -2,6 +2,7 @@ import { addService, parseQualifier, Stubs, type grpc, type ServeOptions } from 
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
+import type { RegistryStatus } from './registry-durability.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
 import type { TriggerRegistry } from './trigger-registry.js';
 import type { VersionRegistry } from './version-registry.js';
@@ -12,6 +13,8 @@ export interface StubsDomain {
   readonly runtimes: RuntimeRegistry;
   readonly triggers: TriggerRegistry;
   readonly versions: VersionRegistry;
+  /** Whether Redis keeps an append-only file, as last checked. */
+  readonly registryStatus: () => RegistryStatus;
 }
 
 /**
@@ -23,7 +26,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions, registryStatus }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -115,6 +118,10 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
       async deleteTrigger(request) {
         await triggers.delete(request.name);
         return {};
+      },
+
+      async getRegistryStatus() {
+        return registryStatus();
       },
     },
     options,
