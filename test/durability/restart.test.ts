@@ -94,6 +94,33 @@ describe('a restart of the whole platform', () => {
   }, 180_000);
 });
 
+describe('SIGTERM', () => {
+  it('lets the calls an edge and a queue-worker are running finish before they stop', async () => {
+    const upload = await http(url('/v1/code'), { method: 'POST', body: zipBundle({ 'index.js': 'exports.handler = async (event, context) => { console.log(`started ${context.callId}`); await new Promise((r) => setTimeout(r, 1500)); return { slept: event }; };\n' }) });
+    expect((await http(url('/v1/functions/sleeper'), { method: 'PUT', json: { runtime: 'nodejs', handler: 'index.handler', code: { digest: upload.json.digest }, memoryMb: 128 } })).status).toBe(201);
+    // Warm, so the calls below are running, not starting, when the signal comes.
+    expect((await http(url('/v1/functions/sleeper/invocations'), { method: 'POST', json: 0 })).status).toBe(200);
+
+    const queued = await http(url('/v1/functions/sleeper/invocations'), { method: 'POST', headers: { 'x-invocation-type': 'Event', 'x-call-id': 'drained-async' }, json: 2 });
+    expect(queued.status).toBe(202);
+    await eventually(async () => ((await http(url('/v1/calls/drained-async'))).json?.status === 'running' ? true : undefined), 10_000, 'the queued call to start');
+    await platform!.restartService('queue-worker', 'SIGTERM');
+
+    const sync = http(url('/v1/functions/sleeper/invocations'), { method: 'POST', headers: { 'x-call-id': 'drained-sync' }, json: 1 });
+    await eventually(async () => ((await http(url('/v1/functions/sleeper/logs?tail=20'))).text.includes('started drained-sync') ? true : undefined), 10_000, 'the sync call to start');
+    await platform!.restartService('httptrigger', 'SIGTERM');
+    const answer = await sync;
+    expect([answer.status, answer.json]).toEqual([200, { slept: 1 }]);
+
+    const call = await eventually(async () => {
+      const record = (await http(url('/v1/calls/drained-async'))).json;
+      return record?.status === 'succeeded' ? record : undefined;
+    }, 30_000, 'the queued call to succeed');
+    // Finished by the worker that held it, not run again by the next one.
+    expect([call.attempts, call.result]).toEqual([1, { slept: 2 }]);
+  }, 60_000);
+});
+
 describe('a Redis without an append-only file', () => {
   it('is reported plainly in /healthz and the log', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'faas-volatile-'));
