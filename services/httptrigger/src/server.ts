@@ -4,13 +4,14 @@
  * error handler as {code, message}; invocations go to the data path's
  * invoker (leases straight to sandboxes, else the controller).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Invoker } from '@faas/client';
+import { PlatformError } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
 import { guardRoutes, type EdgeAuth } from './auth/index.js';
 import type { Clients } from './clients.js';
-import { answerErrors } from './http-errors.js';
+import { JSON_TYPE, answerErrors, answerUnparsableRequest } from './http-errors.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
 import { acceptAnyBody } from './request-quirks.js';
@@ -59,6 +60,13 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     // Invocations can take up to a function's timeout (900 s).
     requestTimeout: 0,
     return503OnClosing: true,
+    // A request Node's parser cannot read (bad framing, headers too large) gets our error shape too.
+    clientErrorHandler: answerUnparsableRequest,
+    // A path Fastify's router refuses (bad percent-encoding, a segment over maxParamLength) too.
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 256 characters' : 'the path is not validly percent-encoded';
+      void (reply as unknown as FastifyReply).code(400).type(JSON_TYPE).send(new PlatformError('bad_request', message).toJSON());
+    },
   });
   const routes = new RouteTable();
   routes.watch(app);
