@@ -5,12 +5,14 @@
 // bodies cut short. None may answer a 5xx, an uncatalogued error or an
 // `internal` one, and every process must still be running and answering at
 // the end. The number of inputs tried is printed.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { strToU8, zipSync, type Zippable } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScalarType, create, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
@@ -229,6 +231,22 @@ describe('HTTP routes under generated bad input', () => {
     );
     expectCatalogued('GET', '/v1/functions', await send('GET', '/v1/functions', { authorization: `Bearer ${adminToken}` }, undefined));
   }, 60_000);
+});
+
+describe('code bundles that could not be unpacked safely', () => {
+  it('are refused at upload, each with its reason, and not stored', async () => {
+    const slip = zipSync({ '../../evil.js': strToU8('x') });
+    const link = zipSync({ passwd: [strToU8('/etc/passwd'), { os: 3, attrs: 0o120777 << 16 }] } as Zippable);
+    const bomb = zipSync({ 'zeros.bin': new Uint8Array(8 * 1024 * 1024) });
+    for (const [bundle, reason] of [[slip, /escapes the bundle/], [link, /points at the absolute path/], [bomb, /zip bomb/]] as const) {
+      const answer = await send('POST', '/v1/code', { authorization: `Bearer ${adminToken}`, 'content-type': 'application/zip' }, Buffer.from(bundle));
+      expect(answer.status, answer.text).toBe(400);
+      expect(JSON.parse(answer.text)).toMatchObject({ code: 'invalid_code_bundle', message: expect.stringMatching(reason) });
+    }
+    // The fuzzer's valid uploads aside, none of these three is in the store.
+    const stored = readdirSync(path.join(workDir, 'stubs', 'blobs', 'sha256'));
+    for (const bundle of [slip, link, bomb]) expect(stored).not.toContain(createHash('sha256').update(bundle).digest('hex'));
+  });
 });
 
 // ---- gRPC ----------------------------------------------------------------

@@ -25,6 +25,7 @@ export { addService, addHealthService, listen, shutdown, grpc, type CallContext,
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
 export { Coalescer } from './coalescer.js';
 
+export { BUNDLE_LIMITS, bundleEntryPath, linkTargetProblem } from './bundle-rules.js';
 export { CRON_FIELDS, TRIGGER_EVENT_MAX_BYTES, TRIGGER_TYPES, cronFieldCount, isTimeZone, isTriggerType, subjectCovers, subjectMatches, triggerSubjectProblem, type TriggerType } from './trigger-rules.js';
 export * from './gen/faas/v1/calls_pb.js';
 export * from './gen/faas/v1/function_pb.js';

@@ -50,7 +50,13 @@ export class BlobStore {
    * Stores an upload. `register` records the blob in the index once its file
    * is in place; the file is in place when put resolves.
    */
-  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
+  async put(
+    chunks: AsyncIterable<Uint8Array>,
+    maxBytes: number,
+    register: (hex: string, size: number) => Promise<void>,
+    /** Looks at the whole upload before it is stored; throws to refuse it. */
+    vet: (path: string) => Promise<void> = async () => undefined,
+  ): Promise<StoredBlob> {
     const tmpPath = join(this.tmpDir, randomUUID());
     const hash = createHash('sha256');
     let handle: FileHandle | undefined = await open(tmpPath, 'wx', 0o644);
@@ -76,6 +82,7 @@ export class BlobStore {
       await handle.sync();
       await handle.close();
       handle = undefined;
+      await vet(tmpPath);
 
       const hex = hash.digest('hex');
       const created = await this.linkIntoPlace(tmpPath, hex);
