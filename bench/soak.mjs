@@ -40,8 +40,8 @@ const platform = await startPlatform({ env: { FUNCLET_POOL_SIZE: '1' } });
 const counts = { sync: 0, syncFailed: 0, async: 0, asyncRefused: 0 };
 let running = true;
 try {
-  const code = await uploadCode(platform.httpUrl, handlerBundle('soak'));
-  await deployFunction(platform.httpUrl, 'soak', code.digest, { maxConcurrency: connections * 2 });
+  const digest = await uploadCode(platform.httpUrl, handlerBundle('soak'));
+  await deployFunction(platform.httpUrl, 'soak', digest, { maxConcurrency: connections * 2 });
   const url = `${platform.httpUrl}/v1/functions/soak/invocations`;
 
   const syncLoop = async () => {
