@@ -42,7 +42,7 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
  */
 export function answerUnparsableRequest(error: Error & { code?: string }, socket: Duplex): void {
   // A response already went out on this connection (bytes after a `Connection: close` answer, say): nothing more is owed.
-  const answered = (socket as { _httpMessage?: unknown })._httpMessage !== undefined && (socket as { _httpMessage?: unknown })._httpMessage !== null;
+  const answered = (socket as { _httpMessage?: unknown })._httpMessage != null;
   if (!socket.writable || answered || error.code === 'HPE_CLOSED_CONNECTION') return void socket.destroy();
   const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'payload_too_large' : 'bad_request';
   const failure = new PlatformError(code, code === 'payload_too_large' ? 'the request headers are too large' : `the request could not be parsed (${error.code ?? 'malformed'})`);
@@ -54,10 +54,10 @@ export function answerUnparsableRequest(error: Error & { code?: string }, socket
 }
 
 /**
- * After a 413, or any refusal that came before the body was read. A body refused by its declared length is still unread, and
- * its client is still sending it: closing now would reset the connection
- * and the client would see a network error instead of the 413. So it is
- * read and dropped (Node's request timeout bounds a slow sender). A body
+ * After a 413, or any refusal that came before the body was read. A body
+ * refused by its declared length is still unread, and its client is still
+ * sending it: closing now would reset the connection and the client would
+ * see a network error instead of the answer. So it is read and dropped (Node's request timeout bounds a slow sender). A body
  * already cut off mid-read, or one too large to be worth reading, ends the
  * connection instead.
  */
