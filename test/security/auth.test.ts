@@ -176,6 +176,13 @@ describe('guessing', () => {
     expect((await http(`${edge}/function/open-fn`, { headers: NO_TOKEN })).status).toBe(200);
   });
 
+  it('takes the bootstrap admin token from FAAS_ADMIN_TOKEN where a file is awkward (compose)', async () => {
+    const token = 'compose-style-admin-token-0123456789abcdef';
+    const edge = `http://${await edgeWith({ FAAS_ADMIN_TOKEN: token })}`;
+    expect((await http(`${edge}/v1/functions`, { headers: bearer(token) })).status).toBe(200);
+    expect((await http(`${edge}/v1/functions`, { headers: bearer(platform.credentials!.adminToken) })).status).toBe(401);
+  });
+
   it('binds loopback only when auth is off, unless told otherwise', async () => {
     const address = await edgeWith({ FAAS_AUTH: 'off', HTTP_HOST: '' });
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/);

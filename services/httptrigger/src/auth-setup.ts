@@ -11,14 +11,14 @@ export function edgeAuthFrom(config: HttpTriggerConfig, clients: Pick<Clients, '
   let bootstrapAdminHash: Buffer | undefined;
   let accessKeys;
   try {
-    if (config.FAAS_ADMIN_TOKEN_FILE) {
-      const text = readFileSync(config.FAAS_ADMIN_TOKEN_FILE, 'utf8').trim();
-      if (text.length < 32) throw new Error('the token in it is shorter than 32 characters');
+    const text = config.FAAS_ADMIN_TOKEN_FILE ? readFileSync(config.FAAS_ADMIN_TOKEN_FILE, 'utf8').trim() : config.FAAS_ADMIN_TOKEN.trim();
+    if (text !== '') {
+      if (text.length < 32) throw new Error('the admin token is shorter than 32 characters');
       bootstrapAdminHash = sha256(text);
     }
     accessKeys = accessKeysFromFile(config.FAAS_AWS_CREDENTIALS_FILE);
   } catch (error) {
-    process.stderr.write(`httptrigger: cannot use FAAS_ADMIN_TOKEN_FILE / FAAS_AWS_CREDENTIALS_FILE: ${(error as Error).message}\n`);
+    process.stderr.write(`httptrigger: cannot use FAAS_ADMIN_TOKEN(_FILE) / FAAS_AWS_CREDENTIALS_FILE: ${(error as Error).message}\n`);
     process.exit(2);
   }
   return new EdgeAuth({

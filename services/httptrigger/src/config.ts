@@ -13,6 +13,7 @@ export const envSchema = {
   HTTP_MAX_ASYNC_PAYLOAD_KB: optional(256, parse.integer(1, 1024 * 1024), 'largest queued invocation body, in KiB (larger: 413 payload_too_large); NATS\' max_payload (1 MiB by default) caps it too'),
   HTTP_FUNCTION_CHECK_CACHE_MS: optional(1_000, parse.integer(0, 60_000), 'how long the edge remembers that a function exists when queueing calls for it (a function deleted through another edge meanwhile: the call ends failed, function_not_found); 0 asks stubs every time'),
   FAAS_AUTH: optional('on' as const, parse.oneOf('on', 'off'), 'API tokens on the management API and on functions with auth "token"; off lets anyone who reaches the port do anything'),
+  FAAS_ADMIN_TOKEN: optional('', parse.string, 'the bootstrap admin token itself (32 characters or more), where a file is awkward (compose); FAAS_ADMIN_TOKEN_FILE is preferred'),
   FAAS_ADMIN_TOKEN_FILE: optional('', parse.string, 'file holding the bootstrap admin token (`npm run up` writes .run/admin-token); empty: only tokens made through the API'),
   FAAS_AWS_CREDENTIALS_FILE: optional('', parse.string, 'AWS shared-credentials file whose access keys the Lambda-compatible routes accept (`npm run up` writes .run/aws-credentials)'),
   AUTH_TOKEN_CACHE_MS: optional(5_000, parse.integer(0, 300_000), 'how long the edge remembers a token it looked up in stubs (a token revoked through another edge keeps working here this long)'),
