@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { strToU8, zipSync } from 'fflate';
+import { adminTokenFor } from '@faas/launcher';
 
 // One connection per request in flight, reused: the cost measured is the
 // platform's, not TCP handshakes (the baseline is timed the same way).
@@ -16,6 +17,9 @@ const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets:
 export function send(url, { method = 'GET', body, headers = {} } = {}) {
   const payload = body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   const allHeaders = { ...headers };
+  // The platform this process started, or FAAS_TOKEN for one started elsewhere (--url).
+  const token = adminTokenFor(url) ?? process.env.FAAS_TOKEN;
+  if (token && !allHeaders.authorization) allHeaders.authorization = `Bearer ${token}`;
   if (payload !== undefined) {
     if (!allHeaders['content-type'] && typeof body !== 'string' && !(body instanceof Uint8Array)) allHeaders['content-type'] = 'application/json';
     allHeaders['content-length'] = String(Buffer.byteLength(payload));

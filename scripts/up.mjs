@@ -87,6 +87,18 @@ for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigg
   );
 }
 
+// A reused Redis decides for itself whether the registry survives a restart: say so when it would not.
+const health = await fetch(`${platform.httpUrl}/healthz`).then((answer) => answer.json()).catch(() => ({}));
+if (health.warning) say(`\nWARNING: ${health.warning}`);
+
+const credentials = platform.credentials;
+if (!credentials) say('\nFAAS_AUTH=off: no tokens; anyone who reaches the HTTP port can deploy and run code.');
+else if (credentials.created) {
+  say(`\nadmin token (kept in ${path.relative(process.cwd(), credentials.adminTokenFile)}, mode 0600; shown this once):\n  ${credentials.adminToken}`);
+  say(`AWS access key pair for the Lambda-compatible routes: ${path.relative(process.cwd(), credentials.awsCredentialsFile)}`);
+} else say(`\nadmin token: ${path.relative(process.cwd(), credentials.adminTokenFile)}`);
+const authHeader = credentials ? { authorization: `Bearer ${credentials.adminToken}` } : {};
+
 try {
   const answer = await deployAndInvokeSample(platform.httpUrl);
   say(`\nsample function "hello" answered: ${answer}`);
@@ -96,7 +108,9 @@ try {
 }
 
 say(`
-The platform is up at ${platform.httpUrl}
+The platform is up at ${platform.httpUrl}${credentials ? `
+  export FAAS_TOKEN=$(cat ${path.relative(process.cwd(), credentials.adminTokenFile)})
+  curl ${platform.httpUrl}/v1/functions -H "authorization: Bearer $FAAS_TOKEN"` : ''}
   curl ${platform.httpUrl}/v1/functions/hello/invocations -H 'content-type: application/json' -d '{"name":"you"}'
   curl '${platform.httpUrl}/function/hello?name=you'
 The console: ${platform.httpUrl}/ui/   Metrics: ${platform.httpUrl}/metrics
@@ -109,10 +123,10 @@ async function deployAndInvokeSample(baseUrl) {
   for (const name of readdirSync(dir)) {
     if (statSync(path.join(dir, name)).isFile()) files[name] = readFileSync(path.join(dir, name));
   }
-  const upload = await request(`${baseUrl}/v1/code`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: zipSync(files) });
+  const upload = await request(`${baseUrl}/v1/code`, { method: 'POST', headers: { 'content-type': 'application/zip', ...authHeader }, body: zipSync(files) });
   await request(`${baseUrl}/v1/functions/hello`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeader },
     body: JSON.stringify({ runtime: 'nodejs', handler: 'index.handler', code: { digest: upload.digest }, memoryMb: 128, timeoutSeconds: 10 }),
   });
   const result = await request(`${baseUrl}/v1/functions/hello/invocations`, {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, InvocationKind, createClient } from '@faas/protocol';
-import { REPO_ROOT, freePort, isPortOpen } from '@faas/launcher';
+import { REPO_ROOT, freePort, isPortOpen, rememberAdminToken } from '@faas/launcher';
 import { zipBundle } from '../support/bundles.js';
 import { eventually, http } from '../support/http.js';
 import { hostLeftovers } from '../support/leftovers.js';
@@ -22,6 +22,7 @@ const FUNCLET_STATE_DIR = '/var/lib/faas/funclet';
 // variables (COMPOSE_PROJECT_NAME, COMPOSE_FILE), which every command reads.
 const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? '';
 const TOKEN = 'compose-test-token';
+const ADMIN_TOKEN = 'compose-test-admin-token-0123456789abcdef';
 const logFile = path.join(REPO_ROOT, '.run', 'compose-test', 'compose.log');
 
 // "docker compose" where the CLI has Compose v2, else Debian's docker-compose.
@@ -144,7 +145,9 @@ beforeAll(async () => {
   const httpAddress = await loopbackAddress(8080);
   grpcAddress = await loopbackAddress(50051);
   httpUrl = `http://${httpAddress}`;
-  composeEnv = { ...process.env, FAAS_HTTP_ADDRESS: httpAddress, FAAS_GRPC_ADDRESS: grpcAddress, FAAS_INTERNAL_TOKEN: TOKEN };
+  composeEnv = { ...process.env, FAAS_HTTP_ADDRESS: httpAddress, FAAS_GRPC_ADDRESS: grpcAddress, FAAS_INTERNAL_TOKEN: TOKEN, FAAS_ADMIN_TOKEN: ADMIN_TOKEN };
+  // test/support's http() sends it to this edge, as it does for platforms the launcher starts.
+  rememberAdminToken(httpUrl, ADMIN_TOKEN);
   // What an interrupted run may have left in the engine's data root.
   await compose('down', '-v', '--remove-orphans');
   const buildStarted = Date.now();

@@ -270,6 +270,7 @@ beforeAll(async () => {
     listSecrets: unimplemented,
     deleteSecret: unimplemented,
     getSecretValues: unimplemented,
+    getRegistryStatus: unimplemented,
   });
   addService(fakeServer, Controller, {
     attach(stream) {

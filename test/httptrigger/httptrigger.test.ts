@@ -100,6 +100,7 @@ beforeAll(async () => {
     listSecrets: notPartOfThisTest,
     deleteSecret: notPartOfThisTest,
     getSecretValues: notPartOfThisTest,
+    getRegistryStatus: async () => ({ durable: true, warning: '' }),
   });
   const invoke = async ({ invocation }: { invocation?: Invocation }, context: { metadata: grpc.Metadata }) => {
       invocations.push(invocation!);
@@ -133,6 +134,8 @@ beforeAll(async () => {
     STUBS_ADDRESS: fakesAddress,
   });
   httptrigger = await startService('httptrigger', {
+    // Not a test of auth: the edge's routes open, as FAAS_AUTH=off makes them.
+    FAAS_AUTH: 'off',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     CONTROLLER_ADDRESS: fakesAddress,
@@ -314,6 +317,8 @@ describe('httptrigger without NATS', () => {
   it('starts anyway and answers 503 to asynchronous calls', async () => {
     const deadPort = await freePort();
     const lonely = await startService('httptrigger', {
+      // Not a test of auth: the edge's routes open, as FAAS_AUTH=off makes them.
+      FAAS_AUTH: 'off',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       CONTROLLER_ADDRESS: fakesAddress,
@@ -323,7 +328,7 @@ describe('httptrigger without NATS', () => {
     });
     try {
       const url = `http://${lonely.address}`;
-      expect((await http(`${url}/healthz`)).json).toEqual({ status: 'ok', nats: 'disconnected' });
+      expect((await http(`${url}/healthz`)).json).toEqual({ status: 'ok', nats: 'disconnected', auth: 'off' });
       const refused = await http(`${url}/async-function/echo`, { method: 'POST', body: '{}' });
       expect(refused.status).toBe(503);
       expect(refused.json).toMatchObject({ code: 'service_unavailable' });

@@ -103,7 +103,7 @@ describe('GET /v1/functions/{name}/logs', () => {
     // node:http rather than fetch: destroying the request closes its connection for sure.
     const { request } = await import('node:http');
     let received = '';
-    const follow = request(`${platform.httpUrl}/v1/functions/follower/logs?tail=0&follow=true`);
+    const follow = request(`${platform.httpUrl}/v1/functions/follower/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${platform.credentials!.adminToken}` } });
     const gotLine = new Promise<void>((resolve, reject) => {
       follow.on('response', (response) => {
         expect(response.statusCode).toBe(200);

@@ -64,7 +64,7 @@ beforeAll(async () => {
       const traceparent = context.metadata.get('traceparent')[0];
       if (typeof traceparent === 'string') traceparentByCallId.set(invocation.callId, traceparent);
       (invokedAtMs.get(invocation.callId) ?? invokedAtMs.set(invocation.callId, []).get(invocation.callId)!).push(Date.now());
-      if (invocation.functionName === 'flaky' && seen <= 2) throw new PlatformError('service_unavailable', `flaky attempt ${seen}`);
+      if (invocation.functionName === 'flaky' && seen <= 2) throw new PlatformError('bad_gateway', `flaky attempt ${seen}`);
       if (invocation.functionName === 'at-limit' && seen === 1 && invocation.callId === 'limit-1') {
         // As a controller answers a call that waited its queue's deadline at the function's limit.
         throw new PlatformError('too_many_requests', 'at-limit waited its queue deadline at max_concurrency', { retryAfterMs: AT_LIMIT_RETRY_AFTER_MS });
@@ -122,6 +122,7 @@ beforeAll(async () => {
     listSecrets: notHere,
     deleteSecret: notHere,
     getSecretValues: notHere,
+    getRegistryStatus: notHere,
   });
   const controllerAddress = await listen(controllerServer, '127.0.0.1:0');
 

@@ -1,3 +1,5 @@
+import { adminTokenFor } from '@faas/launcher';
+
 export interface HttpAnswer {
   readonly status: number;
   readonly headers: Headers;
@@ -6,12 +8,19 @@ export interface HttpAnswer {
   readonly json: any;
 }
 
-/** fetch, with the body read and parsed, for short assertions. */
+/**
+ * fetch, with the body read and parsed, for short assertions. A call to a
+ * platform this process started carries its admin token, unless the call
+ * sets its own Authorization header (`authorization: ''` sends none).
+ */
 export async function http(url: string, init: RequestInit & { json?: unknown } = {}): Promise<HttpAnswer> {
   const { json, ...rest } = init;
-  const request: RequestInit = json === undefined
-    ? rest
-    : { ...rest, body: JSON.stringify(json), headers: { 'content-type': 'application/json', ...(rest.headers as Record<string, string>) } };
+  const headers = new Headers(rest.headers);
+  if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  const token = adminTokenFor(url);
+  if (!headers.has('authorization') && token) headers.set('authorization', `Bearer ${token}`);
+  if (headers.get('authorization') === '') headers.delete('authorization');
+  const request: RequestInit = { ...rest, headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) };
   const response = await fetch(url, request);
   const text = await response.text();
   let parsed: unknown;

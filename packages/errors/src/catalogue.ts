@@ -78,7 +78,22 @@ export const ERROR_CATALOGUE = {
   unauthenticated: {
     grpc: GrpcStatus.UNAUTHENTICATED,
     http: 401,
-    description: 'The call carries no valid credentials.',
+    description: 'The call carries no valid credentials (no token, an unknown or revoked one, or a malformed Authorization header).',
+  },
+  forbidden: {
+    grpc: GrpcStatus.PERMISSION_DENIED,
+    http: 403,
+    description: "The call's token is valid but lacks the scope this route needs.",
+  },
+  too_many_auth_failures: {
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    http: 429,
+    description: 'Too many calls with bad credentials came from this address; wait for Retry-After before trying again.',
+  },
+  token_not_found: {
+    grpc: GrpcStatus.NOT_FOUND,
+    http: 404,
+    description: 'No API token with this id exists (it may have been revoked).',
   },
   function_not_found: {
     grpc: GrpcStatus.NOT_FOUND,
@@ -241,8 +256,9 @@ export function codeForGrpcStatus(status: number): ErrorCode {
     case GrpcStatus.DEADLINE_EXCEEDED:
       return 'deadline_exceeded';
     case GrpcStatus.UNAUTHENTICATED:
-    case GrpcStatus.PERMISSION_DENIED:
       return 'unauthenticated';
+    case GrpcStatus.PERMISSION_DENIED:
+      return 'forbidden';
     case GrpcStatus.UNAVAILABLE:
     case GrpcStatus.CANCELLED:
       return 'service_unavailable';

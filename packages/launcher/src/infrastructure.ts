@@ -15,13 +15,18 @@ export async function startNats(port: number, dataDir: string, onLine?: (line: s
   return nats;
 }
 
-/** `redis-server` on loopback, without persistence, working in `dir`. */
-export async function startRedis(port: number, dir: string, onLine?: (line: string) => void): Promise<ManagedProcess> {
+/**
+ * `redis-server` on loopback, working in `dir`: without persistence, or with
+ * `durable` an append-only file there, fsynced every second (a power cut
+ * loses at most the last second; a killed Redis loses nothing it answered).
+ */
+export async function startRedis(port: number, dir: string, onLine?: (line: string) => void, options: { durable?: boolean } = {}): Promise<ManagedProcess> {
   mkdirSync(dir, { recursive: true });
+  const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const redis = new ManagedProcess({
     name: 'redis-server',
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
     onLine,
   });
   await Promise.race([waitForPort(port, 15_000, 'redis-server'), failOnExit(redis)]);

@@ -72,6 +72,11 @@ export class ManagedProcess {
     return this.recent.join('\n');
   }
 
+  /** Its process id (undefined when it could not be spawned). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureCredentials, rememberAdminToken, type PlatformCredentials } from './credentials.js';
 import { createHostNetwork, type HostNetwork, type NamespaceHost } from './host-network.js';
 import { startNats, startRedis } from './infrastructure.js';
 import type { ManagedProcess } from './managed-process.js';
@@ -40,6 +41,12 @@ export interface PlatformOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   readonly onLine?: (source: string, line: string) => void;
+  /**
+   * API tokens on the edge (default: on unless FAAS_AUTH=off in the
+   * environment). On: the admin token and AWS key pair are made in the work
+   * folder at first start and kept.
+   */
+  readonly auth?: boolean;
 }
 
 /** Where one funclet keeps its state, and the "host" it runs on. */
@@ -53,6 +60,8 @@ export interface FuncletHost {
 
 export interface Platform {
   readonly httpUrl: string;
+  /** The bootstrap admin token (undefined when auth is off) and where it and the AWS key pair are kept. */
+  readonly credentials?: PlatformCredentials;
   readonly natsUrl: string;
   readonly redisUrl: string;
   /** The first replica's address of each service. */
@@ -99,6 +108,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const replicas: Record<ServiceName, Replica[]> = { stubs: [], controller: [], funclet: [], 'queue-worker': [], httptrigger: [] };
   const startOrder: Replica[] = [];
   let stopping: Promise<void> | undefined;
+  let httpUrl: string | undefined;
+  const auth = options.auth ?? process.env.FAAS_AUTH !== 'off';
+  const credentials = auth ? ensureCredentials(workDir) : undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
       // Reverse start order: the edge first, the funclets' sandboxes before
@@ -107,6 +119,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await nats?.stop();
       await redis?.stop();
       await network?.destroy();
+      if (httpUrl) rememberAdminToken(httpUrl, undefined);
       if (ownsWorkDir) removeWorkDir(workDir);
     })());
 
@@ -118,7 +131,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       nats = await startNats(natsPort, path.join(workDir, 'nats'), line('nats'), sharedHost);
     }
     if (!(options.reuseInfrastructure && (await isPortOpen(redisPort)))) {
-      redis = await startRedis(redisPort, path.join(workDir, 'redis'), line('redis'));
+      redis = await startRedis(redisPort, path.join(workDir, 'redis'), line('redis'), { durable: true });
     }
 
     const ports = options.grpcPorts ?? {};
@@ -185,14 +198,20 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       CONTROLLER_ADDRESS: controllerList,
       STUBS_ADDRESS: stubs,
       QUEUE_WORKER_ADDRESS: queueWorker,
+      ...(credentials
+        ? { FAAS_AUTH: 'on', FAAS_ADMIN_TOKEN_FILE: credentials.adminTokenFile, FAAS_LAMBDA_CREDENTIALS_FILE: credentials.awsCredentialsFile }
+        : { FAAS_AUTH: 'off' }),
     });
+    httpUrl = `http://${http}`;
+    rememberAdminToken(httpUrl, credentials?.adminToken);
 
     const first = (name: ServiceName) => replicas[name][0]!;
     const services = {} as Record<ServiceName, RunningService>;
     for (const name of Object.keys(replicas) as ServiceName[]) Object.defineProperty(services, name, { get: () => first(name).service, enumerable: true });
     const addresses = Object.fromEntries(Object.keys(replicas).map((name) => [name, first(name as ServiceName).address])) as Record<ServiceName, string>;
     return {
-      httpUrl: `http://${http}`,
+      httpUrl,
+      credentials,
       natsUrl,
       redisUrl,
       addresses,

@@ -25,6 +25,7 @@ export { addService, addHealthService, listen, shutdown, grpc, type CallContext,
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
 export { Coalescer } from './coalescer.js';
 
+export { BUNDLE_LIMITS, bundleEntryPath, linkTargetProblem } from './bundle-rules.js';
 export { CRON_FIELDS, HTTP_TRIGGER_METHODS, TRIGGER_EVENT_MAX_BYTES, TRIGGER_TYPES, cronFieldCount, httpPathProblem, httpRouteShape, httpRoutesClash, isTimeZone, isTriggerType, subjectCovers, subjectMatches, triggerSubjectProblem, type HttpRouteClaim, type TriggerType } from './trigger-rules.js';
 export * from './gen/faas/v1/calls_pb.js';
 export * from './gen/faas/v1/function_pb.js';
@@ -33,6 +34,8 @@ export * from './gen/faas/v1/stubs_pb.js';
 export * from './gen/faas/v1/controller_pb.js';
 export * from './gen/faas/v1/funclet_pb.js';
 export * from './gen/faas/v1/queue_worker_pb.js';
+export * from './gen/faas/v1/tokens_pb.js';
+export { TOKEN_ID, TOKEN_NAME, TOKEN_SCOPES, formatTokenText, isTokenScope, tokenIdOf, type TokenScope } from './api-token.js';
 export { Health, HealthCheckResponse_ServingStatus } from './gen/grpc/health/v1/health_pb.js';
 export { create, toBinary, fromBinary, toJson, fromJson, type MessageInitShape } from '@bufbuild/protobuf';
 export { HOP_BY_HOP_HEADERS } from './http-headers.js';

@@ -11,7 +11,7 @@ import { buffer } from 'node:stream/consumers';
 import { Parser, type ReadEntry } from 'tar';
 import yauzl from 'yauzl';
 import { PlatformError } from '@faas/errors';
-import { sniffBundleFormat } from '@faas/protocol';
+import { BUNDLE_LIMITS, bundleEntryPath, sniffBundleFormat } from '@faas/protocol';
 
 export interface UnpackLimits {
   /** Sum of all unpacked file sizes. */
@@ -19,7 +19,7 @@ export interface UnpackLimits {
   readonly maxFiles: number;
 }
 
-export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: 256 * 1024 * 1024, maxFiles: 20_000 };
+export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: BUNDLE_LIMITS.maxBytes, maxFiles: BUNDLE_LIMITS.maxFiles };
 
 export interface UnpackSummary {
   readonly files: number;
@@ -50,12 +50,9 @@ export async function unpackBundle(bytes: Uint8Array, targetDir: string, limits:
  * land outside the target directory.
  */
 export function safeRelativePath(name: string): string | undefined {
-  if (name.includes('\0')) throw invalid(`entry name ${JSON.stringify(name)} contains a NUL byte`);
-  const unified = name.replaceAll('\\', '/');
-  if (unified.startsWith('/') || /^[A-Za-z]:\//.test(unified)) throw invalid(`entry ${JSON.stringify(name)} has an absolute path`);
-  const segments = unified.split('/').filter((segment) => segment !== '' && segment !== '.');
-  if (segments.includes('..')) throw invalid(`entry ${JSON.stringify(name)} escapes the bundle with ".."`);
-  return segments.length === 0 ? undefined : segments.join('/');
+  const { path, problem } = bundleEntryPath(name);
+  if (problem) throw invalid(problem);
+  return path;
 }
 
 class Budget {

@@ -1,4 +1,4 @@
-import { QueueWorker, Stubs, createClient } from '@faas/protocol';
+import { QueueWorker, Stubs, Tokens, createClient } from '@faas/protocol';
 
 export interface ClientAddresses {
   readonly stubs: string;
@@ -11,6 +11,7 @@ export function createClients(addresses: ClientAddresses) {
   const token = addresses.token || undefined;
   return {
     stubs: createClient(Stubs, addresses.stubs, { token, peerName: 'stubs' }),
+    tokens: createClient(Tokens, addresses.stubs, { token, peerName: 'stubs' }),
     queueWorker: createClient(QueueWorker, addresses.queueWorker, { token, peerName: 'queue-worker' }),
   };
 }

@@ -2,7 +2,7 @@ import { invokerVariables } from '@faas/client';
 import { loadEnvOrExit, metricsSwitch, natsVariables, optional, parse, platformVariables, type ConfigOf } from '@faas/config';
 
 export const envSchema = {
-  HTTP_HOST: optional('0.0.0.0', parse.string, 'interface the HTTP server binds'),
+  HTTP_HOST: optional('', parse.string, 'interface the HTTP server binds (empty: 0.0.0.0 with auth on, 127.0.0.1 with FAAS_AUTH=off)'),
   HTTP_PORT: optional(8080, parse.port, 'HTTP port (0 binds a free port)'),
   ...invokerVariables,
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs (functions and code)'),
@@ -20,6 +20,13 @@ export const envSchema = {
   FAAS_LAMBDA_ACCESS_KEYS: optional('', parse.string, 'access keys the Lambda API (/2015-03-31/…) accepts SigV4 signatures from, as id:secret pairs separated by commas; with none configured (here or in FAAS_LAMBDA_CREDENTIALS_FILE) unsigned requests are accepted'),
   FAAS_LAMBDA_CREDENTIALS_FILE: optional('', parse.string, 'an AWS shared-credentials file whose profiles\' keys the Lambda API accepts too (read again on each lookup, so keys can be rotated)'),
   HTTP_TRIGGER_REFRESH_MS: optional(2_000, parse.integer(100, 600_000), 'how often the edge reads the HTTP triggers from stubs again (a trigger written through this edge is served at once; through another edge, within this interval)'),
+  FAAS_AUTH: optional('on' as const, parse.oneOf('on', 'off'), 'API tokens on the management API and on functions with auth "token"; off lets anyone who reaches the port do anything'),
+  FAAS_ADMIN_TOKEN: optional('', parse.string, 'the bootstrap admin token itself (32 characters or more), where a file is awkward (compose); FAAS_ADMIN_TOKEN_FILE is preferred'),
+  FAAS_ADMIN_TOKEN_FILE: optional('', parse.string, 'file holding the bootstrap admin token (`npm run up` writes .run/admin-token); empty: only tokens made through the API'),
+  AUTH_TOKEN_CACHE_MS: optional(5_000, parse.integer(0, 300_000), 'how long the edge remembers a token it looked up in stubs (a token revoked through another edge keeps working here this long)'),
+  AUTH_FUNCTION_REFRESH_MS: optional(2_000, parse.integer(0, 300_000), 'how often the edge re-reads whether a function needs a token, in the background (a change through another edge applies within this)'),
+  AUTH_MAX_FAILURES: optional(20, parse.integer(1, 1_000_000), 'bad credentials one address may send per AUTH_FAILURE_WINDOW_MS before it is refused with 429 too_many_auth_failures'),
+  AUTH_FAILURE_WINDOW_MS: optional(60_000, parse.integer(1_000, 3_600_000), 'the window AUTH_MAX_FAILURES counts in'),
   HTTP_SHUTDOWN_GRACE_MS: optional(30_000, parse.integer(0, 3_600_000), 'how long shutdown waits for running requests'),
   ...metricsSwitch,
   ...platformVariables,

@@ -23,6 +23,7 @@ describe('functionFromRequest', () => {
       labels: {},
       annotations: {},
       networkEgress: false,
+      auth: '',
     });
     expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, network: { egress: true } })).toMatchObject({ networkEgress: true });
     expect(functionFromRequest('echo', { runtime: 'nodejs', handler: 'index.handler', code: { digest }, async: { maxAttempts: 3, retryFunctionErrors: true, callbackSecret: 'k'.repeat(16) } })).toMatchObject({
@@ -70,7 +71,7 @@ describe('functionToJson', () => {
     expect(functionToJson(config)).toEqual({
       name: 'echo', runtime: 'nodejs', handler: 'index.handler', code: { digest }, memoryMb: 128, timeoutSeconds: 30,
       environment: { A: '1' }, maxConcurrency: 10, concurrencyPerSandbox: 4, reservedConcurrency: 0, idleTimeoutSeconds: 300, tmpSizeMb: 64, network: { egress: false },
-      secrets: [], labels: {}, annotations: {},
+      secrets: [], labels: {}, annotations: {}, auth: 'public',
       async: { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0, retryFunctionErrors: false, callbackSecretSet: false }, version: 3, qualifier: '$LATEST',
       createdAt: '2023-11-14T22:13:20.000Z', updatedAt: '2023-11-14T22:13:21.000Z',
     });

@@ -26,6 +26,8 @@ export interface FunctionJson {
   /** Kept as given (OpenFaaS labels and annotations; Lambda's own fields under `lambda/`). */
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
+  /** "public" (anyone may invoke it) or "token" (an invoke token is needed). */
+  readonly auth: string;
   /** Retries of asynchronous calls; 0 or absent means the queue-worker's default. The callback secret is write-only. */
   readonly async: { readonly maxAttempts: number; readonly baseDelayMs: number; readonly maxDelayMs: number; readonly retryFunctionErrors: boolean; readonly callbackSecretSet: boolean };
   /** The revision of $LATEST this config is (a published version keeps the one it copied). */
@@ -39,7 +41,7 @@ export interface FunctionJson {
 /** Fields a client may send back from a GET; the server assigns them, so they are ignored. */
 const READ_ONLY_FIELDS = new Set(['version', 'qualifier', 'createdAt', 'updatedAt']);
 const ASYNC_FIELDS = new Set(['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'retryFunctionErrors', 'callbackSecret', 'callbackSecretSet']);
-const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network', 'async', 'secrets', 'labels', 'annotations']);
+const WRITABLE_FIELDS = new Set(['name', 'runtime', 'handler', 'code', 'memoryMb', 'timeoutSeconds', 'environment', 'maxConcurrency', 'concurrencyPerSandbox', 'reservedConcurrency', 'idleTimeoutSeconds', 'tmpSizeMb', 'network', 'async', 'secrets', 'labels', 'annotations', 'auth']);
 
 export function functionToJson(config: FunctionConfig): FunctionJson {
   return {
@@ -59,6 +61,7 @@ export function functionToJson(config: FunctionConfig): FunctionJson {
     secrets: [...config.secrets],
     labels: { ...config.labels },
     annotations: { ...config.annotations },
+    auth: config.auth || 'public',
     async: {
       maxAttempts: config.asyncPolicy?.maxAttempts ?? 0,
       baseDelayMs: config.asyncPolicy?.baseDelayMs ?? 0,
@@ -104,6 +107,7 @@ export function functionFromRequest(name: string, body: unknown): MessageInitSha
     labels: optionalStringMap(body, 'labels'),
     annotations: optionalStringMap(body, 'annotations'),
     networkEgress: optionalNetworkEgress(body),
+    auth: optionalAuth(body),
     ...optionalAsync(body),
   };
 }
@@ -130,6 +134,13 @@ function optionalAsync(object: Record<string, unknown>) {
     },
     callbackSecret: typeof value.callbackSecret === 'string' ? value.callbackSecret : '',
   };
+}
+
+/** `auth: "public" | "token"`; stubs judges the value. */
+function optionalAuth(object: Record<string, unknown>): string {
+  if (object.auth === undefined || object.auth === null) return '';
+  if (typeof object.auth !== 'string') throw badRequest('field "auth" must be "public" or "token"');
+  return object.auth;
 }
 
 /** `network: { egress: true }` asks for outbound network. */

@@ -1,4 +1,6 @@
 /** How every failure leaves the edge: one error handler, `{code, message}` with the catalogue's status. */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformError, isPlatformError, type ErrorCode } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
@@ -17,7 +19,8 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
     const failure = toHttpError(error);
     if (failure.code === 'internal') logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     else logger.debug({ code: failure.code, message: failure.message, url: request.url }, 'request refused');
-    if (failure.code === 'payload_too_large') refuseRestOfBody(request, reply);
+    // Refused before its body was read (a 413, or auth that refused at once): the rest is dealt with.
+    if (failure.code === 'payload_too_large' || !request.raw.complete) refuseRestOfBody(request, reply);
     const retryAfter = retryAfterSeconds(failure);
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     finishInvocation(request, reply, failure.httpStatus, failure.code);
@@ -37,10 +40,28 @@ export function answerErrors(app: FastifyInstance, routes: RouteTable, logger: L
 }
 
 /**
- * After a 413. A body refused by its declared length is still unread, and
- * its client is still sending it: closing now would reset the connection
- * and the client would see a network error instead of the 413. So it is
- * read and dropped (Node's request timeout bounds a slow sender). A body
+ * Fastify's clientErrorHandler: Node could not parse the request, so no
+ * route or error handler runs. The answer is written to the socket by hand,
+ * in the catalogue's shape, and the connection closed (its framing is lost).
+ */
+export function answerUnparsableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  // A response already went out on this connection (bytes after a `Connection: close` answer, say): nothing more is owed.
+  const answered = (socket as { _httpMessage?: unknown })._httpMessage != null;
+  if (!socket.writable || answered || error.code === 'HPE_CLOSED_CONNECTION') return void socket.destroy();
+  const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'payload_too_large' : 'bad_request';
+  const failure = new PlatformError(code, code === 'payload_too_large' ? 'the request headers are too large' : `the request could not be parsed (${error.code ?? 'malformed'})`);
+  const body = JSON.stringify(failure.toJSON());
+  // An answer to HEAD has no body; the parsed bytes tell whether it was one.
+  const packet = (error as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(packet) && packet.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(`HTTP/1.1 ${failure.httpStatus} ${STATUS_CODES[failure.httpStatus]}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`);
+}
+
+/**
+ * After a 413, or any refusal that came before the body was read. A body
+ * refused by its declared length is still unread, and its client is still
+ * sending it: closing now would reset the connection and the client would
+ * see a network error instead of the answer. So it is read and dropped (Node's request timeout bounds a slow sender). A body
  * already cut off mid-read, or one too large to be worth reading, ends the
  * connection instead.
  */

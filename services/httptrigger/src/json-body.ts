@@ -6,7 +6,7 @@ import { readBody } from './body-reader.js';
 const MAX_DEFINITION_JSON_BYTES = 1024 * 1024;
 
 /** A management request's JSON body, parsed or refused with a code. */
-export async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime' | 'trigger' | 'alias' | 'secret'): Promise<unknown> {
+export async function readJsonBody(request: FastifyRequest, what: 'function' | 'runtime' | 'trigger' | 'alias' | 'secret' | 'token'): Promise<unknown> {
   const contentType = request.headers['content-type'];
   if (contentType !== undefined && !/json/i.test(contentType)) {
     throw new PlatformError('unsupported_media_type', `send the ${what} as application/json`);

@@ -3,15 +3,18 @@ import { Invoker } from '@faas/client';
 import { formatQualifier, parseQualifiedName } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
+import { edgeAuthFrom } from './auth-setup.js';
 import { createClients } from './clients.js';
 import { loadHttpTriggerConfig } from './config.js';
 import { CallStats } from './call-stats.js';
 import { collectEdgeMetrics } from './edge-metrics.js';
 import { InvocationHistory } from './invocation-history.js';
 import { KnownFunctions } from './known-functions.js';
-import { accessKeysFrom } from './lambda/sigv4.js';
+import type { EdgeAuth } from './auth/index.js';
+import { accessKeysFrom, type AccessKeys } from './lambda/sigv4.js';
 import { NatsLogReader } from './log-reader.js';
-import { credentialsFrom } from './openfaas/basic-auth.js';
+import { credentialsFrom, type BasicCredentials } from './openfaas/basic-auth.js';
+import { RegistryStatusWatch } from './registry-status.js';
 import { buildServer } from './server.js';
 
 const SERVICE = 'httptrigger';
@@ -44,6 +47,21 @@ function lambdaKeys() {
   }
 }
 
+/**
+ * With auth on, /system/* takes user `admin` with the admin token (and the
+ * configured pair, if any); with it off, only the configured pair, if any.
+ */
+function systemCredentialsWith(auth: EdgeAuth | undefined): BasicCredentials | undefined {
+  const configured = systemCredentials();
+  if (!auth) return configured;
+  return { verify: (user, password) => auth.isAdminPassword(user, password) || (configured?.verify(user, password) ?? false) };
+}
+
+/** With auth on, every Lambda request is signed, by a configured key: none configured refuses them all. */
+function lambdaKeysWith(auth: EdgeAuth | undefined): AccessKeys | undefined {
+  return lambdaKeys() ?? (auth ? { secretFor: () => undefined } : undefined);
+}
+
 const clients = createClients({
   stubs: config.STUBS_ADDRESS,
   queueWorker: config.QUEUE_WORKER_ADDRESS,
@@ -51,7 +69,14 @@ const clients = createClients({
 });
 const invoker = new Invoker({ controllerAddress: config.CONTROLLER_ADDRESS, token: config.FAAS_INTERNAL_TOKEN || undefined, dataPath: config.FAAS_DATA_PATH });
 collectEdgeMetrics(() => invoker.leasedSandboxes());
+const auth = edgeAuthFrom(config, clients);
+// Without auth the port is an open door: only this machine may knock, unless told otherwise.
+const host = config.HTTP_HOST || (auth ? '0.0.0.0' : '127.0.0.1');
+if (!auth) logger.warn({ host }, 'FAAS_AUTH=off: anyone who reaches the HTTP port can deploy and run code');
 const publisher = new NatsInvocationPublisher(config.NATS_URL, logger);
+const registryStatus = new RegistryStatusWatch(clients.stubs, logger);
+// Asked before listening, so the first /healthz already knows (stubs away: it answers later).
+await settlesWithin(registryStatus.start(), 2_000);
 publisher.start();
 
 const app = buildServer({
@@ -70,17 +95,21 @@ const app = buildServer({
   maxPayloadBytes: config.HTTP_MAX_PAYLOAD_MB * MIB,
   maxAsyncPayloadBytes: config.HTTP_MAX_ASYNC_PAYLOAD_KB * 1024,
   logger,
-  systemCredentials: systemCredentials(),
-  lambdaKeys: lambdaKeys(),
+  systemCredentials: systemCredentialsWith(auth),
+  lambdaKeys: lambdaKeysWith(auth),
   httpTriggerRefreshMs: config.HTTP_TRIGGER_REFRESH_MS,
+  auth,
+  tokens: clients.tokens,
+  durabilityWarning: () => registryStatus.current,
 });
-await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+await app.listen({ host, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;
-logger.info({ address: `${config.HTTP_HOST}:${port}` }, 'listening');
+logger.info({ address: `${host}:${port}`, auth: auth ? 'on' : 'off' }, 'listening');
 
 onShutdownSignal(logger, async () => {
   // Running invocations may finish within the grace period; then they are cut.
   if (!(await settlesWithin(app.close(), config.HTTP_SHUTDOWN_GRACE_MS))) logger.warn('requests still running at shutdown; closing anyway');
+  registryStatus.stop();
   await publisher.close();
   invoker.close();
   for (const client of Object.values(clients)) client.close();

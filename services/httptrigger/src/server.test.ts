@@ -181,9 +181,9 @@ describe('routing', () => {
   });
 
   it('reports health and the NATS connection', async () => {
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', nats: 'connected' });
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', nats: 'connected', auth: 'off' });
     world.publisher.connected = false;
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', nats: 'disconnected' });
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', nats: 'disconnected', auth: 'off' });
   });
 });
 

@@ -4,13 +4,15 @@
  * error handler as {code, message}; invocations go to the data path's
  * invoker (leases straight to sandboxes, else the controller).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Invoker } from '@faas/client';
+import { PlatformError } from '@faas/errors';
 import type { Logger } from '@faas/telemetry';
 import type { InvocationPublisher } from './async-publisher.js';
+import { guardRoutes, type EdgeAuth } from './auth/index.js';
 import type { Clients } from './clients.js';
-import { answerErrors } from './http-errors.js';
 import type { CallStats } from './call-stats.js';
+import { JSON_TYPE, answerErrors, answerUnparsableRequest } from './http-errors.js';
 import type { InvocationHistory } from './invocation-history.js';
 import type { KnownFunctions } from './known-functions.js';
 import type { LogReader } from './log-reader.js';
@@ -30,6 +32,7 @@ import { managementRoutes } from './routes/management.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { openFaasRoutes, systemAuth } from './routes/openfaas.js';
 import { secretRoutes } from './routes/secrets.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { versionRoutes } from './routes/versions.js';
 
@@ -64,6 +67,12 @@ export interface HttpTriggerDeps {
   readonly lambdaKeys?: AccessKeys;
   /** How often the HTTP trigger table is read again from stubs (default 2 s). */
   readonly httpTriggerRefreshMs?: number;
+  /** Tokens and scopes; absent when auth is off (FAAS_AUTH=off): every route is open. */
+  readonly auth?: EdgeAuth;
+  /** The Tokens service (stubs); absent → 503 on /v1/tokens. */
+  readonly tokens?: Pick<Clients['tokens'], 'createToken' | 'listTokens' | 'revokeToken'>;
+  /** A sentence for /healthz and the log when the registry would not survive a restart. */
+  readonly durabilityWarning?: () => string | undefined;
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
@@ -74,9 +83,17 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
     // Invocations can take up to a function's timeout (900 s).
     requestTimeout: 0,
     return503OnClosing: true,
+    // A request Node's parser cannot read (bad framing, headers too large) gets our error shape too.
+    clientErrorHandler: answerUnparsableRequest,
+    // A path Fastify's router refuses (bad percent-encoding, a segment over maxParamLength) too.
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 256 characters' : 'the path is not validly percent-encoded';
+      void (reply as unknown as FastifyReply).code(400).type(JSON_TYPE).send(new PlatformError('bad_request', message).toJSON());
+    },
   });
   const routes = new RouteTable();
   routes.watch(app);
+  if (deps.auth) guardRoutes(app, deps.auth);
   traceRequests(app);
   acceptAnyBody(app);
   // HTTP triggers take what no platform route does; they need stubs' trigger list.
@@ -89,7 +106,10 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   answerErrors(app, routes, deps.logger, httpTriggers ? httpTriggerHandler(deps, httpTriggers) : undefined);
   systemAuth(app, deps.systemCredentials);
 
-  app.get('/healthz', async () => ({ status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected' }));
+  app.get('/healthz', async () => {
+    const warning = deps.durabilityWarning?.();
+    return { status: 'ok', nats: deps.publisher.connected ? 'connected' : 'disconnected', auth: deps.auth ? 'on' : 'off', ...(warning ? { registry: 'not durable', warning } : {}) };
+  });
   managementRoutes(app, deps);
   versionRoutes(app, deps);
   logRoutes(app, deps);
@@ -101,5 +121,6 @@ export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
   asyncCallRoutes(app, deps);
   observabilityRoutes(app, deps);
   consoleRoutes(app);
+  tokenRoutes(app, deps);
   return app;
 }

@@ -157,12 +157,12 @@ describe('processMessage', () => {
   it('naks a passing platform failure with backoff, then dead-letters it on the last attempt', async () => {
     const store = new FakeStore();
     const controller = invoker(async () => {
-      throw new PlatformError('service_unavailable', 'controller down');
+      throw new PlatformError('bad_gateway', 'controller failed');
     });
     const first = fakeMessage(1);
     await processMessage(first.message, deps(store, controller));
     expect(first.settled).toEqual(['nak:1000']);
-    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.QUEUED, errorCode: 'service_unavailable', attempts: 1 });
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.QUEUED, errorCode: 'bad_gateway', attempts: 1 });
 
     const second = fakeMessage(2);
     await processMessage(second.message, deps(store, controller));
@@ -172,7 +172,7 @@ describe('processMessage', () => {
     const last = fakeMessage(3);
     await processMessage(last.message, deps(store, controller));
     expect(last.settled).toEqual(['term']);
-    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.DEAD_LETTERED, errorCode: 'service_unavailable', attempts: 3 });
+    expect(store.records.get('call-1')).toMatchObject({ status: CallStatus.DEAD_LETTERED, errorCode: 'bad_gateway', attempts: 3 });
   });
 
   it('fails at once on a platform error that would repeat', async () => {

@@ -4,7 +4,7 @@ import { backoffCeilingMs, fullJitterDelayMs, judgeFailure, parseRetryAfter, typ
 const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000, retryFunctionErrors: false };
 const top = () => 0.999_999;
 const bottom = () => 0;
-const platform = (code: 'service_unavailable' | 'too_many_requests' | 'function_not_found', retryAfterMs?: number) =>
+const platform = (code: 'bad_gateway' | 'no_funclets' | 'service_unavailable' | 'too_many_requests' | 'function_not_found', retryAfterMs?: number) =>
   ({ kind: 'platform', code, message: code, retryAfterMs }) as const;
 
 describe('backoff with full jitter', () => {
@@ -19,9 +19,9 @@ describe('backoff with full jitter', () => {
 
 describe('judgeFailure', () => {
   it('retries passing platform failures, then dead-letters on the last attempt', () => {
-    expect(judgeFailure(platform('service_unavailable'), 1, 0, policy, top)).toEqual({ action: 'retry', delayMs: 1_000, costsAttempt: true });
-    expect(judgeFailure(platform('service_unavailable'), 2, 0, policy, top)).toEqual({ action: 'retry', delayMs: 2_000, costsAttempt: true });
-    expect(judgeFailure(platform('service_unavailable'), 3, 0, policy, top)).toEqual({ action: 'dead-letter' });
+    expect(judgeFailure(platform('bad_gateway'), 1, 0, policy, top)).toEqual({ action: 'retry', delayMs: 1_000, costsAttempt: true });
+    expect(judgeFailure(platform('bad_gateway'), 2, 0, policy, top)).toEqual({ action: 'retry', delayMs: 2_000, costsAttempt: true });
+    expect(judgeFailure(platform('bad_gateway'), 3, 0, policy, top)).toEqual({ action: 'dead-letter' });
   });
 
   it('fails at once what would fail again', () => {
@@ -42,9 +42,15 @@ describe('judgeFailure', () => {
     expect(judgeFailure(platform('too_many_requests'), 3, 50, policy, top)).toEqual({ action: 'dead-letter' });
   });
 
+  it('waits out an outage of the platform (no funclet alive, a service away) the same way', () => {
+    expect(judgeFailure(platform('no_funclets'), 3, 0, policy, top)).toEqual({ action: 'retry', delayMs: 1_000, costsAttempt: false });
+    expect(judgeFailure(platform('service_unavailable'), 3, 1, policy, top)).toEqual({ action: 'retry', delayMs: 2_000, costsAttempt: false });
+    expect(judgeFailure(platform('no_funclets'), 3, 50, policy, top)).toEqual({ action: 'dead-letter' });
+  });
+
   it('honours Retry-After when it asks for longer than the backoff drew', () => {
     expect(judgeFailure({ kind: 'http', status: 503, retryAfterMs: 7_000 }, 1, 0, policy, top)).toEqual({ action: 'retry', delayMs: 7_000, costsAttempt: true });
-    expect(judgeFailure(platform('service_unavailable', 200), 2, 0, policy, top)).toMatchObject({ delayMs: 2_000 });
+    expect(judgeFailure(platform('bad_gateway', 200), 2, 0, policy, top)).toMatchObject({ delayMs: 2_000 });
     expect(judgeFailure({ kind: 'http', status: 429, retryAfterMs: 10 * 86_400_000 }, 1, 0, policy, bottom)).toMatchObject({ delayMs: 3_600_000 });
   });
 });

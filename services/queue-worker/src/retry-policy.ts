@@ -16,8 +16,13 @@ const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'sandbox_failed',
 ]);
 
-/** "Come back later" answers: they slow the worker down instead of using an attempt. */
-const THROTTLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['too_many_requests', 'sandbox_busy']);
+/**
+ * "Come back later" answers: they slow the worker down instead of using an
+ * attempt. A platform piece being down (no funclet alive, a service away
+ * while it restarts) is one too: the call did nothing wrong, and spending
+ * its attempts on the outage would dead-letter every call queued during it.
+ */
+const THROTTLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['too_many_requests', 'sandbox_busy', 'no_funclets', 'service_unavailable']);
 
 /**
  * A call that is throttled this often starts paying attempts for its 429s,

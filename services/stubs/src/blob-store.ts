@@ -26,9 +26,10 @@ export interface BlobStore {
   /**
    * Stores an upload. `register` records the blob in the index once it is
    * in place; it is in place when put resolves, even if a removal of the
-   * same bytes ran meanwhile (see remove).
+   * same bytes ran meanwhile (see remove). `vet` looks at the whole upload
+   * (a local file) before anything is stored; it throws to refuse it.
    */
-  put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob>;
+  put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>, vet?: (path: string) => Promise<void>): Promise<StoredBlob>;
   size(hex: string): Promise<number | undefined>;
   /** Every stored blob's digest (hex) and when it was last written. */
   list(): Promise<Array<{ hex: string; writtenAtMs: number }>>;
@@ -81,9 +82,10 @@ export class DiskBlobStore implements BlobStore {
     return use(this.pathOf(hex));
   }
 
-  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
+  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>, vet?: (path: string) => Promise<void>): Promise<StoredBlob> {
     const upload = await spoolUpload(chunks, maxBytes, this.tmpDir);
     try {
+      await vet?.(upload.path);
       const { hex, size } = upload;
       const created = await this.linkIntoPlace(upload.path, hex);
       await register(hex, size);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PlatformError } from '@faas/errors';
 import { CODE_DIGEST_RULE, codeDigestHex, codeDigestOf } from '@faas/protocol';
 import type { BlobStore } from './blob-store.js';
+import { assertSafeBundle } from './bundle-safety.js';
 import { readTopLevelFiles, type TopLevelFile } from './bundle-files.js';
 import { MARK_CODE_USED } from './code-use.js';
 import { withRedis } from '@faas/redis';
@@ -31,8 +32,12 @@ export class CodeStore {
     // HSETNX (in the script) keeps the first upload's size and time when the
     // same bytes come again, and re-creates the record if Redis lost it while
     // the blob survived; the upload counts as a use either way.
-    const blob = await this.blobs.put(chunks, this.maxBytes, (hex, size) =>
-      withRedis(() => this.redis.eval(MARK_CODE_USED, 1, this.keys.code(codeDigestOf(hex)), 'create', String(size))).then(() => undefined),
+    const blob = await this.blobs.put(
+      chunks,
+      this.maxBytes,
+      (hex, size) => withRedis(() => this.redis.eval(MARK_CODE_USED, 1, this.keys.code(codeDigestOf(hex)), 'create', String(size))).then(() => undefined),
+      // Refused at upload, with the reason, rather than at a funclet on the first call.
+      (path) => assertSafeBundle(path),
     );
     return { digest: codeDigestOf(blob.hex), size: BigInt(blob.size), created: blob.created };
   }

@@ -29,6 +29,8 @@ import { PlatformError } from '@faas/errors';
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_VALUE_MAX_BYTES = 4 * 1024;
 const ENV_TOTAL_MAX_BYTES = 64 * 1024;
+/** Who may invoke a function (FunctionConfig.auth): empty and "public" mean anyone who reaches the edge. */
+const FUNCTION_AUTH_MODES = ['', 'public', 'token'];
 
 function invalid(field: string, problem: string): PlatformError {
   return new PlatformError('invalid_function_config', `${field} ${problem}`);
@@ -82,6 +84,7 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
   const maxConcurrency = withinRange('max_concurrency', input.maxConcurrency, MAX_CONCURRENCY);
   const reservedConcurrency = withinRange('reserved_concurrency', input.reservedConcurrency, RESERVED_CONCURRENCY);
   if (reservedConcurrency > maxConcurrency) throw invalid('reserved_concurrency', `must not exceed max_concurrency (${maxConcurrency})`);
+  if (!FUNCTION_AUTH_MODES.includes(input.auth)) throw invalid('auth', `must be "public" or "token" (got ${JSON.stringify(input.auth.slice(0, 80))})`);
   return create(FunctionConfigSchema, {
     name: input.name,
     runtime: input.runtime,
@@ -103,6 +106,8 @@ export function normaliseFunctionConfig(input: FunctionConfig): FunctionConfig {
     labels: { ...input.labels },
     annotations: { ...input.annotations },
     image: input.image,
+    // Stored as given: "" and "public" both mean anyone may invoke it.
+    auth: input.auth === 'public' ? '' : input.auth,
   });
 }
 

@@ -26,6 +26,9 @@ export interface StubsKeys {
   readonly triggerChanges: string;
   /** Hash: secret name → its sealed value (secret-cipher.ts). */
   readonly secrets: string;
+  /** An API token's record (ApiToken JSON, with the hash of its text). */
+  token(id: string): string;
+  readonly tokenIds: string;
 }
 
 export function stubsKeys(prefix: string): StubsKeys {
@@ -43,5 +46,7 @@ export function stubsKeys(prefix: string): StubsKeys {
     triggerNames: `${prefix}stubs:triggers`,
     triggerChanges: `${prefix}stubs:trigger-changes`,
     secrets: `${prefix}stubs:secrets`,
+    token: (id) => `${prefix}stubs:token:${id}`,
+    tokenIds: `${prefix}stubs:tokens`,
   };
 }

@@ -73,9 +73,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>): Promise<StoredBlob> {
+  async put(chunks: AsyncIterable<Uint8Array>, maxBytes: number, register: (hex: string, size: number) => Promise<void>, vet?: (path: string) => Promise<void>): Promise<StoredBlob> {
     const upload = await spoolUpload(chunks, maxBytes, this.tmpDir);
     try {
+      await vet?.(upload.path);
       const { hex, size } = upload;
       // Same name, same bytes: a blob already there of the right size is this
       // one (of another size, a torn copy a crash left: it is replaced).

@@ -2,6 +2,7 @@ import { addService, parseQualifier, Stubs, type grpc, type ServeOptions } from 
 import { PlatformError } from '@faas/errors';
 import type { CodeStore } from './code-store.js';
 import type { FunctionRegistry } from './function-registry.js';
+import type { RegistryStatus } from './registry-durability.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
 import type { SecretStore } from './secret-store.js';
 import type { TriggerRegistry } from './trigger-registry.js';
@@ -14,6 +15,8 @@ export interface StubsDomain {
   readonly triggers: TriggerRegistry;
   readonly versions: VersionRegistry;
   readonly secrets: SecretStore;
+  /** Whether Redis keeps an append-only file, as last checked. */
+  readonly registryStatus: () => RegistryStatus;
 }
 
 /**
@@ -25,7 +28,7 @@ async function* chunksOf(requests: AsyncIterable<{ chunk: Uint8Array }>, signal:
   if (signal.aborted) throw new PlatformError('bad_request', 'the upload was cancelled before it completed');
 }
 
-export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions, secrets }: StubsDomain, options: ServeOptions): void {
+export function addStubsService(server: grpc.Server, { code, functions, runtimes, triggers, versions, secrets, registryStatus }: StubsDomain, options: ServeOptions): void {
   addService(
     server,
     Stubs,
@@ -134,6 +137,10 @@ export function addStubsService(server: grpc.Server, { code, functions, runtimes
 
       async getSecretValues(request) {
         return { values: await secrets.values(request.names) };
+      },
+
+      async getRegistryStatus() {
+        return registryStatus();
       },
     },
     options,

@@ -31,6 +31,7 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
     if (!saved) throw new PlatformError('bad_gateway', 'stubs answered without the function');
     // The next call through this edge runs the new version: its leases on the old one are stale.
     invoker.functionChanged(saved.name);
+    deps.auth?.functionChanged(saved.name);
     deps.knownFunctions.forget(saved.name);
     return reply.status(created ? 201 : 200).type(JSON_TYPE).send(functionToJson(saved));
   });
@@ -50,6 +51,7 @@ export function managementRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   app.delete<{ Params: Params }>('/v1/functions/:name', async (request, reply) => {
     await stubs.deleteFunction({ name: request.params.name });
     invoker.functionChanged(request.params.name);
+    deps.auth?.functionChanged(request.params.name);
     deps.knownFunctions.forget(request.params.name);
     return reply.status(204).send();
   });
