@@ -214,7 +214,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ? { FAAS_AUTH: 'on', FAAS_ADMIN_TOKEN_FILE: credentials.adminTokenFile, FAAS_LAMBDA_CREDENTIALS_FILE: credentials.awsCredentialsFile }
         : { FAAS_AUTH: 'off' }),
     });
-    httpUrl = `http://${http}`;
+    // HTTPS when the edge was given a certificate (HTTP_TLS_CERT_FILE, from any of the environments it gets).
+    const edgeServesHttps = Boolean({ ...process.env, ...common, ...options.serviceEnv?.httptrigger }.HTTP_TLS_CERT_FILE);
+    httpUrl = `${edgeServesHttps ? 'https' : 'http'}://${http}`;
     rememberAdminToken(httpUrl, credentials?.adminToken);
 
     const first = (name: ServiceName) => replicas[name][0]!;
