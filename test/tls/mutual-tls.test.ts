@@ -82,6 +82,14 @@ describe('mutual TLS between the services', () => {
     expect(await checkStubs()).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
+  it('checks the server\'s certificate against the address dialled when no server name is set, and refuses a name it does not carry', async () => {
+    // stubs listens on 127.0.0.1, which the certificate names.
+    configureTransportSecurity({ ...filesOf(platform.certificates!), FAAS_TLS_SERVER_NAME: '' });
+    expect(await checkStubs()).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    configureTransportSecurity({ ...filesOf(platform.certificates!), FAAS_TLS_SERVER_NAME: 'somebody-else' });
+    await expect(checkStubs()).rejects.toMatchObject({ code: 'service_unavailable' });
+  });
+
   it('refuses a caller without a certificate', async () => {
     configureTransportSecurity({ FAAS_TLS_CA_FILE: '', FAAS_TLS_CERT_FILE: '', FAAS_TLS_KEY_FILE: '' });
     await expect(checkStubs()).rejects.toMatchObject({ code: 'service_unavailable' });
