@@ -30,7 +30,8 @@ ensure_platform_commands() {
   # iptables: opt-in egress (NAT and isolation rules for the sandboxes' bridge).
   # tini: every sandbox's PID 1 (reaps orphans, forwards signals to the agent).
   # redis-sentinel: CLUSTER=1 npm run up and the failover tests (Redis with Sentinel).
-  ensure_commands runc:runc nats-server:nats-server redis-server:redis-server redis-sentinel:redis-sentinel ip:iproute2 iptables:iptables /usr/bin/python3:python3 /usr/bin/tini:tini
+  # openssl: FAAS_MTLS=1 npm run up makes the services' CA and certificate; the TLS tests make theirs.
+  ensure_commands openssl:openssl runc:runc nats-server:nats-server redis-server:redis-server redis-sentinel:redis-sentinel ip:iproute2 iptables:iptables /usr/bin/python3:python3 /usr/bin/tini:tini
 }
 
 # npm packages: (re)install when node_modules is missing or older than the lock file.

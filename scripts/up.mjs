@@ -91,6 +91,8 @@ for (const name of ['stubs', 'controller', 'funclet', 'queue-worker', 'httptrigg
 const health = await fetch(`${platform.httpUrl}/healthz`).then((answer) => answer.json()).catch(() => ({}));
 if (health.warning) say(`\nWARNING: ${health.warning}`);
 
+if (platform.certificates) say(`\nmutual TLS between the services: CA and certificate in ${path.relative(process.cwd(), path.dirname(platform.certificates.caFile))}/`);
+
 const credentials = platform.credentials;
 if (!credentials) say('\nFAAS_AUTH=off: no tokens; anyone who reaches the HTTP port can deploy and run code.');
 else if (credentials.created) {

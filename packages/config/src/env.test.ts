@@ -44,6 +44,10 @@ describe('the variables every service shares', () => {
       REDIS_KEY_PREFIX: 'faas:',
       FAAS_INTERNAL_TOKEN: '',
       LOG_LEVEL: 'info',
+      FAAS_TLS_CA_FILE: '',
+      FAAS_TLS_CERT_FILE: '',
+      FAAS_TLS_KEY_FILE: '',
+      FAAS_TLS_SERVER_NAME: '',
     });
     expect(() => readEnv(shared, { LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL="loud" is invalid: expected one of trace, debug, info, warn, error, fatal, silent');
     expect(shared.REDIS_URL.description).toContain('Redis holding test data');

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { platformVariableProblems } from './shared-checks.js';
+
 /**
  * Reads a service's environment once, at start-up, against a declared
  * schema. Any bad variable stops the service with a message that names it,
@@ -140,12 +143,25 @@ export function required<T>(parser: (raw: string) => T, description: string): Va
 export function loadEnvOrExit<S extends Schema>(service: string, schema: S, check: (config: ConfigOf<S>) => string[] = () => []): ConfigOf<S> {
   try {
     const config = readEnv(schema);
-    const problems = check(config);
+    const problems = [...platformVariableProblems(config), ...check(config)];
     if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
     return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: error.message })}\n`);
-    process.exit(78); // EX_CONFIG
+    exitForConfiguration(service, error.message);
   }
+}
+
+/** The contents of a file a variable names, or the service stops as for a bad variable. */
+export function readVariableFileOrExit(service: string, variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    exitForConfiguration(service, `${variable}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function exitForConfiguration(service: string, message: string): never {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: message })}\n`);
+  process.exit(78); // EX_CONFIG
 }

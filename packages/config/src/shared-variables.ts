@@ -9,6 +9,10 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const platformVariables = {
   FAAS_INTERNAL_TOKEN: optional('', parse.string, 'bearer token every gRPC call between the services must carry; empty disables authentication'),
   LOG_LEVEL: optional('info', parse.oneOf(...LOG_LEVELS), 'pino log level'),
+  FAAS_TLS_CA_FILE: optional('', parse.string, 'PEM file of the CA that signs the services\' certificates: with FAAS_TLS_CERT_FILE and FAAS_TLS_KEY_FILE it turns on mutual TLS for every gRPC call between the services (all three or none; empty: plaintext)'),
+  FAAS_TLS_CERT_FILE: optional('', parse.string, 'PEM certificate this service presents, as a gRPC server and as a client (signed by FAAS_TLS_CA_FILE)'),
+  FAAS_TLS_KEY_FILE: optional('', parse.string, 'PEM private key of FAAS_TLS_CERT_FILE'),
+  FAAS_TLS_SERVER_NAME: optional('', parse.string, 'with mutual TLS, the name a client expects in every server\'s certificate instead of the host it dials (`npm run up` sets faas-engine); empty: the host dialled'),
 };
 
 /**

@@ -6,3 +6,4 @@ export { REPO_ROOT, SERVICE_NAMES, startService, type RunningService, type Servi
 export { adminTokenFor, ensureCredentials, rememberAdminToken, type PlatformCredentials } from './credentials.js';
 export { startPlatform, type FuncletHost, type Platform, type PlatformOptions } from './platform.js';
 export { canMakeHostNetwork, createHostNetwork, type HostNetwork, type NamespaceHost } from './host-network.js';
+export { SERVICE_CERTIFICATE_NAME, ensureServiceCertificates, type ServiceCertificates } from './service-certificates.js';

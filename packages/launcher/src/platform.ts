@@ -7,6 +7,7 @@ import { startNats, startRedis } from './infrastructure.js';
 import type { ManagedProcess } from './managed-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { Replica } from './replica.js';
+import { ensureServiceCertificates, type ServiceCertificates } from './service-certificates.js';
 import { removeWorkDir } from './work-dir.js';
 import type { RunningService, ServiceName } from './services.js';
 
@@ -47,6 +48,12 @@ export interface PlatformOptions {
    * folder at first start and kept.
    */
   readonly auth?: boolean;
+  /**
+   * Mutual TLS on every gRPC call between the services (default: on when
+   * FAAS_MTLS=1 in the environment): a CA and the services' certificate are
+   * made in the work folder's tls/ at first start and kept.
+   */
+  readonly mutualTls?: boolean;
 }
 
 /** Where one funclet keeps its state, and the "host" it runs on. */
@@ -62,6 +69,8 @@ export interface Platform {
   readonly httpUrl: string;
   /** The bootstrap admin token (undefined when auth is off) and where it and the AWS key pair are kept. */
   readonly credentials?: PlatformCredentials;
+  /** The CA and certificate the services use with mutual TLS on. */
+  readonly certificates?: ServiceCertificates;
   readonly natsUrl: string;
   readonly redisUrl: string;
   /** The first replica's address of each service. */
@@ -111,6 +120,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   let httpUrl: string | undefined;
   const auth = options.auth ?? process.env.FAAS_AUTH !== 'off';
   const credentials = auth ? ensureCredentials(workDir) : undefined;
+  const mutualTls = options.mutualTls ?? /^(1|true|on|yes)$/i.test(process.env.FAAS_MTLS ?? '');
+  const certificates = mutualTls ? ensureServiceCertificates(path.join(workDir, 'tls')) : undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
       // Reverse start order: the edge first, the funclets' sandboxes before
@@ -149,6 +160,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       REDIS_URL: redisUrl,
       NATS_URL: natsUrl,
       REDIS_KEY_PREFIX: options.reuseInfrastructure ? 'faas:' : `faas-${instanceId}:`,
+      ...certificates?.env,
       ...options.env,
     };
     const launch = async (name: ServiceName, own: NodeJS.ProcessEnv, host?: NamespaceHost) => {
@@ -202,7 +214,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ? { FAAS_AUTH: 'on', FAAS_ADMIN_TOKEN_FILE: credentials.adminTokenFile, FAAS_LAMBDA_CREDENTIALS_FILE: credentials.awsCredentialsFile }
         : { FAAS_AUTH: 'off' }),
     });
-    httpUrl = `http://${http}`;
+    // HTTPS when the edge was given a certificate (HTTP_TLS_CERT_FILE, from any of the environments it gets).
+    const edgeServesHttps = Boolean({ ...process.env, ...common, ...options.serviceEnv?.httptrigger }.HTTP_TLS_CERT_FILE);
+    httpUrl = `${edgeServesHttps ? 'https' : 'http'}://${http}`;
     rememberAdminToken(httpUrl, credentials?.adminToken);
 
     const first = (name: ServiceName) => replicas[name][0]!;
@@ -212,6 +226,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     return {
       httpUrl,
       credentials,
+      certificates,
       natsUrl,
       redisUrl,
       addresses,

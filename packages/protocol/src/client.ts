@@ -4,6 +4,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import { serviceDefinition } from './definition.js';
 import { fromServiceError } from './error-mapping.js';
 import { AUTHORIZATION_KEY, bearer } from './metadata.js';
+import { channelSecurity } from './transport-security.js';
 
 export interface CallOptions {
   /** Per-call budget; overrides the client's default. */
@@ -62,7 +63,9 @@ export function createClient<S extends GenServiceMethods>(
   options: ClientOptions = {},
 ): Client<S> {
   const Constructor = grpc.makeGenericClientConstructor(serviceDefinition(service), service.typeName);
-  const raw = new Constructor(address, grpc.credentials.createInsecure(), {
+  const security = channelSecurity();
+  const raw = new Constructor(address, security.credentials, {
+    ...security.options,
     'grpc.keepalive_time_ms': options.keepaliveMs ?? 30_000,
     ...(options.keepaliveMs ? { 'grpc.keepalive_timeout_ms': options.keepaliveMs } : {}),
     'grpc.max_receive_message_length': 64 * 1024 * 1024,

@@ -23,6 +23,7 @@ export { decodeAsyncInvocation, encodeAsyncInvocation } from './async-invocation
 export { ERROR_CODE_KEY, RETRY_AFTER_KEY, AUTHORIZATION_KEY } from './metadata.js';
 export { addService, addHealthService, listen, shutdown, grpc, type CallContext, type DuplexStream, type ServeOptions, type ServiceImpl } from './server.js';
 export { createClient, type CallOptions, type Client, type ClientOptions, type DuplexCall } from './client.js';
+export { configureTransportSecurity, type TransportSecurityConfig } from './transport-security.js';
 export { Coalescer } from './coalescer.js';
 
 export { BUNDLE_LIMITS, bundleEntryPath, linkTargetProblem } from './bundle-rules.js';

@@ -5,6 +5,7 @@ import { PlatformError } from '@faas/errors';
 import { serviceDefinition } from './definition.js';
 import { toServiceError } from './error-mapping.js';
 import { AUTHORIZATION_KEY, bearer } from './metadata.js';
+import { serverCredentials } from './transport-security.js';
 import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from './gen/grpc/health/v1/health_pb.js';
 
 /** What a handler knows about the call it serves. */
@@ -166,10 +167,11 @@ export function addHealthService(server: grpc.Server, isServing: () => boolean =
 /**
  * Binds and starts a server; resolves with the address actually bound,
  * "host:port", where port 0 was replaced by the port the kernel chose.
+ * Plaintext, or mutual TLS once configureTransportSecurity turned it on.
  */
 export function listen(server: grpc.Server, address: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+    server.bindAsync(address, serverCredentials(), (error, port) => {
       if (error) reject(new Error(`cannot listen on ${address}: ${error.message}`, { cause: error }));
       else resolve(`${address.slice(0, address.lastIndexOf(':'))}:${port}`);
     });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { addHealthService, grpc, listen, shutdown } from '@faas/protocol';
+import { addHealthService, configureTransportSecurity, grpc, listen, shutdown } from '@faas/protocol';
 import { NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { isPlatformError } from '@faas/errors';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
@@ -24,6 +24,7 @@ const MAINTENANCE_INTERVAL_MS = 250;
 const STARTUP_LIST_ATTEMPTS = 10;
 
 const config = loadControllerConfig();
+configureTransportSecurity(config);
 const log = createLogger('controller', config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 

@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Controller, Funclet, Stubs, addHealthService, addService, createClient, grpc, listen, shutdown } from '@faas/protocol';
+import { Controller, Funclet, Stubs, addHealthService, addService, configureTransportSecurity, createClient, grpc, listen, shutdown } from '@faas/protocol';
 import { createLogger, metrics, serveMetrics, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { CodeCache } from './code-cache.js';
 import { loadFuncletConfig, poolBudgetMb } from './config.js';
@@ -34,6 +34,7 @@ const AGENT_ANSWER_MS = 2_000;
 const HOST_SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin'].filter((dir) => existsSync(dir));
 
 const config = loadFuncletConfig();
+configureTransportSecurity(config);
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 const funcletId = config.FUNCLET_ID;

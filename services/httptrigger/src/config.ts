@@ -4,6 +4,8 @@ import { loadEnvOrExit, metricsSwitch, natsVariables, optional, parse, platformV
 export const envSchema = {
   HTTP_HOST: optional('', parse.string, 'interface the HTTP server binds (empty: 0.0.0.0 with auth on, 127.0.0.1 with FAAS_AUTH=off)'),
   HTTP_PORT: optional(8080, parse.port, 'HTTP port (0 binds a free port)'),
+  HTTP_TLS_CERT_FILE: optional('', parse.string, 'PEM certificate (chain) the edge serves HTTPS with, on HTTP_PORT; with HTTP_TLS_KEY_FILE (both or neither; empty: plain HTTP)'),
+  HTTP_TLS_KEY_FILE: optional('', parse.string, 'PEM private key of HTTP_TLS_CERT_FILE'),
   ...invokerVariables,
   STUBS_ADDRESS: optional('127.0.0.1:50052', parse.address, 'host:port of stubs (functions and code)'),
   QUEUE_WORKER_ADDRESS: optional('127.0.0.1:50054', parse.address, 'host:port of queue-worker (asynchronous call records)'),
@@ -36,5 +38,7 @@ export type HttpTriggerConfig = ConfigOf<typeof envSchema>;
 
 /** Reads the environment, or exits naming every bad variable. */
 export function loadHttpTriggerConfig(): HttpTriggerConfig {
-  return loadEnvOrExit('httptrigger', envSchema);
+  return loadEnvOrExit('httptrigger', envSchema, (config) =>
+    Boolean(config.HTTP_TLS_CERT_FILE) === Boolean(config.HTTP_TLS_KEY_FILE) ? [] : ['HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE go together: set both for HTTPS, or neither for plain HTTP'],
+  );
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Invoker } from '@faas/client';
-import { formatQualifier, parseQualifiedName } from '@faas/protocol';
+import { readVariableFileOrExit } from '@faas/config';
+import { configureTransportSecurity, formatQualifier, parseQualifiedName } from '@faas/protocol';
 import { createLogger, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { NatsInvocationPublisher } from './async-publisher.js';
 import { edgeAuthFrom } from './auth-setup.js';
@@ -20,6 +21,7 @@ import { buildServer } from './server.js';
 const SERVICE = 'httptrigger';
 const MIB = 1024 * 1024;
 const config = loadHttpTriggerConfig();
+configureTransportSecurity(config);
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
 
 /** Basic auth on /system/*, or exit naming what is wrong with its configuration. */
@@ -62,6 +64,18 @@ function lambdaKeysWith(auth: EdgeAuth | undefined): AccessKeys | undefined {
   return lambdaKeys() ?? (auth ? { secretFor: () => undefined } : undefined);
 }
 
+/** The edge's HTTPS certificate and key; a file that cannot be read stops the start, naming its variable. */
+function edgeTls(): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.HTTP_TLS_CERT_FILE) return undefined;
+  return {
+    cert: readVariableFileOrExit(SERVICE, 'HTTP_TLS_CERT_FILE', config.HTTP_TLS_CERT_FILE),
+    key: readVariableFileOrExit(SERVICE, 'HTTP_TLS_KEY_FILE', config.HTTP_TLS_KEY_FILE),
+  };
+}
+
+// Read before anything connects: a file that cannot be read stops the start at once.
+const https = edgeTls();
+
 const clients = createClients({
   stubs: config.STUBS_ADDRESS,
   queueWorker: config.QUEUE_WORKER_ADDRESS,
@@ -101,10 +115,11 @@ const app = buildServer({
   auth,
   tokens: clients.tokens,
   durabilityWarning: () => registryStatus.current,
+  https,
 });
 await app.listen({ host, port: config.HTTP_PORT });
 const { port } = app.server.address() as AddressInfo;
-logger.info({ address: `${host}:${port}`, auth: auth ? 'on' : 'off' }, 'listening');
+logger.info({ address: `${host}:${port}`, auth: auth ? 'on' : 'off', scheme: config.HTTP_TLS_CERT_FILE ? 'https' : 'http' }, 'listening');
 
 onShutdownSignal(logger, async () => {
   // Running invocations may finish within the grace period; then they are cut.

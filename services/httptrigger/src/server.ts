@@ -73,10 +73,14 @@ export interface HttpTriggerDeps {
   readonly tokens?: Pick<Clients['tokens'], 'createToken' | 'listTokens' | 'revokeToken'>;
   /** A sentence for /healthz and the log when the registry would not survive a restart. */
   readonly durabilityWarning?: () => string | undefined;
+  /** Certificate and key to serve HTTPS with; absent: plain HTTP. */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 export function buildServer(deps: HttpTriggerDeps): FastifyInstance {
+  // Fastify types an HTTPS instance apart; the routes use only what both kinds share.
   const app = Fastify({
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
     logger: false,
     // Call ids may be 128 characters.
     routerOptions: { maxParamLength: 256 },

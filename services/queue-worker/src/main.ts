@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '@faas/nats';
 import { Invoker } from '@faas/client';
-import { QueueWorker, Stubs, addHealthService, addService, createClient, formatQualifier, grpc, listen, parseQualifiedName, shutdown, type FunctionConfig } from '@faas/protocol';
+import { QueueWorker, Stubs, addHealthService, addService, configureTransportSecurity, createClient, formatQualifier, grpc, listen, parseQualifiedName, shutdown, type FunctionConfig } from '@faas/protocol';
 import { NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisEndpoints, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, metrics, serveMetrics, onShutdownSignal } from '@faas/telemetry';
 import { processMessage, trackMessage } from './call-processing.js';
@@ -27,6 +27,7 @@ const SERVICE = 'queue-worker';
 /** Triggers are re-read this often even without a change notice. */
 const TRIGGER_SYNC_INTERVAL_MS = 10_000;
 const config = loadQueueWorkerConfig();
+configureTransportSecurity(config);
 const logger = createLogger(SERVICE, config.LOG_LEVEL);
 const token = config.FAAS_INTERNAL_TOKEN || undefined;
 

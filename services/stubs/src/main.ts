@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { addHealthService, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
+import { addHealthService, configureTransportSecurity, grpc, listen, shutdown, type FunctionConfig } from '@faas/protocol';
 import { DROP_ALL_NOTICE, NoticeCache, connectRedis, describeRedisTarget, isRedisReady, redisTargetOf, subscribeChannel, waitForRedis } from '@faas/redis';
 import { createLogger, metrics, serveMetrics, onShutdownSignal, settlesWithin } from '@faas/telemetry';
 import { blobStoreOf } from './blob-store-of-config.js';
@@ -19,6 +19,7 @@ import { TriggerRegistry } from './trigger-registry.js';
 import { VersionRegistry } from './version-registry.js';
 
 const config = loadStubsConfig();
+configureTransportSecurity(config);
 const log = createLogger('stubs', config.LOG_LEVEL);
 
 const blobs = blobStoreOf(config);
