@@ -37,8 +37,8 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
   await page.goto(`${platform.httpUrl}/ui/`);
-  // Auth is on: the page holds no data until a token is pasted into it.
-  await page.locator('#status').filter({ hasText: 'refused the token' }).waitFor({ timeout: UI_WAIT_MS });
+  // Auth is on: the page holds no data until a token is pasted into it, and says so.
+  await page.locator('#status.error').waitFor({ timeout: UI_WAIT_MS });
   await page.fill('#token', platform.credentials!.adminToken);
   await page.dispatchEvent('#token', 'change');
 }, 120_000);
