@@ -23,12 +23,13 @@ const PROVIDER = { provider: 'faas-engine', orchestration: 'runc', version: { sh
 /** Basic auth on every /system/* route when credentials are configured (the gateway's own rule). */
 export function systemAuth(app: FastifyInstance, credentials: BasicCredentials | undefined): void {
   if (!credentials) return;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/system/')) return;
+  // Every request passes here: a callback hook, so other paths cost a prefix check, not a promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.url.startsWith('/system/')) return done();
     const given = basicCredentialsOf(request.headers);
-    if (given && credentials.verify(given.user, given.password)) return;
+    if (given && credentials.verify(given.user, given.password)) return done();
     reply.header('www-authenticate', `Basic realm="${REALM}"`);
-    throw new PlatformError('unauthenticated', given ? 'wrong user or password' : 'log in first: faas-cli login --username <user> --password-stdin');
+    done(new PlatformError('unauthenticated', given ? 'wrong user or password' : 'log in first: faas-cli login --username <user> --password-stdin'));
   });
 }
 
