@@ -8,6 +8,12 @@ export interface HttpReply {
   readonly body: Uint8Array | string;
 }
 
+/** The body as Fastify sends it without copying: a string or a Buffer over the same bytes. */
+export function replyBody(answer: HttpReply): string | Buffer {
+  const { body } = answer;
+  return typeof body === 'string' || Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
 export const FUNCTION_ERROR_HEADER = 'x-function-error';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const NULL_BODY = Buffer.from('null');

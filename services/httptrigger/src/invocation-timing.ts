@@ -48,6 +48,11 @@ export function noteResult(request: FastifyRequest, result: InvocationResult): v
   request.invocationResult = result;
 }
 
+/** A sandbox's answer as an outcome label: the handler's error, or ok (what noteResult kept). */
+export function answeredOutcome(request: FastifyRequest): 'ok' | 'function_error' {
+  return request.invocationResult?.functionError ? 'function_error' : 'ok';
+}
+
 /**
  * Call just before sending an invocation's answer (nothing happens for
  * other requests): sets X-Duration-Seconds and counts the answer.

@@ -9,8 +9,8 @@ import type { HttpCors } from '@faas/protocol';
 import { readBody } from '../body-reader.js';
 import type { HttpTriggerTable } from '../http-trigger-table.js';
 import { httpInvocation, resolveCallId } from '../invocation-request.js';
-import { httpReply } from '../invocation-reply.js';
-import { finishInvocation, noteResult, startInvocation } from '../invocation-timing.js';
+import { httpReply, replyBody } from '../invocation-reply.js';
+import { answeredOutcome, finishInvocation, noteResult, startInvocation } from '../invocation-timing.js';
 import { traceOf } from '../request-spans.js';
 import type { HttpTriggerDeps } from '../server.js';
 
@@ -75,10 +75,9 @@ export function httpTriggerHandler(deps: HttpTriggerDeps, table: HttpTriggerTabl
     const result = await deps.invoker.invoke(invocation, { trace: traceOf(request) });
     noteResult(request, result);
     const answer = httpReply(result);
-    const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
     if (direct.trigger.cors) reply.headers(corsHeaders(direct.trigger.cors, origin));
-    finishInvocation(request, reply, answer.status, result.functionError ? 'function_error' : 'ok', direct.trigger.functionName);
-    await reply.status(answer.status).headers(answer.headers).send(body);
+    finishInvocation(request, reply, answer.status, answeredOutcome(request), direct.trigger.functionName);
+    await reply.status(answer.status).headers(answer.headers).send(replyBody(answer));
     return true;
   };
 }

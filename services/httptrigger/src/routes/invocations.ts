@@ -12,8 +12,8 @@ import { readBody } from '../body-reader.js';
 import { cloudEventFrom } from '../cloud-events.js';
 import { JSON_TYPE } from '../http-errors.js';
 import { callbackUrlFrom, eventInvocation, httpInvocation, isAsyncInvocationType, resolveCallId } from '../invocation-request.js';
-import { eventReply, httpReply, type HttpReply } from '../invocation-reply.js';
-import { finishInvocation, noteResult, startInvocation, timeInvocations } from '../invocation-timing.js';
+import { eventReply, httpReply, replyBody, type HttpReply } from '../invocation-reply.js';
+import { answeredOutcome, finishInvocation, noteResult, startInvocation, timeInvocations } from '../invocation-timing.js';
 import { splitNamespace } from '../openfaas/deployment.js';
 import { traceOf } from '../request-spans.js';
 import type { HttpTriggerDeps } from '../server.js';
@@ -56,9 +56,8 @@ export function invocationRoutes(app: FastifyInstance, deps: HttpTriggerDeps): v
   timeInvocations(app, deps.history, deps.callStats);
 
   const send = (request: FastifyRequest, reply: FastifyReply, answer: HttpReply) => {
-    const body = typeof answer.body === 'string' || Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
-    finishInvocation(request, reply, answer.status, request.invocationResult?.functionError ? 'function_error' : 'ok');
-    return reply.status(answer.status).headers(answer.headers).send(body);
+    finishInvocation(request, reply, answer.status, answeredOutcome(request));
+    return reply.status(answer.status).headers(answer.headers).send(replyBody(answer));
   };
 
   const invoke = async (request: FastifyRequest, reply: FastifyReply, invocation: Invocation): Promise<InvocationResult> => {

@@ -10,8 +10,8 @@ import { FunctionConfigSchema, LATEST, create, parseQualifier, qualifiedTarget, 
 import { aliasFromRequest } from '../alias-json.js';
 import { readBody } from '../body-reader.js';
 import { eventInvocation, resolveCallId } from '../invocation-request.js';
-import { eventReply, FUNCTION_ERROR_HEADER } from '../invocation-reply.js';
-import { finishInvocation, noteResult, startInvocation } from '../invocation-timing.js';
+import { eventReply, FUNCTION_ERROR_HEADER, replyBody } from '../invocation-reply.js';
+import { answeredOutcome, finishInvocation, noteResult, startInvocation } from '../invocation-timing.js';
 import { answerLambdaErrors } from '../lambda/errors.js';
 import { ANNOTATION, aliasConfiguration, aliasRequestBody, functionConfiguration, invalidParameter, nameFromLambda, runtimeFromLambda } from '../lambda/function-configuration.js';
 import { verifySignature, type AccessKeys } from '../lambda/sigv4.js';
@@ -266,8 +266,8 @@ export function lambdaRoutes(app: FastifyInstance, deps: HttpTriggerDeps & { rea
     if (answer.headers[FUNCTION_ERROR_HEADER]) reply.header('x-amz-function-error', 'Unhandled');
     reply.header('x-amz-executed-version', await executedVersion(named.name, qualifier));
     noteResult(request, result);
-    finishInvocation(request, reply, 200, result.functionError ? 'function_error' : 'ok', named.name);
-    return reply.status(200).type('application/json').send(Buffer.from(typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body));
+    finishInvocation(request, reply, 200, answeredOutcome(request), named.name);
+    return reply.status(200).type('application/json').send(replyBody(answer));
   };
 
   /** The version a qualifier ran: a number as it is, an alias as the version it points at. */
